@@ -1,0 +1,91 @@
+/* fsm.h - the per-endpoint live-migration state machine (calico-semantics B).
+ *
+ * fsm_step() is the bare transition table. struct lm_monitor keeps one FSM per
+ * endpoint, feeds it inputs derived from role changes, GARP reports, removals
+ * and timer pops, and returns each transition with the actions to perform.
+ * Time is given by the caller (milliseconds on any monotonic clock), so the
+ * monitor is replayable with a virtual clock. */
+#ifndef HANDOFF_CORE_FSM_H
+#define HANDOFF_CORE_FSM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/roles.h"
+
+enum lm_state { LM_BASE = 0, LM_TARGET = 1, LM_LIVE = 2, LM_TIMEWAIT = 3 };
+enum lm_input {
+	LM_IN_NOROLE = 0,
+	LM_IN_SOURCE = 1,
+	LM_IN_TARGET = 2,
+	LM_IN_GARP = 3, /* "GARPDetected" */
+	LM_IN_TIMERPOP = 4,
+	LM_IN_DELETED = 5,
+};
+#define LM_NSTATES 4
+#define LM_NINPUTS 6
+
+/* "Base", "Target", "Live", "TimeWait"; "NoRole", "Source", "Target",
+ * "GARPDetected", "TimerPop", "Deleted"; "Unknown(<n>)" otherwise (buf needs 24 bytes). */
+const char *lm_state_name(int s, char buf[24]);
+const char *lm_input_name(int in, char buf[24]);
+
+/* Actions run on a real transition, in this order: exit of old, entry of new. */
+enum lm_action {
+	LM_ACT_STOP_CAPTURE = 1 << 0, /* leaving Target */
+	LM_ACT_STOP_TIMER = 1 << 1,   /* leaving TimeWait */
+	LM_ACT_START_CAPTURE = 1 << 2, /* entering Target */
+	LM_ACT_START_TIMER = 1 << 3,  /* entering TimeWait */
+};
+
+struct fsm_step {
+	enum lm_state to;
+	unsigned actions; /* 0 when to == from (a self-loop does nothing) */
+};
+
+struct fsm_step fsm_step(enum lm_state from, enum lm_input in);
+
+/* One real transition of one endpoint. */
+struct lm_transition {
+	char *endpoint_key; /* owned */
+	char *uid;          /* owned; last non-empty uid seen for the endpoint */
+	enum lm_state from, to;
+	enum lm_input input;
+	unsigned actions;
+	uint64_t t_ms;
+};
+
+struct lm_transitions {
+	struct lm_transition *v;
+	size_t n, cap;
+};
+
+void lm_transitions_clear(struct lm_transitions *t);
+void lm_transitions_free(struct lm_transitions *t);
+
+struct lm_monitor;
+
+struct lm_monitor *lm_monitor_new(uint64_t convergence_ms);
+void lm_monitor_free(struct lm_monitor *m);
+/* Applies to timers started from now on. */
+void lm_monitor_set_convergence(struct lm_monitor *m, uint64_t convergence_ms);
+
+/* A role update for an endpoint; only a change of role feeds the FSM (B.1). */
+void lm_monitor_role(struct lm_monitor *m, const char *key, enum lm_role role, const char *uid,
+		     uint64_t now_ms, struct lm_transitions *out);
+/* A GARP/RARP was seen on the endpoint's interface. */
+void lm_monitor_garp(struct lm_monitor *m, const char *key, uint64_t now_ms,
+		     struct lm_transitions *out);
+/* The endpoint went away: input Deleted, role and uid forgotten. */
+void lm_monitor_remove(struct lm_monitor *m, const char *key, uint64_t now_ms,
+		       struct lm_transitions *out);
+/* Fire every convergence timer due at or before now_ms (TimerPop). */
+void lm_monitor_advance(struct lm_monitor *m, uint64_t now_ms, struct lm_transitions *out);
+/* Earliest pending timer deadline; false when none is pending. */
+bool lm_monitor_next_deadline(const struct lm_monitor *m, uint64_t *deadline_ms);
+
+/* Current state (LM_BASE for an unknown endpoint). */
+enum lm_state lm_monitor_state(const struct lm_monitor *m, const char *key);
+
+#endif

@@ -1,0 +1,26 @@
+/* log.h - one line per event, key=value fields (logfmt).
+ *
+ *   hlog(HLOG_INFO, "Live migration state transition", "from=%s input=%s to=%s", a, b, c);
+ * prints
+ *   ts=2026-11-22T02:13:41.123Z level=info msg="Live migration state transition" from=Base ...
+ *
+ * The core never logs: it returns decisions, and the edges log them. */
+#ifndef HANDOFF_UTIL_LOG_H
+#define HANDOFF_UTIL_LOG_H
+
+#include <stdio.h>
+
+enum hlog_level { HLOG_DEBUG, HLOG_INFO, HLOG_WARN, HLOG_ERROR };
+
+/* Lines below `level` are dropped. Default HLOG_INFO; HANDOFF_LOG_LEVEL=debug|info|warn|error
+ * in the environment is read by hlog_init(). */
+void hlog_set_level(enum hlog_level level);
+void hlog_init(void);
+/* Where lines go; default stderr. */
+void hlog_set_stream(FILE *f);
+int hlog_enabled(enum hlog_level level);
+
+void hlog(enum hlog_level level, const char *msg, const char *fields_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
