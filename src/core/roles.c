@@ -1,0 +1,875 @@
+/* roles.c - the LiveMigration role calculator (calico-semantics A.5).
+ *
+ * Felix keeps, per endpoint, the sets of LiveMigrations naming it; here the
+ * role is derived on demand from indexes, so there is one source of truth:
+ *
+ *   src_idx, tgt_idx  identity key -> LiveMigrations naming it as source/target
+ *   ep_idx            identity key -> endpoints it names (exact id, and the
+ *                     workload-level id: endpoint cleared)
+ *   ep->sels          the registered target selectors matching the endpoint
+ *   sels              selector text -> parsed selector + the LiveMigrations
+ *                     using it (reference count shared across LiveMigrations)
+ *
+ * Every operation marks the endpoints whose inputs it changed ("affected"),
+ * then re-evaluates exactly those, in key order, and emits an event where the
+ * role differs from the last one emitted. A state that only exists inside one
+ * operation (selector A replaced by B, both matching) therefore never shows.
+ *
+ * Cost: an endpoint or a LiveMigration naming endpoints directly costs a few
+ * hash lookups. Registering or dropping a selector scans the endpoints, and a
+ * new or relabelled endpoint is matched against every selector.
+ *
+ * Memory: each operation first allocates all it may need, then mutates
+ * without failing, so -ENOMEM leaves the calculator as it was. Only appending
+ * to the caller's event list can fail after that; the endpoint then keeps its
+ * old role as "last emitted" and the change is reported at its next
+ * evaluation. */
+#include "core/roles.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/selector.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+
+/* ---- intrusive string-keyed hash map ----------------------------------- */
+
+struct hnode {
+	struct hnode *next;
+	uint64_t hash;
+	const char *key; /* owned by the struct that embeds the node */
+};
+
+struct hmap {
+	struct hnode **b;
+	size_t nb, n; /* nb is a power of two */
+};
+
+#define HMAP_INITIAL 16
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static int hmap_init(struct hmap *m)
+{
+	m->b = calloc(HMAP_INITIAL, sizeof(*m->b));
+	m->nb = HMAP_INITIAL;
+	m->n = 0;
+	return m->b ? 0 : -ENOMEM;
+}
+
+static struct hnode *hmap_get(const struct hmap *m, const char *key, uint64_t hash)
+{
+	for (struct hnode *n = m->b[hash & (m->nb - 1)]; n; n = n->next)
+		if (n->hash == hash && !strcmp(n->key, key))
+			return n;
+	return NULL;
+}
+
+static void hmap_grow(struct hmap *m)
+{
+	size_t nb = m->nb * 2;
+	struct hnode **b = calloc(nb, sizeof(*b));
+
+	if (!b)
+		return; /* chains get longer; lookups stay correct */
+	for (size_t i = 0; i < m->nb; i++) {
+		struct hnode *n = m->b[i], *next;
+		for (; n; n = next) {
+			next = n->next;
+			n->next = b[n->hash & (nb - 1)];
+			b[n->hash & (nb - 1)] = n;
+		}
+	}
+	free(m->b);
+	m->b = b;
+	m->nb = nb;
+}
+
+/* Never fails; the key must not be present yet. */
+static void hmap_put(struct hmap *m, struct hnode *node, const char *key)
+{
+	node->key = key;
+	node->hash = str_hash(key);
+	if (m->n >= m->nb)
+		hmap_grow(m);
+	struct hnode **head = &m->b[node->hash & (m->nb - 1)];
+	node->next = *head;
+	*head = node;
+	m->n++;
+}
+
+static void hmap_del(struct hmap *m, struct hnode *node)
+{
+	struct hnode **p = &m->b[node->hash & (m->nb - 1)];
+
+	for (; *p; p = &(*p)->next)
+		if (*p == node) {
+			*p = node->next;
+			m->n--;
+			return;
+		}
+}
+
+#define hmap_foreach(m, n)                                                                         \
+	for (size_t hmap_i_ = 0; hmap_i_ < (m)->nb; hmap_i_++)                                     \
+		for (struct hnode *n = (m)->b[hmap_i_]; n; n = n->next)
+
+/* ---- small unordered pointer sets ---------------------------------------- */
+
+struct ptrvec {
+	void **v;
+	size_t n, cap;
+};
+
+static int ptrvec_reserve(struct ptrvec *p, size_t extra)
+{
+	if (p->n + extra <= p->cap)
+		return 0;
+	size_t cap = p->cap ? p->cap : 2;
+	while (cap < p->n + extra)
+		cap *= 2;
+	void **v = realloc(p->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	p->v = v;
+	p->cap = cap;
+	return 0;
+}
+
+/* Room must have been reserved. */
+static void ptrvec_push(struct ptrvec *p, void *x)
+{
+	p->v[p->n++] = x;
+}
+
+static bool ptrvec_remove(struct ptrvec *p, const void *x)
+{
+	for (size_t i = 0; i < p->n; i++)
+		if (p->v[i] == x) {
+			p->v[i] = p->v[--p->n];
+			return true;
+		}
+	return false;
+}
+
+/* ---- the calculator's records --------------------------------------------- */
+
+struct lm_entry {
+	struct hnode node;
+	char *key; /* "ns/name" */
+	char *uid;
+	char *src_key, *tgt_key; /* identity keys, NULL when not tracked */
+	struct sel_entry *sel;   /* NULL without a target selector */
+};
+
+struct sel_entry {
+	struct hnode node;
+	char *text;
+	struct selector *parsed;
+	struct ptrvec owners; /* struct lm_entry * */
+};
+
+struct ep_entry {
+	struct hnode node;
+	char *key;
+	struct wep_ident id;
+	struct labels labels;
+	char *id_key; /* identity key */
+	char *wl_key; /* workload-level identity key; NULL when id_key is one already */
+	uint64_t id_hash, wl_hash;
+	struct ptrvec sels; /* struct sel_entry * matching the labels */
+	enum lm_role role;  /* last emitted */
+	bool affected;      /* in roles.affected */
+};
+
+/* One identity key and what is indexed under it (LiveMigrations or endpoints). */
+struct idx_entry {
+	struct hnode node;
+	char *key;
+	struct ptrvec items;
+};
+
+struct roles {
+	struct hmap lms, eps, sels;
+	struct hmap src_idx, tgt_idx, ep_idx;
+	struct ptrvec affected; /* capacity >= number of endpoints, always */
+};
+
+/* ---- identity keys ---------------------------------------------------------- */
+
+/* An identity that names nothing (no workload) is not tracked: Felix tolerates
+ * LiveMigrations with empty identifiers without acting on them. */
+static bool ident_tracked(const struct wep_ident *id)
+{
+	return id->workload && *id->workload;
+}
+
+/* Length-prefixed fields, so that no field content can forge another key.
+ * The k8s rule is applied again here because a caller may have filled the
+ * struct by hand rather than through wep_ident_set(). */
+static char *ident_key(const struct wep_ident *id, bool workload_level)
+{
+	const char *orch = id->orchestrator ? id->orchestrator : "";
+	const char *host = id->hostname && strcmp(orch, "k8s") ? id->hostname : "";
+	const char *wl = id->workload ? id->workload : "";
+	const char *ep = !workload_level && id->endpoint ? id->endpoint : "";
+	const char *fmt = "%zu:%s|%zu:%s|%zu:%s|%zu:%s";
+	int len = snprintf(NULL, 0, fmt, strlen(host), host, strlen(orch), orch, strlen(wl), wl,
+	                   strlen(ep), ep);
+	char *k = len < 0 ? NULL : malloc((size_t)len + 1);
+
+	if (k)
+		snprintf(k, (size_t)len + 1, fmt, strlen(host), host, strlen(orch), orch,
+		         strlen(wl), wl, strlen(ep), ep);
+	return k;
+}
+
+static bool streq_null(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* ---- index maintenance ------------------------------------------------------ */
+
+static struct idx_entry *idx_get(const struct hmap *m, const char *key, uint64_t hash)
+{
+	struct hnode *n = key ? hmap_get(m, key, hash) : NULL;
+	return n ? container_of(n, struct idx_entry, node) : NULL;
+}
+
+static void idx_entry_free(struct idx_entry *e)
+{
+	if (!e)
+		return;
+	free(e->key);
+	free(e->items.v);
+	free(e);
+}
+
+/* Make idx_add() of `key` infallible: room in the existing entry, and a fresh
+ * entry in case the existing one is gone (emptied by a removal) by then. */
+static int idx_prepare(struct hmap *m, const char *key, struct idx_entry **fresh)
+{
+	struct idx_entry *e = idx_get(m, key, str_hash(key));
+
+	if (e && ptrvec_reserve(&e->items, 1) < 0)
+		return -ENOMEM;
+	*fresh = calloc(1, sizeof(**fresh));
+	if (!*fresh)
+		return -ENOMEM;
+	(*fresh)->key = strdup(key);
+	if (!(*fresh)->key || ptrvec_reserve(&(*fresh)->items, 1) < 0) {
+		idx_entry_free(*fresh);
+		*fresh = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void idx_add(struct hmap *m, const char *key, struct idx_entry **fresh, void *item)
+{
+	struct idx_entry *e = idx_get(m, key, str_hash(key));
+
+	if (!e) {
+		e = *fresh;
+		*fresh = NULL;
+		hmap_put(m, &e->node, e->key);
+	}
+	ptrvec_push(&e->items, item);
+}
+
+static void idx_remove(struct hmap *m, const char *key, void *item)
+{
+	struct idx_entry *e = idx_get(m, key, str_hash(key));
+
+	if (!e)
+		return;
+	ptrvec_remove(&e->items, item);
+	if (!e->items.n) {
+		hmap_del(m, &e->node);
+		idx_entry_free(e);
+	}
+}
+
+/* ---- evaluation --------------------------------------------------------------- */
+
+static void mark(struct roles *r, struct ep_entry *ep)
+{
+	if (ep->affected)
+		return;
+	ep->affected = true;
+	ptrvec_push(&r->affected, ep); /* capacity covers every endpoint */
+}
+
+/* Mark the endpoints an identity key names (exactly, or as their workload). */
+static void mark_named(struct roles *r, const char *key)
+{
+	struct idx_entry *e = idx_get(&r->ep_idx, key, str_hash(key));
+
+	for (size_t i = 0; e && i < e->items.n; i++)
+		mark(r, e->items.v[i]);
+}
+
+static void unmark_all(struct roles *r)
+{
+	for (size_t i = 0; i < r->affected.n; i++)
+		((struct ep_entry *)r->affected.v[i])->affected = false;
+	r->affected.n = 0;
+}
+
+/* Raise *best to the greatest uid among the LiveMigrations indexed under
+ * `key`; false when there are none. Greatest, not latest: overlapping
+ * migrations must give the same uid whatever the event order (A.6 #6). */
+static bool idx_max_uid(const struct hmap *idx, const char *key, uint64_t hash, const char **best)
+{
+	struct idx_entry *e = idx_get(idx, key, hash);
+
+	for (size_t i = 0; e && i < e->items.n; i++) {
+		const struct lm_entry *lm = e->items.v[i];
+		if (strcmp(lm->uid, *best) > 0)
+			*best = lm->uid;
+	}
+	return e && e->items.n;
+}
+
+/* The role rules of A.5, first hit wins. */
+static enum lm_role ep_eval(const struct roles *r, const struct ep_entry *ep, const char **uid)
+{
+	const char *best = "";
+	enum lm_role role = LM_ROLE_NONE;
+
+	if (ep->sels.n) {
+		for (size_t i = 0; i < ep->sels.n; i++) {
+			const struct sel_entry *s = ep->sels.v[i];
+			for (size_t j = 0; j < s->owners.n; j++) {
+				const struct lm_entry *lm = s->owners.v[j];
+				if (strcmp(lm->uid, best) > 0)
+					best = lm->uid;
+			}
+		}
+		role = LM_ROLE_TARGET;
+	} else {
+		bool exact = idx_max_uid(&r->tgt_idx, ep->id_key, ep->id_hash, &best);
+		bool wl = idx_max_uid(&r->tgt_idx, ep->wl_key, ep->wl_hash, &best);
+		if (exact || wl) {
+			role = LM_ROLE_TARGET;
+		} else {
+			exact = idx_max_uid(&r->src_idx, ep->id_key, ep->id_hash, &best);
+			wl = idx_max_uid(&r->src_idx, ep->wl_key, ep->wl_hash, &best);
+			if (exact || wl)
+				role = LM_ROLE_SOURCE;
+		}
+	}
+	if (uid)
+		*uid = best;
+	return role;
+}
+
+static int role_events_push(struct role_events *ev, const char *key, enum lm_role role,
+                            const char *uid)
+{
+	if (ev->n == ev->cap) {
+		size_t cap = ev->cap ? ev->cap * 2 : 8;
+		struct role_event *v = realloc(ev->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		ev->v = v;
+		ev->cap = cap;
+	}
+	char *k = strdup(key), *u = strdup(uid);
+	if (!k || !u) {
+		free(k);
+		free(u);
+		return -ENOMEM;
+	}
+	ev->v[ev->n++] = (struct role_event){.endpoint_key = k, .role = role, .uid = u};
+	return 0;
+}
+
+static int ep_cmp_key(const void *a, const void *b)
+{
+	const struct ep_entry *x = *(const struct ep_entry *const *)a;
+	const struct ep_entry *y = *(const struct ep_entry *const *)b;
+	return strcmp(x->key, y->key);
+}
+
+/* Re-evaluate the affected endpoints in key order; report role changes. */
+static int emit_changes(struct roles *r, struct role_events *out)
+{
+	int rc = 0;
+
+	qsort(r->affected.v, r->affected.n, sizeof(void *), ep_cmp_key);
+	for (size_t i = 0; i < r->affected.n; i++) {
+		struct ep_entry *ep = r->affected.v[i];
+		const char *uid;
+		enum lm_role role = ep_eval(r, ep, &uid);
+
+		ep->affected = false;
+		if (role == ep->role)
+			continue; /* a uid-only change is not an event (A.5) */
+		if (out && role_events_push(out, ep->key, role, uid) < 0) {
+			rc = -ENOMEM;
+			continue;
+		}
+		ep->role = role;
+	}
+	r->affected.n = 0;
+	return rc;
+}
+
+/* ---- selectors ------------------------------------------------------------------ */
+
+static void sel_free(struct sel_entry *s)
+{
+	if (!s)
+		return;
+	free(s->text);
+	selector_free(s->parsed);
+	free(s->owners.v);
+	free(s);
+}
+
+/* Drop one LiveMigration's reference; the last one unregisters the selector
+ * and releases the endpoints it matched. */
+static void sel_unref(struct roles *r, struct sel_entry *s, struct lm_entry *lm)
+{
+	ptrvec_remove(&s->owners, lm);
+	if (s->owners.n)
+		return;
+	hmap_foreach(&r->eps, n)
+	{
+		struct ep_entry *ep = container_of(n, struct ep_entry, node);
+		if (ptrvec_remove(&ep->sels, s))
+			mark(r, ep);
+	}
+	hmap_del(&r->sels, &s->node);
+	sel_free(s);
+}
+
+/* ---- LiveMigrations -------------------------------------------------------------- */
+
+static void lm_entry_free(struct lm_entry *e)
+{
+	if (!e)
+		return;
+	free(e->key);
+	free(e->uid);
+	free(e->src_key);
+	free(e->tgt_key);
+	free(e);
+}
+
+static char *join_key(const char *ns, const char *name)
+{
+	size_t a = strlen(ns), b = strlen(name);
+	char *k = malloc(a + b + 2);
+
+	if (k) {
+		memcpy(k, ns, a);
+		k[a] = '/';
+		memcpy(k + a + 1, name, b + 1);
+	}
+	return k;
+}
+
+static struct lm_entry *lm_lookup(const struct roles *r, const char *key)
+{
+	struct hnode *n = hmap_get(&r->lms, key, str_hash(key));
+	return n ? container_of(n, struct lm_entry, node) : NULL;
+}
+
+/* Move an LM's reference in `idx` from its old identity key to `*new_key`
+ * (either may be NULL), marking the endpoints both name. Takes `*new_key`. */
+static void lm_move_ref(struct roles *r, struct hmap *idx, struct lm_entry *e, char **slot,
+                        char **new_key, struct idx_entry **fresh)
+{
+	if (*slot) {
+		idx_remove(idx, *slot, e);
+		mark_named(r, *slot);
+		free(*slot);
+	}
+	*slot = *new_key;
+	*new_key = NULL;
+	if (*slot) {
+		idx_add(idx, *slot, fresh, e);
+		mark_named(r, *slot);
+	}
+}
+
+int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct role_events *out,
+                    struct herr *err)
+{
+	const char *ns = lm->ns ? lm->ns : "", *name = lm->name ? lm->name : "";
+	const char *text = lm->target_selector && *lm->target_selector ? lm->target_selector : NULL;
+	char *key = join_key(ns, name), *uid = strdup(lm->uid ? lm->uid : "");
+	char *src_key = NULL, *tgt_key = NULL;
+	struct lm_entry *e = NULL, *fresh_lm = NULL;
+	struct sel_entry *sel = NULL, *fresh_sel = NULL;
+	struct idx_entry *fresh_src = NULL, *fresh_tgt = NULL;
+	size_t matched = 0; /* endpoints a newly registered selector matches */
+	bool src_changed, tgt_changed;
+	int rc = -ENOMEM;
+
+	/* Prepare: everything that can fail happens before any change. */
+	if (!key || !uid)
+		goto fail;
+	if (lm->has_source && ident_tracked(&lm->source) &&
+	    !(src_key = ident_key(&lm->source, false)))
+		goto fail;
+	if (lm->has_target && ident_tracked(&lm->target) &&
+	    !(tgt_key = ident_key(&lm->target, false)))
+		goto fail;
+	e = lm_lookup(r, key);
+	if (!e && !(fresh_lm = calloc(1, sizeof(*fresh_lm))))
+		goto fail;
+
+	if (text) {
+		struct hnode *n = hmap_get(&r->sels, text, str_hash(text));
+		sel = n ? container_of(n, struct sel_entry, node) : NULL;
+	}
+	if (text && !sel) {
+		struct selector *parsed = NULL;
+		rc = selector_parse(text, &parsed, err);
+		if (rc < 0) {
+			herr_prefix(err, "LiveMigration %s/%s: spec.target.selector: ", ns, name);
+			goto fail;
+		}
+		rc = -ENOMEM;
+		fresh_sel = calloc(1, sizeof(*fresh_sel));
+		if (!fresh_sel) {
+			selector_free(parsed);
+			goto fail;
+		}
+		fresh_sel->parsed = parsed;
+		if (!(fresh_sel->text = strdup(text)))
+			goto fail;
+		/* A new selector is matched against every endpoint once; the
+		 * matches are the first entries of the affected list. */
+		hmap_foreach(&r->eps, n)
+		{
+			struct ep_entry *ep = container_of(n, struct ep_entry, node);
+			if (!selector_match(parsed, &ep->labels))
+				continue;
+			if (ptrvec_reserve(&ep->sels, 1) < 0)
+				goto fail;
+			mark(r, ep);
+		}
+		matched = r->affected.n;
+		sel = fresh_sel;
+	}
+	if (sel && (!e || e->sel != sel) && ptrvec_reserve(&sel->owners, 1) < 0)
+		goto fail;
+	src_changed = !streq_null(e ? e->src_key : NULL, src_key);
+	tgt_changed = !streq_null(e ? e->tgt_key : NULL, tgt_key);
+	if (src_changed && src_key && idx_prepare(&r->src_idx, src_key, &fresh_src) < 0)
+		goto fail;
+	if (tgt_changed && tgt_key && idx_prepare(&r->tgt_idx, tgt_key, &fresh_tgt) < 0)
+		goto fail;
+
+	/* Commit: nothing below fails. */
+	if (!e) {
+		e = fresh_lm;
+		fresh_lm = NULL;
+		e->key = key;
+		key = NULL;
+		hmap_put(&r->lms, &e->node, e->key);
+	}
+	/* Old reference out, new one in, for each of source and target
+	 * independently (A.6 #1 re-referenced the old name). */
+	if (src_changed)
+		lm_move_ref(r, &r->src_idx, e, &e->src_key, &src_key, &fresh_src);
+	if (tgt_changed)
+		lm_move_ref(r, &r->tgt_idx, e, &e->tgt_key, &tgt_key, &fresh_tgt);
+	if (e->sel != sel) {
+		/* Unref the OLD selector (A.6 #2 dropped the new one). */
+		if (e->sel)
+			sel_unref(r, e->sel, e);
+		if (sel == fresh_sel && sel) {
+			hmap_put(&r->sels, &sel->node, sel->text);
+			for (size_t i = 0; i < matched; i++)
+				ptrvec_push(&((struct ep_entry *)r->affected.v[i])->sels, sel);
+			fresh_sel = NULL;
+		}
+		if (sel)
+			ptrvec_push(&sel->owners, e);
+		e->sel = sel;
+	}
+	free(e->uid);
+	e->uid = uid;
+	uid = NULL;
+	rc = emit_changes(r, out);
+	goto done;
+
+fail:
+	unmark_all(r);
+done:
+	free(key);
+	free(uid);
+	free(src_key);
+	free(tgt_key);
+	lm_entry_free(fresh_lm);
+	sel_free(fresh_sel);
+	idx_entry_free(fresh_src);
+	idx_entry_free(fresh_tgt);
+	return rc;
+}
+
+void roles_lm_delete(struct roles *r, const char *ns, const char *name, struct role_events *out)
+{
+	char *key = join_key(ns ? ns : "", name ? name : "");
+	struct lm_entry *e = key ? lm_lookup(r, key) : NULL;
+
+	free(key);
+	if (!e)
+		return;
+	char *none = NULL;
+	/* Removal needs no allocation: the endpoints it affects are marked in
+	 * the list whose capacity covers every endpoint. */
+	if (e->src_key)
+		lm_move_ref(r, &r->src_idx, e, &e->src_key, &none, NULL);
+	if (e->tgt_key)
+		lm_move_ref(r, &r->tgt_idx, e, &e->tgt_key, &none, NULL);
+	if (e->sel)
+		sel_unref(r, e->sel, e);
+	hmap_del(&r->lms, &e->node);
+	lm_entry_free(e);
+	emit_changes(r, out); /* on -ENOMEM the change is reported later */
+}
+
+/* ---- endpoints ------------------------------------------------------------------------- */
+
+static struct ep_entry *ep_lookup(const struct roles *r, const char *key)
+{
+	struct hnode *n = hmap_get(&r->eps, key, str_hash(key));
+	return n ? container_of(n, struct ep_entry, node) : NULL;
+}
+
+static void ep_entry_free(struct ep_entry *ep)
+{
+	if (!ep)
+		return;
+	free(ep->key);
+	wep_ident_free(&ep->id);
+	labels_free(&ep->labels);
+	free(ep->id_key);
+	free(ep->wl_key);
+	free(ep->sels.v);
+	free(ep);
+}
+
+/* The registered selectors matching `labels`, into an empty vector. */
+static int match_selectors(const struct roles *r, const struct labels *labels, struct ptrvec *out)
+{
+	hmap_foreach(&r->sels, n)
+	{
+		struct sel_entry *s = container_of(n, struct sel_entry, node);
+		if (!selector_match(s->parsed, labels))
+			continue;
+		if (ptrvec_reserve(out, 1) < 0)
+			return -ENOMEM;
+		ptrvec_push(out, s);
+	}
+	return 0;
+}
+
+int roles_ep_upsert(struct roles *r, const char *key, const struct wep_ident *id,
+                    const struct labels *labels, struct role_events *out)
+{
+	struct ep_entry *ep = ep_lookup(r, key), *fresh = NULL;
+	struct wep_ident nid = {0};
+	struct labels nlab = {0};
+	struct ptrvec nsels = {0};
+	struct idx_entry *fresh_id = NULL, *fresh_wl = NULL;
+	char *id_key = NULL, *wl_key = NULL;
+	bool id_changed, wl_changed, labels_changed;
+	int rc = -ENOMEM;
+
+	/* Prepare. */
+	if (wep_ident_set(&nid, id->hostname, id->orchestrator, id->workload, id->endpoint) < 0)
+		goto done;
+	if (!(id_key = ident_key(&nid, false)))
+		goto done;
+	if (*nid.endpoint && !(wl_key = ident_key(&nid, true)))
+		goto done;
+	if (labels && labels_copy(&nlab, labels) < 0)
+		goto done;
+	if (!ep) {
+		if (ptrvec_reserve(&r->affected, r->eps.n + 1 - r->affected.n) < 0)
+			goto done;
+		if (!(fresh = calloc(1, sizeof(*fresh))) || !(fresh->key = strdup(key)))
+			goto done;
+	}
+	id_changed = !ep || strcmp(ep->id_key, id_key);
+	wl_changed = !ep || !streq_null(ep->wl_key, wl_key);
+	labels_changed = !ep || !labels_equal(&ep->labels, &nlab);
+	if (id_changed && idx_prepare(&r->ep_idx, id_key, &fresh_id) < 0)
+		goto done;
+	if (wl_changed && wl_key && idx_prepare(&r->ep_idx, wl_key, &fresh_wl) < 0)
+		goto done;
+	/* Felix re-matches through selector callbacks; here a label change
+	 * re-matches every registered selector. */
+	if (labels_changed && match_selectors(r, &nlab, &nsels) < 0)
+		goto done;
+
+	/* Commit. */
+	if (!ep) {
+		ep = fresh;
+		fresh = NULL;
+		hmap_put(&r->eps, &ep->node, ep->key);
+	}
+	/* Removals before additions: idx_prepare() made the additions safe
+	 * even when a removal empties and frees the entry they would use. */
+	if (id_changed && ep->id_key)
+		idx_remove(&r->ep_idx, ep->id_key, ep);
+	if (wl_changed && ep->wl_key)
+		idx_remove(&r->ep_idx, ep->wl_key, ep);
+	if (id_changed) {
+		free(ep->id_key);
+		ep->id_key = id_key;
+		id_key = NULL;
+		ep->id_hash = str_hash(ep->id_key);
+		idx_add(&r->ep_idx, ep->id_key, &fresh_id, ep);
+	}
+	if (wl_changed) {
+		free(ep->wl_key);
+		ep->wl_key = wl_key;
+		wl_key = NULL;
+		ep->wl_hash = ep->wl_key ? str_hash(ep->wl_key) : 0;
+		if (ep->wl_key)
+			idx_add(&r->ep_idx, ep->wl_key, &fresh_wl, ep);
+	}
+	wep_ident_free(&ep->id);
+	ep->id = nid;
+	memset(&nid, 0, sizeof(nid));
+	if (labels_changed) {
+		struct labels lt = ep->labels;
+		struct ptrvec st = ep->sels;
+		ep->labels = nlab;
+		nlab = lt;
+		ep->sels = nsels;
+		nsels = st;
+	}
+	/* First sight starts from NONE, so only another role is emitted. */
+	mark(r, ep);
+	rc = emit_changes(r, out);
+
+done:
+	wep_ident_free(&nid);
+	labels_free(&nlab);
+	free(nsels.v);
+	free(id_key);
+	free(wl_key);
+	idx_entry_free(fresh_id);
+	idx_entry_free(fresh_wl);
+	ep_entry_free(fresh);
+	return rc;
+}
+
+void roles_ep_delete(struct roles *r, const char *key)
+{
+	struct ep_entry *ep = ep_lookup(r, key);
+
+	if (!ep)
+		return;
+	idx_remove(&r->ep_idx, ep->id_key, ep);
+	if (ep->wl_key)
+		idx_remove(&r->ep_idx, ep->wl_key, ep);
+	hmap_del(&r->eps, &ep->node);
+	ep_entry_free(ep);
+}
+
+enum lm_role roles_get(const struct roles *r, const char *key, const char **uid)
+{
+	struct ep_entry *ep = ep_lookup(r, key);
+
+	if (!ep) {
+		if (uid)
+			*uid = "";
+		return LM_ROLE_NONE;
+	}
+	return ep_eval(r, ep, uid);
+}
+
+/* ---- lifetime and event lists ----------------------------------------------------------- */
+
+struct roles *roles_new(void)
+{
+	struct roles *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	if (hmap_init(&r->lms) < 0 || hmap_init(&r->eps) < 0 || hmap_init(&r->sels) < 0 ||
+	    hmap_init(&r->src_idx) < 0 || hmap_init(&r->tgt_idx) < 0 || hmap_init(&r->ep_idx) < 0) {
+		roles_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void roles_free(struct roles *r)
+{
+	if (!r)
+		return;
+		/* Unlink while walking: read `next` before freeing each record. */
+#define FREE_ALL(m, type, fn)                                                                      \
+	for (size_t i = 0; (m)->b && i < (m)->nb; i++) {                                           \
+		struct hnode *n = (m)->b[i], *next;                                                \
+		for (; n; n = next) {                                                              \
+			next = n->next;                                                            \
+			fn(container_of(n, type, node));                                           \
+		}                                                                                  \
+	}                                                                                          \
+	free((m)->b)
+	FREE_ALL(&r->lms, struct lm_entry, lm_entry_free);
+	FREE_ALL(&r->eps, struct ep_entry, ep_entry_free);
+	FREE_ALL(&r->sels, struct sel_entry, sel_free);
+	FREE_ALL(&r->src_idx, struct idx_entry, idx_entry_free);
+	FREE_ALL(&r->tgt_idx, struct idx_entry, idx_entry_free);
+	FREE_ALL(&r->ep_idx, struct idx_entry, idx_entry_free);
+#undef FREE_ALL
+	free(r->affected.v);
+	free(r);
+}
+
+const char *lm_role_name(enum lm_role role)
+{
+	switch (role) {
+	case LM_ROLE_SOURCE:
+		return "SOURCE";
+	case LM_ROLE_TARGET:
+		return "TARGET";
+	case LM_ROLE_NONE:
+		break;
+	}
+	return "NONE";
+}
+
+void role_events_clear(struct role_events *ev)
+{
+	for (size_t i = 0; i < ev->n; i++) {
+		free(ev->v[i].endpoint_key);
+		free(ev->v[i].uid);
+	}
+	ev->n = 0;
+}
+
+void role_events_free(struct role_events *ev)
+{
+	role_events_clear(ev);
+	free(ev->v);
+	memset(ev, 0, sizeof(*ev));
+}
