@@ -80,7 +80,10 @@ void lm_monitor_garp(struct lm_monitor *m, const char *key, uint64_t now_ms,
 /* The endpoint went away: input Deleted, role and uid forgotten. */
 void lm_monitor_remove(struct lm_monitor *m, const char *key, uint64_t now_ms,
 		       struct lm_transitions *out);
-/* Fire every convergence timer due at or before now_ms (TimerPop). */
+/* Fire every convergence timer due at or before now_ms (TimerPop), in deadline
+ * order (ties by key). Each pop is reported with t_ms = its own deadline, so a
+ * virtual clock gives the same timeline whatever the tick; call this before
+ * feeding other inputs at now_ms so transitions stay in time order. */
 void lm_monitor_advance(struct lm_monitor *m, uint64_t now_ms, struct lm_transitions *out);
 /* Earliest pending timer deadline; false when none is pending. */
 bool lm_monitor_next_deadline(const struct lm_monitor *m, uint64_t *deadline_ms);
