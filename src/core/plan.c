@@ -1,0 +1,214 @@
+/* plan.c - desired routes, ARP-reply drops and captures (calico-semantics B.5, B.8).
+ *
+ * Everything is derived from the endpoints, the FSM state of each and the
+ * resolved priorities; nothing is remembered between calls. Addresses are
+ * parsed once with inet_pton so that the text in the plan is canonical
+ * (inet_ntop) and the sort is numeric, not textual. */
+#include "core/plan.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The kernel metric for an endpoint's routes in `state`; 0 means no route. */
+static uint32_t route_metric_for_state(enum lm_state state, int fam_idx,
+                                       const struct route_config *cfg)
+{
+	switch (state) {
+	case LM_TARGET:
+		return 0; /* the VM still runs on the source: attract nothing */
+	case LM_LIVE:
+	case LM_TIMEWAIT:
+		return cfg->elevated[fam_idx];
+	default:
+		return cfg->normal[fam_idx];
+	}
+}
+
+/* A parsed address: family 4 or 6 and its bytes in network order. */
+struct addr_bin {
+	int family;
+	unsigned char b[16];
+};
+
+static bool addr_parse(const char *text, struct addr_bin *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->family = addr_family(text);
+	if (a->family == 4)
+		return inet_pton(AF_INET, text, a->b) == 1;
+	if (a->family == 6)
+		return inet_pton(AF_INET6, text, a->b) == 1;
+	return false;
+}
+
+/* Family first, then the address as a number. */
+static int addr_cmp(const struct addr_bin *a, const struct addr_bin *b)
+{
+	if (a->family != b->family)
+		return a->family < b->family ? -1 : 1;
+	return memcmp(a->b, b->b, a->family == 4 ? 4 : 16);
+}
+
+/* A route under construction, with its parsed destination for sorting. */
+struct route_tmp {
+	struct addr_bin addr;
+	struct plan_route r;
+};
+
+static int route_tmp_cmp(const void *pa, const void *pb)
+{
+	const struct route_tmp *a = pa, *b = pb;
+	int c = addr_cmp(&a->addr, &b->addr);
+
+	/* Two endpoints claiming one address: keep the output deterministic. */
+	if (!c)
+		c = strcmp(a->r.ifname, b->r.ifname);
+	if (!c)
+		c = strcmp(a->r.endpoint_key, b->r.endpoint_key);
+	return c;
+}
+
+static int arp_cmp(const void *pa, const void *pb)
+{
+	const struct plan_arp *a = pa, *b = pb;
+	return strcmp(a->ifname, b->ifname);
+}
+
+static int capture_cmp(const void *pa, const void *pb)
+{
+	const struct plan_capture *a = pa, *b = pb;
+	int c = strcmp(a->ifname, b->ifname);
+	return c ? c : strcmp(a->endpoint_key, b->endpoint_key);
+}
+
+int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_monitor *states,
+                 const struct route_config *cfg, struct plan *out)
+{
+	size_t naddrs = 0;
+	struct route_tmp *tmp = NULL;
+	size_t ntmp = 0;
+
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < n; i++)
+		naddrs += eps[i]->naddrs;
+	/* Upper bounds: one route per address, one ARP entry and one capture
+	 * per endpoint. calloc(0) may return NULL, so allocate at least one. */
+	tmp = calloc(naddrs ? naddrs : 1, sizeof(*tmp));
+	out->arps = calloc(n ? n : 1, sizeof(*out->arps));
+	out->captures = calloc(n ? n : 1, sizeof(*out->captures));
+	if (!tmp || !out->arps || !out->captures)
+		goto nomem;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct endpoint *ep = eps[i];
+		const char *key = ep->key ? ep->key : "";
+		enum lm_state st = states ? lm_monitor_state(states, key) : LM_BASE;
+		struct plan_arp *arp = &out->arps[out->narps];
+
+		/* Without a host interface there is nothing to route to or filter on. */
+		if (!ep->ifname[0])
+			continue;
+		for (size_t a = 0; a < ep->naddrs; a++) {
+			struct route_tmp *t = &tmp[ntmp];
+			if (!addr_parse(ep->addrs[a], &t->addr))
+				continue; /* the decoder rejects these; never route garbage */
+
+			int af = t->addr.family == 4 ? AF_INET : AF_INET6;
+			char text[INET6_ADDRSTRLEN];
+			inet_ntop(af, t->addr.b, text, sizeof(text));
+			t->r.family = t->addr.family;
+			snprintf(t->r.dst, sizeof(t->r.dst), "%s/%d", text,
+			         t->addr.family == 4 ? 32 : 128);
+			snprintf(t->r.ifname, sizeof(t->r.ifname), "%s", ep->ifname);
+			snprintf(t->r.endpoint_key, sizeof(t->r.endpoint_key), "%s", key);
+			t->r.metric = route_metric_for_state(
+			    st, t->addr.family == 4 ? AF_IDX_V4 : AF_IDX_V6, cfg);
+			ntmp++;
+
+			/* ARP-reply drops are IPv4 only, for every state (B.8). */
+			if (t->addr.family != 4)
+				continue;
+			if (!arp->addrs) {
+				arp->addrs = calloc(ep->naddrs, sizeof(*arp->addrs));
+				if (!arp->addrs)
+					goto nomem;
+				snprintf(arp->ifname, sizeof(arp->ifname), "%s", ep->ifname);
+				out->narps++;
+			}
+			snprintf(arp->addrs[arp->naddrs++], HANDOFF_ADDRSIZ, "%s", text);
+		}
+		if (st == LM_TARGET) {
+			struct plan_capture *c = &out->captures[out->ncaptures++];
+			snprintf(c->ifname, sizeof(c->ifname), "%s", ep->ifname);
+			snprintf(c->endpoint_key, sizeof(c->endpoint_key), "%s", key);
+		}
+	}
+
+	qsort(tmp, ntmp, sizeof(*tmp), route_tmp_cmp);
+	qsort(out->arps, out->narps, sizeof(*out->arps), arp_cmp);
+	qsort(out->captures, out->ncaptures, sizeof(*out->captures), capture_cmp);
+	if (ntmp) {
+		out->routes = malloc(ntmp * sizeof(*out->routes));
+		if (!out->routes)
+			goto nomem;
+		for (size_t i = 0; i < ntmp; i++)
+			out->routes[i] = tmp[i].r;
+		out->nroutes = ntmp;
+	}
+	free(tmp);
+	return 0;
+nomem:
+	free(tmp);
+	plan_free(out);
+	return -ENOMEM;
+}
+
+void plan_free(struct plan *p)
+{
+	for (size_t i = 0; p->arps && i < p->narps; i++)
+		free(p->arps[i].addrs);
+	free(p->routes);
+	free(p->arps);
+	free(p->captures);
+	memset(p, 0, sizeof(*p));
+}
+
+/* Parse "<addr>/<len>" (the length must be the host length) or a bare address. */
+static bool dst_parse(const char *dst, struct addr_bin *a)
+{
+	char text[HANDOFF_ADDRSIZ];
+	const char *slash = strchr(dst, '/');
+	size_t len = slash ? (size_t)(slash - dst) : strlen(dst);
+
+	if (len >= sizeof(text))
+		return false;
+	memcpy(text, dst, len);
+	text[len] = '\0';
+	if (!addr_parse(text, a))
+		return false;
+	return !slash || !strcmp(slash + 1, a->family == 4 ? "32" : "128");
+}
+
+const struct plan_route *plan_find_route(const struct plan *p, const char *dst)
+{
+	struct addr_bin want, have;
+	size_t lo = 0, hi = p->nroutes;
+
+	if (!dst_parse(dst, &want))
+		return NULL;
+	/* Routes are sorted by (family, address): binary search for the first match. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		dst_parse(p->routes[mid].dst, &have);
+		if (addr_cmp(&have, &want) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < p->nroutes && dst_parse(p->routes[lo].dst, &have) && !addr_cmp(&have, &want))
+		return &p->routes[lo];
+	return NULL;
+}
