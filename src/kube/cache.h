@@ -1,0 +1,54 @@
+/* cache.h - the last known version of every object, keyed by
+ * kind/namespace/name, and the events that bring a consumer up to date.
+ *
+ * A watch event goes through obj_cache_upsert/_delete; a full list (the first
+ * list, a relist after 410 Gone, a re-read of a datastore folder) goes through
+ * obj_cache_replace, which reports objects that vanished in the gap as
+ * deleted. An object identical to the cached one produces no event, so a
+ * relist never applies an unchanged object twice. */
+#ifndef HANDOFF_KUBE_CACHE_H
+#define HANDOFF_KUBE_CACHE_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct json_t;
+
+enum obj_event { OBJ_ADDED, OBJ_MODIFIED, OBJ_DELETED };
+
+const char *obj_event_name(enum obj_event ev); /* "ADDED", "MODIFIED", "DELETED" */
+
+/* Called for every change; `obj` is borrowed for the duration of the call
+ * (for DELETED: the last cached version). */
+typedef void (*obj_event_cb)(void *arg, enum obj_event ev, const struct json_t *obj);
+
+struct obj_cache;
+
+struct obj_cache *obj_cache_new(void);
+void obj_cache_free(struct obj_cache *c);
+
+/* Kind, namespace and name of an object into "kind/ns/name". -EINVAL when
+ * kind or metadata.name is missing. */
+int obj_key(const struct json_t *obj, char *buf, size_t len, struct herr *err);
+
+/* Insert or replace (takes a new reference to obj). Emits ADDED or MODIFIED,
+ * or nothing when the content is unchanged. */
+int obj_cache_upsert(struct obj_cache *c, struct json_t *obj, obj_event_cb cb, void *arg,
+                     struct herr *err);
+/* Remove by the object's key; emits DELETED with the cached version (nothing
+ * if it was not cached). */
+int obj_cache_delete(struct obj_cache *c, const struct json_t *obj, obj_event_cb cb, void *arg,
+                     struct herr *err);
+
+/* Make the cached objects whose key starts with `prefix` (e.g. "Pod/" or a
+ * file's own set) exactly `objs`: deletes first, then adds and changes, each
+ * group in key order. Objects without a valid key are reported in err and
+ * skipped; the return value counts them (0 when all were valid). */
+int obj_cache_replace(struct obj_cache *c, const char *prefix, struct json_t *const *objs, size_t n,
+                      obj_event_cb cb, void *arg, struct herr *err);
+
+const struct json_t *obj_cache_get(const struct obj_cache *c, const char *key);
+size_t obj_cache_count(const struct obj_cache *c);
+
+#endif
