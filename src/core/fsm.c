@@ -108,6 +108,76 @@ void lm_transitions_free(struct lm_transitions *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* A bounded writer that keeps counting past the end, like snprintf. */
+struct sbuf {
+	char *buf;
+	size_t len, at;
+};
+
+static void sb_putc(struct sbuf *b, char c)
+{
+	if (b->at + 1 < b->len) {
+		b->buf[b->at] = c;
+		b->buf[b->at + 1] = '\0';
+	}
+	b->at++;
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+	while (*s)
+		sb_putc(b, *s++);
+}
+
+/* One logfmt value, quoted when it would otherwise be ambiguous to a parser. */
+static void sb_value(struct sbuf *b, const char *v)
+{
+	bool quote = !*v;
+
+	for (const char *c = v; *c; c++)
+		if (*c == ' ' || *c == '"' || *c == '=' || *c == '\\' || (unsigned char)*c < 0x20)
+			quote = true;
+	if (!quote) {
+		sb_puts(b, v);
+		return;
+	}
+	sb_putc(b, '"');
+	for (const char *c = v; *c; c++) {
+		if (*c == '"' || *c == '\\') {
+			sb_putc(b, '\\');
+			sb_putc(b, *c);
+		} else if (*c == '\n') {
+			sb_puts(b, "\\n");
+		} else if ((unsigned char)*c < 0x20) {
+			sb_putc(b, '?'); /* other control bytes have no place in a log line */
+		} else {
+			sb_putc(b, *c);
+		}
+	}
+	sb_putc(b, '"');
+}
+
+int lm_transition_fields(const struct lm_transition *t, char *buf, size_t len)
+{
+	char b1[24], b2[24], b3[24];
+	struct sbuf b = {buf, len, 0};
+
+	if (len)
+		buf[0] = '\0';
+	/* logrus order (keys sorted), with the seed's spelling "migrationUid". */
+	sb_puts(&b, "from=");
+	sb_value(&b, lm_state_name(t->from, b1));
+	sb_puts(&b, " id=");
+	sb_value(&b, t->endpoint_key ? t->endpoint_key : "");
+	sb_puts(&b, " input=");
+	sb_value(&b, lm_input_name(t->input, b3));
+	sb_puts(&b, " migrationUid=");
+	sb_value(&b, t->uid ? t->uid : "");
+	sb_puts(&b, " to=");
+	sb_value(&b, lm_state_name(t->to, b2));
+	return (int)b.at;
+}
+
 /* Make room for one more transition. */
 static int transitions_reserve(struct lm_transitions *t)
 {

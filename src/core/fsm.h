@@ -61,6 +61,13 @@ struct lm_transitions {
 	size_t n, cap;
 };
 
+/* The key=value fields of the transition's log line (seed 000, B.9), e.g.
+ *   from=Live id=vms/virt-launcher-a input=NoRole migrationUid=8a1f to=TimeWait
+ * to go after msg="Live migration state transition". A value with a space,
+ * '"', '=' or '\\' (or an empty one) is double-quoted with escapes. Returns
+ * the length snprintf would have written. */
+int lm_transition_fields(const struct lm_transition *t, char *buf, size_t len);
+
 void lm_transitions_clear(struct lm_transitions *t);
 void lm_transitions_free(struct lm_transitions *t);
 

@@ -119,6 +119,42 @@ static void test_names(void **state)
 	assert_string_equal(lm_input_name(2147483647, buf), "Unknown(2147483647)");
 }
 
+/* The transition log line fields, in the seed-000 form. */
+static void test_log_fields(void **state)
+{
+	struct lm_transition t = {
+	    .endpoint_key = "vms/virt-launcher-a",
+	    .uid = "8a1f-uid",
+	    .from = LM_LIVE,
+	    .to = LM_TIMEWAIT,
+	    .input = LM_IN_NOROLE,
+	};
+	char buf[256];
+	const char *want =
+	    "from=Live id=vms/virt-launcher-a input=NoRole migrationUid=8a1f-uid to=TimeWait";
+
+	assert_int_equal(lm_transition_fields(&t, buf, sizeof(buf)), strlen(want));
+	assert_string_equal(buf, want);
+
+	/* Truncated like snprintf: the full length is returned. */
+	char small[11];
+	assert_int_equal(lm_transition_fields(&t, small, sizeof(small)), strlen(want));
+	assert_string_equal(small, "from=Live ");
+
+	/* An empty uid is an explicit empty value; odd bytes are quoted and escaped. */
+	t.uid = "";
+	t.from = LM_TARGET;
+	t.to = LM_BASE;
+	t.input = LM_IN_GARP + 3; /* not an input */
+	lm_transition_fields(&t, buf, sizeof(buf));
+	assert_string_equal(buf, "from=Target id=vms/virt-launcher-a input=Unknown(6) "
+	                         "migrationUid=\"\" to=Base");
+	t.uid = "a b\"c\\d=e\n";
+	lm_transition_fields(&t, buf, sizeof(buf));
+	assert_string_equal(buf, "from=Target id=vms/virt-launcher-a input=Unknown(6) "
+	                         "migrationUid=\"a b\\\"c\\\\d=e\\n\" to=Base");
+}
+
 /* ---- monitor helpers --------------------------------------------------------- */
 
 struct want {
@@ -616,6 +652,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_transition_table),
 	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_log_fields),
 	    cmocka_unit_test_setup_teardown(test_missed_garp, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_happy_path, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remigration, setup, teardown),
