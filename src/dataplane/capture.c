@@ -304,7 +304,8 @@ static int entry_open(struct capture_set *s, struct capture_entry *e, struct her
 static struct capture_entry *find_entry(struct capture_set *s, const char *key, const char *ifname)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i].endpoint_key, key) && !strcmp(s->v[i].ifname, ifname))
+		if (s->v[i].endpoint_key && !strcmp(s->v[i].endpoint_key, key) &&
+		    !strcmp(s->v[i].ifname, ifname))
 			return &s->v[i];
 	return NULL;
 }
