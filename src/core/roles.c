@@ -616,6 +616,8 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 
 fail:
 	unmark_all(r);
+	if (rc == -ENOMEM)
+		herr_set(err, rc, "LiveMigration %s/%s: out of memory", ns, name);
 done:
 	free(key);
 	free(uid);
