@@ -50,7 +50,8 @@ int roles_ep_upsert(struct roles *r, const char *key, const struct wep_ident *id
 /* Forget an endpoint; emits nothing (the removal itself is the signal). */
 void roles_ep_delete(struct roles *r, const char *key);
 
-/* The current role of an endpoint; *uid (if non-NULL) gets its uid ("" if none). */
+/* The current role of an endpoint; *uid (if non-NULL) gets its uid ("" if none),
+ * valid until the next call that changes the calculator. */
 enum lm_role roles_get(const struct roles *r, const char *key, const char **uid);
 
 #endif
