@@ -836,6 +836,38 @@ static void InvalidSelectorKeepsPreviousVersion(void **state)
 	EXPECT_EVENTS(f, "ns/pod-s", "NONE", "", "ns/pod-t", "NONE", "");
 }
 
+/* F.8, immediate re-migration back to the original host: while LM1 (A->B)
+ * and LM2 (B->A) coexist, B stays TARGET through LM1 (no event) and A turns
+ * TARGET through LM2; deleting LM1 turns B into SOURCE. OpenStack shape, so
+ * both hosts' views of the one port sit in one calculator. */
+static void ReMigrationBackToSource(void **state)
+{
+	struct fx *f = *state;
+	struct live_migration lm;
+	const char *wl = "tenant/vm1", *port = "port1";
+
+	ep_full(f, "on-a", "host-a", "openstack", wl, port, "");
+	ep_full(f, "on-b", "host-b", "openstack", wl, port, "");
+	lm_init(&lm, "lm1", "uid-1");
+	lm_source(&lm, "host-a", "openstack", wl, port);
+	lm_target(&lm, "host-b", "openstack", wl, port);
+	lm_apply(f, &lm);
+	live_migration_free(&lm);
+	EXPECT_EVENTS(f, "on-a", "SOURCE", "uid-1", "on-b", "TARGET", "uid-1");
+
+	lm_init(&lm, "lm2", "uid-2");
+	lm_source(&lm, "host-b", "openstack", wl, port);
+	lm_target(&lm, "host-a", "openstack", wl, port);
+	lm_apply(f, &lm);
+	live_migration_free(&lm);
+	EXPECT_EVENTS(f, "on-a", "TARGET", "uid-2");
+	expect_role(f, "on-b", "TARGET", "uid-1");
+
+	lm_del(f, "lm1");
+	EXPECT_EVENTS(f, "on-b", "SOURCE", "uid-2");
+	expect_role(f, "on-a", "TARGET", "uid-2");
+}
+
 /* An endpoint whose identity changes under the same key is re-indexed. */
 static void EndpointIdentityChange(void **state)
 {
@@ -887,6 +919,7 @@ int main(void)
 	    T(OpenStackHostnameMatters),
 	    T(KubeVirtSelectorMatchesTargetPodOnly),
 	    T(InvalidSelectorKeepsPreviousVersion),
+	    T(ReMigrationBackToSource),
 	    T(EndpointIdentityChange),
 	};
 #undef T
