@@ -412,7 +412,8 @@ static int emit_changes(struct roles *r, struct role_events *out)
 {
 	int rc = 0;
 
-	qsort(r->affected.v, r->affected.n, sizeof(void *), ep_cmp_key);
+	if (r->affected.n > 1) /* qsort(NULL, 0) is undefined */
+		qsort(r->affected.v, r->affected.n, sizeof(void *), ep_cmp_key);
 	for (size_t i = 0; i < r->affected.n; i++) {
 		struct ep_entry *ep = r->affected.v[i];
 		const char *uid;
