@@ -13,6 +13,8 @@ struct command {
 
 static const struct command commands[] = {
 	/* One line per subcommand; keep sorted by name. */
+	{"replay", cmd_replay,
+	 "replay [--node NAME] [--timeline] [-q] FILE   feed recorded events through the core"},
 	{NULL, NULL, NULL},
 };
 
