@@ -142,8 +142,8 @@ out:
 	return rc < 0 ? rc : 0;
 }
 
-/* The human view: per migration uid and endpoint, each transition with the
- * time spent in the previous state, then each route change. */
+/* The human view: per endpoint, in time order, its roles, transitions (with
+ * the time spent in the previous state) and route changes. */
 static void print_timeline(json_t *history)
 {
 	size_t i;
@@ -152,9 +152,8 @@ static void print_timeline(json_t *history)
 
 	json_array_foreach(history, i, d)
 	{
-		const char *ev = json_string_value(json_object_get(d, "event"));
 		const char *ep = json_string_value(json_object_get(d, "endpoint"));
-		if (strcmp(ev, "transition") || json_object_get(seen, ep))
+		if (!ep || json_object_get(seen, ep))
 			continue;
 		json_object_set_new(seen, ep, json_true());
 		printf("endpoint %s\n", ep);
