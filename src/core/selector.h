@@ -4,7 +4,10 @@
  *       && kubevirt.io/migrationJobUID == 'uid-123'
  *
  * Operators: ==, !=, in {..}, not in {..}, has(k), !, &&, ||, (), all(),
- * single- or double-quoted strings, keys with prefixes (a.b/c-d_e). */
+ * contains, starts with, ends with; single- or double-quoted strings (no
+ * escapes); keys with prefixes (a.b/c-d_e). && binds tighter than ||.
+ * As in Calico, `k != 'v'` and `k not in {..}` are true when k is absent; every
+ * other test on an absent label is false. */
 #ifndef HANDOFF_CORE_SELECTOR_H
 #define HANDOFF_CORE_SELECTOR_H
 
@@ -14,10 +17,14 @@
 
 struct selector;
 
-/* Parse `text`. On error returns -EINVAL and err->msg says the 1-based column
- * and what was expected, e.g. "column 14: expected a quoted string". */
+/* Parse `text` into a tree the caller frees with selector_free(). On error
+ * returns -EINVAL, sets *out to NULL, and err->msg says the 1-based column of
+ * the offending token, what was expected and what was found, e.g.
+ * "column 14: expected a quoted string, found end of input". An empty (or
+ * all-blank) text is an error. Nesting of '(' and '!' is capped at 64 levels
+ * so that hostile input cannot exhaust the stack. -ENOMEM when out of memory. */
 int selector_parse(const char *text, struct selector **out, struct herr *err);
 bool selector_match(const struct selector *s, const struct labels *labels);
-void selector_free(struct selector *s);
+void selector_free(struct selector *s); /* NULL is fine */
 
 #endif

@@ -229,7 +229,7 @@ static void test_long_chain(void **state)
 {
 	struct labels l = make_labels("k", "v", NULL);
 	const char term[] = "k == 'v' && ";
-	size_t n = 2000, len = n * (sizeof(term) - 1) + 16;
+	size_t n = 2000, len = n * (sizeof(term) - 1) + 64;
 	char *text = malloc(len);
 
 	assert_non_null(text);
