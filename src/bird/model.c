@@ -1,0 +1,1431 @@
+/* bird/model.c - decoders and validation for the BGP resources (calico-semantics
+ * D.1-D.3) and the resource set the renderer reads. */
+#include "bird/model.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/selector.h"
+
+/* ---- error helpers ---------------------------------------------------------- */
+
+/* Every message starts "<Kind> <name>: <field>: ". */
+struct ctx {
+	const char *kind;
+	const char *name;
+	struct herr *err;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(const struct ctx *c, const char *field,
+                                                      const char *fmt, ...)
+{
+	char why[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (field && *field)
+		return herr_set(c->err, -EINVAL, "%s %s: %s: %s", c->kind, c->name, field, why);
+	return herr_set(c->err, -EINVAL, "%s %s: %s", c->kind, c->name, why);
+}
+
+/* Reject keys of `o` not listed in `allowed` (NULL-terminated). `unsupported`
+ * lists fields the API has but handoff does not implement: they get a message
+ * saying so rather than "unknown field". */
+static int check_fields(const struct ctx *c, const char *path, const json_t *o,
+                        const char *const *allowed, const char *const *unsupported)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, key, v)
+	{
+		bool ok = false;
+		char field[256];
+
+		for (const char *const *a = allowed; *a && !ok; a++)
+			ok = !strcmp(*a, key);
+		if (ok)
+			continue;
+		snprintf(field, sizeof(field), "%s%s%s", path, *path ? "." : "", key);
+		for (const char *const *u = unsupported; u && *u; u++)
+			if (!strcmp(*u, key))
+				return fail(c, field, "not supported by handoff");
+		return fail(c, field, "unknown field");
+	}
+	return 0;
+}
+
+/* ---- scalar parsers ------------------------------------------------------------ */
+
+/* An AS number: a JSON integer 0..4294967295, a decimal string, or "a.b"
+ * (asdot, each 0..65535). */
+static int parse_asn(const struct ctx *c, const char *field, const json_t *v, uint32_t *out)
+{
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
+		if (i < 0 || i > 4294967295LL)
+			return fail(c, field, "%lld is not an AS number (0..4294967295)",
+			            (long long)i);
+		*out = (uint32_t)i;
+		return 0;
+	}
+	if (json_is_string(v)) {
+		const char *s = json_string_value(v);
+		unsigned long long hi = 0, lo = 0;
+		char *end;
+
+		if (!isdigit((unsigned char)*s))
+			goto bad;
+		hi = strtoull(s, &end, 10);
+		if (*end == '\0' && hi <= 4294967295ULL) {
+			*out = (uint32_t)hi;
+			return 0;
+		}
+		if (*end == '.' && isdigit((unsigned char)end[1])) {
+			lo = strtoull(end + 1, &end, 10);
+			if (*end == '\0' && hi <= 65535 && lo <= 65535) {
+				*out = (uint32_t)(hi << 16 | lo);
+				return 0;
+			}
+		}
+	bad:
+		return fail(c, field, "\"%s\" is not an AS number (0..4294967295 or a.b)", s);
+	}
+	return fail(c, field, "must be an AS number");
+}
+
+static int parse_int_range(const struct ctx *c, const char *field, const json_t *v, long long lo,
+                           long long hi, long long *out)
+{
+	if (!json_is_integer(v))
+		return fail(c, field, "must be an integer (%lld..%lld)", lo, hi);
+	long long i = json_integer_value(v);
+	if (i < lo || i > hi)
+		return fail(c, field, "%lld is out of range (%lld..%lld)", i, lo, hi);
+	*out = i;
+	return 0;
+}
+
+static int parse_priority(const struct ctx *c, const char *field, const json_t *v, uint32_t *out)
+{
+	long long i;
+	int rc = parse_int_range(c, field, v, 1, BGP_PRIORITY_MAX, &i);
+	if (rc == 0)
+		*out = (uint32_t)i;
+	return rc;
+}
+
+static int get_string(const struct ctx *c, const char *field, const json_t *v, const char **out)
+{
+	if (!json_is_string(v))
+		return fail(c, field, "must be a string");
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* One decimal part of a community: digits only, no leading zero, <= max. */
+static bool community_part(const char *s, size_t len, uint64_t max, uint32_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 10 || (len > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > max)
+		return false;
+	*out = (uint32_t)v;
+	return true;
+}
+
+int bgp_community_parse(const char *s, struct bgp_community *out, struct herr *err)
+{
+	const char *part[4];
+	size_t len[4], n = 0;
+	const char *p = s;
+
+	memset(out, 0, sizeof(*out));
+	if (strlen(s) > 32)
+		return herr_set(err, -EINVAL, "\"%s\" is not a community (at most 32 characters)",
+		                s);
+	for (;;) {
+		const char *colon = strchr(p, ':');
+		if (n == 4)
+			break;
+		part[n] = p;
+		len[n] = colon ? (size_t)(colon - p) : strlen(p);
+		n++;
+		if (!colon)
+			break;
+		p = colon + 1;
+	}
+	if (n == 2) {
+		for (size_t i = 0; i < 2; i++)
+			if (!community_part(part[i], len[i], 65535, &out->v[i]))
+				return herr_set(err, -EINVAL,
+				                "\"%s\" is not a community (aa:nn, each 0..65535, "
+				                "no leading zeros)",
+				                s);
+	} else if (n == 3) {
+		for (size_t i = 0; i < 3; i++)
+			if (!community_part(part[i], len[i], 4294967295ULL, &out->v[i]))
+				return herr_set(err, -EINVAL,
+				                "\"%s\" is not a community (aa:nn:mm, each "
+				                "0..4294967295, no leading zeros)",
+				                s);
+	} else {
+		return herr_set(err, -EINVAL,
+		                "\"%s\" is not a community (aa:nn with each 0..65535, or aa:nn:mm "
+		                "with each 0..4294967295)",
+		                s);
+	}
+	out->nparts = (int)n;
+	return 0;
+}
+
+/* "a.b.c.d/n" (family 4) or "x::y/n" (family 6), host bits allowed, as
+ * Calico's netv4/netv6 validators accept. */
+static bool cidr_valid(const char *s, int family)
+{
+	char addr[64];
+	unsigned char buf[16];
+	const char *slash = strchr(s, '/');
+	size_t alen;
+	char *end;
+	long bits;
+
+	if (!slash || strlen(s) > (family == 4 ? 18u : 43u))
+		return false;
+	alen = (size_t)(slash - s);
+	if (alen == 0 || alen >= sizeof(addr) || !isdigit((unsigned char)slash[1]))
+		return false;
+	memcpy(addr, s, alen);
+	addr[alen] = '\0';
+	if (inet_pton(family == 4 ? AF_INET : AF_INET6, addr, buf) != 1)
+		return false;
+	bits = strtol(slash + 1, &end, 10);
+	return *end == '\0' && bits >= 0 && bits <= (family == 4 ? 32 : 128);
+}
+
+/* "addr" or "addr/len" of the given family: splits into plain address and
+ * prefix length (-1 when absent). */
+static bool addr_with_prefix(const char *s, int family, char out[46], int *prefix)
+{
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned char buf[16];
+
+	if (alen == 0 || alen >= 46)
+		return false;
+	memcpy(out, s, alen);
+	out[alen] = '\0';
+	if (inet_pton(family == 4 ? AF_INET : AF_INET6, out, buf) != 1)
+		return false;
+	*prefix = -1;
+	if (slash) {
+		char *end;
+		long bits = strtol(slash + 1, &end, 10);
+		if (!isdigit((unsigned char)slash[1]) || *end || bits < 0 ||
+		    bits > (family == 4 ? 32 : 128))
+			return false;
+		*prefix = (int)bits;
+	}
+	return true;
+}
+
+/* ---- metadata ------------------------------------------------------------------- */
+
+static int decode_name(const json_t *obj, const char *kind, const char **name, struct herr *err)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const json_t *n = md ? json_object_get(md, "name") : NULL;
+
+	if (!json_is_object(obj))
+		return herr_set(err, -EINVAL, "%s: not an object", kind);
+	if (!json_is_string(n) || !*json_string_value(n))
+		return herr_set(err, -EINVAL, "%s without metadata.name", kind);
+	*name = json_string_value(n);
+	return 0;
+}
+
+static int decode_labels(const struct ctx *c, const json_t *obj, struct labels *out)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const json_t *l = md ? json_object_get(md, "labels") : NULL;
+	const char *key;
+	json_t *v;
+
+	if (!l || json_is_null(l))
+		return 0;
+	if (!json_is_object(l))
+		return fail(c, "metadata.labels", "must be a map");
+	json_object_foreach((json_t *)l, key, v)
+	{
+		char buf[32];
+		const char *s;
+
+		/* YAML turns `global-peer: yes` into a string, `x: true` into a boolean. */
+		if (json_is_string(v))
+			s = json_string_value(v);
+		else if (json_is_boolean(v))
+			s = json_is_true(v) ? "true" : "false";
+		else if (json_is_integer(v))
+			s = (snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v)),
+			     buf);
+		else
+			return fail(c, "metadata.labels", "value of %s must be a string", key);
+		if (labels_set(out, key, s) < 0)
+			return herr_set(c->err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* ---- BGPFilter ------------------------------------------------------------------- */
+
+static const char *const rule_fields[] = {
+    "action",   "matchOperator", "cidr",         "prefixLength", "source",     "interface",
+    "peerType", "communities",   "asPathPrefix", "priority",     "operations", NULL};
+
+static int decode_asn_list(const struct ctx *c, const char *field, const json_t *v, size_t min,
+                           size_t max, uint32_t **out, size_t *n)
+{
+	char f[300];
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(v))
+		return fail(c, field, "must be a list of AS numbers");
+	if (json_array_size(v) < min || json_array_size(v) > max)
+		return fail(c, field, "must have %zu..%zu AS numbers", min, max);
+	if (json_array_size(v) == 0)
+		return 0;
+	*out = calloc(json_array_size(v), sizeof(**out));
+	if (!*out)
+		return herr_set(c->err, -ENOMEM, "out of memory");
+	json_array_foreach(v, i, e)
+	{
+		snprintf(f, sizeof(f), "%s[%zu]", field, i);
+		int rc = parse_asn(c, f, e, &(*out)[i]);
+		if (rc < 0)
+			return rc;
+		(*n)++;
+	}
+	return 0;
+}
+
+static int decode_community_field(const struct ctx *c, const char *field, const json_t *v,
+                                  struct bgp_community *out)
+{
+	struct herr why;
+	const char *s;
+	int rc = get_string(c, field, v, &s);
+
+	if (rc < 0)
+		return rc;
+	if (bgp_community_parse(s, out, &why) < 0)
+		return fail(c, field, "%s", why.msg);
+	return 0;
+}
+
+static int decode_operation(const struct ctx *c, const char *path, const json_t *o,
+                            struct bgp_operation *op)
+{
+	static const char *const fields[] = {"addCommunity", "prependASPath", "setPriority", NULL};
+	char f[300];
+	const json_t *v;
+	int rc, set = 0;
+
+	if (!json_is_object(o))
+		return fail(c, path, "must be an object");
+	if ((rc = check_fields(c, path, o, fields, NULL)) < 0)
+		return rc;
+	for (const char *const *k = fields; *k; k++)
+		set += json_object_get(o, *k) != NULL;
+	if (set != 1)
+		return fail(c, path,
+		            "exactly one of addCommunity, prependASPath, setPriority must be set "
+		            "(found %d)",
+		            set);
+	if ((v = json_object_get(o, "addCommunity"))) {
+		static const char *const f1[] = {"value", NULL};
+		op->kind = BGP_OP_ADD_COMMUNITY;
+		snprintf(f, sizeof(f), "%s.addCommunity", path);
+		if (!json_is_object(v))
+			return fail(c, f, "must be an object with a value");
+		if ((rc = check_fields(c, f, v, f1, NULL)) < 0)
+			return rc;
+		snprintf(f, sizeof(f), "%s.addCommunity.value", path);
+		if (!json_object_get(v, "value"))
+			return fail(c, f, "required");
+		return decode_community_field(c, f, json_object_get(v, "value"), &op->community);
+	}
+	if ((v = json_object_get(o, "prependASPath"))) {
+		static const char *const f1[] = {"prefix", NULL};
+		op->kind = BGP_OP_PREPEND_AS_PATH;
+		snprintf(f, sizeof(f), "%s.prependASPath", path);
+		if (!json_is_object(v))
+			return fail(c, f, "must be an object with a prefix");
+		if ((rc = check_fields(c, f, v, f1, NULL)) < 0)
+			return rc;
+		snprintf(f, sizeof(f), "%s.prependASPath.prefix", path);
+		if (!json_object_get(v, "prefix"))
+			return fail(c, f, "required");
+		return decode_asn_list(c, f, json_object_get(v, "prefix"), 1, 10, &op->prefix,
+		                       &op->nprefix);
+	}
+	v = json_object_get(o, "setPriority");
+	static const char *const f1[] = {"value", NULL};
+	op->kind = BGP_OP_SET_PRIORITY;
+	snprintf(f, sizeof(f), "%s.setPriority", path);
+	if (!json_is_object(v))
+		return fail(c, f, "must be an object with a value");
+	if ((rc = check_fields(c, f, v, f1, NULL)) < 0)
+		return rc;
+	snprintf(f, sizeof(f), "%s.setPriority.value", path);
+	if (!json_object_get(v, "value"))
+		return fail(c, f, "required");
+	return parse_priority(c, f, json_object_get(v, "value"), &op->priority);
+}
+
+static int decode_rule(const struct ctx *c, const char *path, const json_t *o, int family,
+                       struct bgp_filter_rule *r)
+{
+	int maxlen = family == 4 ? 32 : 128;
+	char f[300];
+	const json_t *v;
+	const char *s;
+	int rc;
+
+#define FIELD(name) (snprintf(f, sizeof(f), "%s." name, path), f)
+	if (!json_is_object(o))
+		return fail(c, path, "must be an object");
+	if ((rc = check_fields(c, path, o, rule_fields, NULL)) < 0)
+		return rc;
+
+	v = json_object_get(o, "action");
+	if (!v)
+		return fail(c, FIELD("action"), "required (Accept or Reject)");
+	if ((rc = get_string(c, FIELD("action"), v, &s)) < 0)
+		return rc;
+	if (!strcmp(s, "Accept"))
+		r->action = BGP_ACCEPT;
+	else if (!strcmp(s, "Reject"))
+		r->action = BGP_REJECT;
+	else
+		return fail(c, f, "\"%s\" is not Accept or Reject", s);
+
+	if ((v = json_object_get(o, "cidr")) && !json_is_null(v)) {
+		if ((rc = get_string(c, FIELD("cidr"), v, &s)) < 0)
+			return rc;
+		if (*s && !cidr_valid(s, family))
+			return fail(c, f, "\"%s\" is not an IPv%d CIDR", s, family);
+		if (*s && !(r->cidr = strdup(s)))
+			return herr_set(c->err, -ENOMEM, "out of memory");
+	}
+	if ((v = json_object_get(o, "matchOperator")) && !json_is_null(v)) {
+		static const char *const names[] = {"", "Equal", "NotEqual", "In", "NotIn"};
+		if ((rc = get_string(c, FIELD("matchOperator"), v, &s)) < 0)
+			return rc;
+		for (int i = 1; i < 5; i++)
+			if (!strcmp(s, names[i]))
+				r->op = (enum bgp_match_op)i;
+		if (*s && r->op == BGP_MATCH_NONE)
+			return fail(c, f, "\"%s\" is not Equal, NotEqual, In or NotIn", s);
+	}
+	if (!r->cidr != (r->op == BGP_MATCH_NONE))
+		return fail(c, r->cidr ? FIELD("matchOperator") : FIELD("cidr"),
+		            "cidr and matchOperator must both be set or both be empty");
+
+	if ((v = json_object_get(o, "prefixLength")) && !json_is_null(v)) {
+		static const char *const pl[] = {"min", "max", NULL};
+		long long x;
+		if (!json_is_object(v))
+			return fail(c, FIELD("prefixLength"), "must be an object with min/max");
+		if ((rc = check_fields(c, FIELD("prefixLength"), v, pl, NULL)) < 0)
+			return rc;
+		if (!r->cidr)
+			return fail(c, FIELD("prefixLength"), "requires cidr");
+		if (json_object_get(v, "min")) {
+			if ((rc = parse_int_range(c, FIELD("prefixLength.min"),
+			                          json_object_get(v, "min"), 0, maxlen, &x)) < 0)
+				return rc;
+			r->has_min_len = true;
+			r->min_len = (int)x;
+		}
+		if (json_object_get(v, "max")) {
+			if ((rc = parse_int_range(c, FIELD("prefixLength.max"),
+			                          json_object_get(v, "max"), 0, maxlen, &x)) < 0)
+				return rc;
+			r->has_max_len = true;
+			r->max_len = (int)x;
+		}
+		/* The rendered range is {max(mask,min), min(maxlen,max)}; BIRD rejects
+		 * an empty one, so catch it here with the field named. */
+		int mask = atoi(strchr(r->cidr, '/') + 1);
+		int lo = r->has_min_len && r->min_len > mask ? r->min_len : mask;
+		int hi = r->has_max_len ? r->max_len : maxlen;
+		if (lo > hi)
+			return fail(c, FIELD("prefixLength"),
+			            "range {%d,%d} is empty for %s (min is at least the mask)", lo,
+			            hi, r->cidr);
+	}
+
+	if ((v = json_object_get(o, "source")) && !json_is_null(v)) {
+		if ((rc = get_string(c, FIELD("source"), v, &s)) < 0)
+			return rc;
+		if (strcmp(s, "RemotePeers") && *s)
+			return fail(c, f, "\"%s\" is not RemotePeers", s);
+		r->source_remote_peers = *s != '\0';
+	}
+	if ((v = json_object_get(o, "interface")) && !json_is_null(v)) {
+		size_t len;
+		if ((rc = get_string(c, FIELD("interface"), v, &s)) < 0)
+			return rc;
+		len = strlen(s);
+		bool ok = len >= 1 && len <= 15;
+		for (size_t i = 0; ok && i < len; i++)
+			ok = isalnum((unsigned char)s[i]) || strchr("_.*-", s[i]);
+		if (!ok)
+			return fail(
+			    c, f,
+			    "\"%s\" is not an interface pattern (1..15 of a-z A-Z 0-9 _ . * -)", s);
+		if (!(r->iface = strdup(s)))
+			return herr_set(c->err, -ENOMEM, "out of memory");
+	}
+	if ((v = json_object_get(o, "peerType")) && !json_is_null(v)) {
+		if ((rc = get_string(c, FIELD("peerType"), v, &s)) < 0)
+			return rc;
+		if (!strcmp(s, "eBGP"))
+			r->peer_type = BGP_PEER_EBGP;
+		else if (!strcmp(s, "iBGP"))
+			r->peer_type = BGP_PEER_IBGP;
+		else if (*s)
+			return fail(c, f, "\"%s\" is not eBGP or iBGP", s);
+	}
+	if ((v = json_object_get(o, "communities")) && !json_is_null(v)) {
+		static const char *const cf[] = {"values", NULL};
+		const json_t *vals;
+		if (!json_is_object(v))
+			return fail(c, FIELD("communities"), "must be an object with values");
+		if ((rc = check_fields(c, FIELD("communities"), v, cf, NULL)) < 0)
+			return rc;
+		vals = json_object_get(v, "values");
+		if (!json_is_array(vals) || json_array_size(vals) != 1)
+			return fail(c, FIELD("communities.values"),
+			            "must hold exactly one community");
+		if ((rc = decode_community_field(c, FIELD("communities.values[0]"),
+		                                 json_array_get(vals, 0), &r->community)) < 0)
+			return rc;
+		r->has_community = true;
+	}
+	if ((v = json_object_get(o, "asPathPrefix")) && !json_is_null(v))
+		if ((rc = decode_asn_list(c, FIELD("asPathPrefix"), v, 0, SIZE_MAX,
+		                          &r->as_path_prefix, &r->nas_path_prefix)) < 0)
+			return rc;
+	if ((v = json_object_get(o, "priority")) && !json_is_null(v))
+		if ((rc = parse_priority(c, FIELD("priority"), v, &r->priority)) < 0)
+			return rc;
+
+	if ((v = json_object_get(o, "operations")) && !json_is_null(v)) {
+		size_t i;
+		json_t *e;
+		if (!json_is_array(v))
+			return fail(c, FIELD("operations"), "must be a list");
+		if (r->action != BGP_ACCEPT)
+			return fail(c, FIELD("operations"), "only allowed with action Accept");
+		if (json_array_size(v) < 1 || json_array_size(v) > 10)
+			return fail(c, FIELD("operations"), "must have 1..10 items");
+		r->ops = calloc(json_array_size(v), sizeof(*r->ops));
+		if (!r->ops)
+			return herr_set(c->err, -ENOMEM, "out of memory");
+		json_array_foreach(v, i, e)
+		{
+			snprintf(f, sizeof(f), "%s.operations[%zu]", path, i);
+			r->nops++;
+			if ((rc = decode_operation(c, f, e, &r->ops[i])) < 0)
+				return rc;
+		}
+	}
+#undef FIELD
+	return 0;
+}
+
+static void rule_free(struct bgp_filter_rule *r)
+{
+	free(r->cidr);
+	free(r->iface);
+	free(r->as_path_prefix);
+	for (size_t i = 0; i < r->nops; i++)
+		free(r->ops[i].prefix);
+	free(r->ops);
+}
+
+void bgp_filter_free(struct bgp_filter *f)
+{
+	if (!f)
+		return;
+	free(f->name);
+	for (int fam = 0; fam < 2; fam++)
+		for (int d = 0; d < 2; d++) {
+			for (size_t i = 0; i < f->rules[fam][d].n; i++)
+				rule_free(&f->rules[fam][d].v[i]);
+			free(f->rules[fam][d].v);
+		}
+	memset(f, 0, sizeof(*f));
+}
+
+int bgp_filter_decode(const json_t *obj, struct bgp_filter *out, struct herr *err)
+{
+	static const char *const lists[2][2] = {{"importV4", "exportV4"}, {"importV6", "exportV6"}};
+	static const char *const spec_fields[] = {"exportV4", "importV4", "exportV6", "importV6",
+	                                          NULL};
+	const char *name;
+	const json_t *spec;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = decode_name(obj, "BGPFilter", &name, err)) < 0)
+		return rc;
+	struct ctx c = {"BGPFilter", name, err};
+	if (!(out->name = strdup(name)))
+		return herr_set(err, -ENOMEM, "out of memory");
+	spec = json_object_get(obj, "spec");
+	if (spec && !json_is_null(spec)) {
+		if (!json_is_object(spec)) {
+			rc = fail(&c, "spec", "must be an object");
+			goto out;
+		}
+		if ((rc = check_fields(&c, "spec", spec, spec_fields, NULL)) < 0)
+			goto out;
+		for (int fam = 0; fam < 2; fam++)
+			for (int d = 0; d < 2; d++) {
+				const json_t *l = json_object_get(spec, lists[fam][d]);
+				struct bgp_rule_list *rl = &out->rules[fam][d];
+				char path[64];
+				size_t i;
+				json_t *e;
+
+				if (!l || json_is_null(l))
+					continue;
+				snprintf(path, sizeof(path), "spec.%s", lists[fam][d]);
+				if (!json_is_array(l)) {
+					rc = fail(&c, path, "must be a list of rules");
+					goto out;
+				}
+				if (json_array_size(l) == 0)
+					continue;
+				rl->v = calloc(json_array_size(l), sizeof(*rl->v));
+				if (!rl->v) {
+					rc = herr_set(err, -ENOMEM, "out of memory");
+					goto out;
+				}
+				json_array_foreach(l, i, e)
+				{
+					snprintf(path, sizeof(path), "spec.%s[%zu]", lists[fam][d],
+					         i);
+					rl->n++;
+					rc = decode_rule(&c, path, e, fam == 0 ? 4 : 6, &rl->v[i]);
+					if (rc < 0)
+						goto out;
+				}
+			}
+	}
+	return 0;
+out:
+	bgp_filter_free(out);
+	return rc;
+}
+
+/* ---- BGPConfiguration --------------------------------------------------------------- */
+
+void bgp_config_free(struct bgp_config *c)
+{
+	if (!c)
+		return;
+	free(c->name);
+	memset(c, 0, sizeof(*c));
+}
+
+int bgp_config_decode(const json_t *obj, struct bgp_config *out, struct herr *err)
+{
+	static const char *const fields[] = {"asNumber",
+	                                     "nodeToNodeMeshEnabled",
+	                                     "ipv4NormalRoutePriority",
+	                                     "ipv6NormalRoutePriority",
+	                                     "listenPort",
+	                                     "logSeverityScreen",
+	                                     NULL};
+	/* Calico fields that change what BIRD would do; silently ignoring them
+	 * would render something the operator did not ask for. */
+	static const char *const unsupported[] = {"nodeMeshPassword",
+	                                          "nodeMeshMaxRestartTime",
+	                                          "bindMode",
+	                                          "ignoredInterfaces",
+	                                          "communities",
+	                                          "prefixAdvertisements",
+	                                          "serviceClusterIPs",
+	                                          "serviceExternalIPs",
+	                                          "serviceLoadBalancerIPs",
+	                                          "programClusterRoutes",
+	                                          "localWorkloadPeeringIPV4",
+	                                          "localWorkloadPeeringIPV6",
+	                                          NULL};
+	const char *name;
+	const json_t *spec, *v;
+	long long x;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = decode_name(obj, "BGPConfiguration", &name, err)) < 0)
+		return rc;
+	struct ctx c = {"BGPConfiguration", name, err};
+	out->mesh_enabled = true;
+	out->normal[BGP_V4] = out->normal[BGP_V6] = BGP_DEFAULT_PRIORITY;
+	spec = json_object_get(obj, "spec");
+	if (spec && !json_is_null(spec)) {
+		if (!json_is_object(spec))
+			return fail(&c, "spec", "must be an object");
+		if ((rc = check_fields(&c, "spec", spec, fields, unsupported)) < 0)
+			return rc;
+		if ((v = json_object_get(spec, "asNumber")) && !json_is_null(v)) {
+			if ((rc = parse_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
+				return rc;
+			out->has_as = true;
+		}
+		if ((v = json_object_get(spec, "nodeToNodeMeshEnabled")) && !json_is_null(v)) {
+			if (!json_is_boolean(v))
+				return fail(&c, "spec.nodeToNodeMeshEnabled",
+				            "must be true or false");
+			out->mesh_enabled = json_is_true(v);
+		}
+		if ((v = json_object_get(spec, "ipv4NormalRoutePriority")) && !json_is_null(v))
+			if ((rc = parse_priority(&c, "spec.ipv4NormalRoutePriority", v,
+			                         &out->normal[BGP_V4])) < 0)
+				return rc;
+		if ((v = json_object_get(spec, "ipv6NormalRoutePriority")) && !json_is_null(v))
+			if ((rc = parse_priority(&c, "spec.ipv6NormalRoutePriority", v,
+			                         &out->normal[BGP_V6])) < 0)
+				return rc;
+		if ((v = json_object_get(spec, "listenPort")) && !json_is_null(v)) {
+			if ((rc = parse_int_range(&c, "spec.listenPort", v, 1, 65535, &x)) < 0)
+				return rc;
+			out->listen_port = (uint16_t)x;
+		}
+	}
+	if (!(out->name = strdup(name)))
+		return herr_set(err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* ---- BGPPeer -------------------------------------------------------------------------- */
+
+void bgp_peer_free(struct bgp_peer *p)
+{
+	if (!p)
+		return;
+	free(p->name);
+	free(p->node);
+	free(p->node_selector);
+	free(p->peer_ip);
+	free(p->peer_selector);
+	for (size_t i = 0; i < p->nfilters; i++)
+		free(p->filters[i]);
+	free(p->filters);
+	memset(p, 0, sizeof(*p));
+}
+
+/* "ip", "ip:port" (v4) or "[v6]:port" into address and port. */
+static int parse_peer_ip(const struct ctx *c, const char *s, struct bgp_peer *p)
+{
+	char addr[64];
+	unsigned char buf[16];
+	const char *port = NULL;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(addr))
+			goto bad;
+		memcpy(addr, s + 1, (size_t)(close - s - 1));
+		addr[close - s - 1] = '\0';
+		if (inet_pton(AF_INET6, addr, buf) != 1)
+			goto bad;
+		port = close + 2;
+	} else if (inet_pton(AF_INET6, s, buf) == 1 || inet_pton(AF_INET, s, buf) == 1) {
+		snprintf(addr, sizeof(addr), "%s", s);
+	} else {
+		const char *colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(addr))
+			goto bad;
+		memcpy(addr, s, (size_t)(colon - s));
+		addr[colon - s] = '\0';
+		if (inet_pton(AF_INET, addr, buf) != 1)
+			goto bad;
+		port = colon + 1;
+	}
+	if (port) {
+		char *end;
+		long n = strtol(port, &end, 10);
+		if (!isdigit((unsigned char)*port) || *end || n < 1 || n > 65535)
+			goto bad;
+		p->port = (uint16_t)n;
+	}
+	if (!(p->peer_ip = strdup(addr)))
+		return herr_set(c->err, -ENOMEM, "out of memory");
+	return 0;
+bad:
+	return fail(c, "spec.peerIP", "\"%s\" is not an IP address, ip:port or [ipv6]:port", s);
+}
+
+/* A Go duration ("90s", "1m30s", "2m") in whole seconds, 1..65535 (BIRD's
+ * keepalive time). */
+static int parse_keepalive(const struct ctx *c, const json_t *v, uint32_t *out)
+{
+	const char *s, *p;
+	unsigned long long ms = 0;
+	int rc = get_string(c, "spec.keepaliveTime", v, &s);
+
+	if (rc < 0)
+		return rc;
+	p = s;
+	if (!*p)
+		goto bad;
+	while (*p) {
+		char *end;
+		unsigned long long n;
+
+		if (!isdigit((unsigned char)*p))
+			goto bad;
+		n = strtoull(p, &end, 10);
+		if (n > 1000000)
+			goto bad;
+		if (!strncmp(end, "ms", 2))
+			ms += n, p = end + 2;
+		else if (*end == 's')
+			ms += n * 1000, p = end + 1;
+		else if (*end == 'm')
+			ms += n * 60000, p = end + 1;
+		else if (*end == 'h')
+			ms += n * 3600000, p = end + 1;
+		else
+			goto bad;
+	}
+	if (ms % 1000 || ms < 1000 || ms > 65535000ULL)
+		return fail(c, "spec.keepaliveTime", "\"%s\" must be whole seconds, 1s..65535s", s);
+	*out = (uint32_t)(ms / 1000);
+	return 0;
+bad:
+	return fail(c, "spec.keepaliveTime", "\"%s\" is not a duration such as 30s or 1m", s);
+}
+
+static int check_selector(const struct ctx *c, const char *field, const json_t *v, char **out)
+{
+	struct selector *sel = NULL;
+	struct herr why;
+	const char *s;
+	int rc = get_string(c, field, v, &s);
+
+	if (rc < 0)
+		return rc;
+	if (!*s)
+		return 0;
+	if (selector_parse(s, &sel, &why) < 0)
+		return fail(c, field, "%s", why.msg);
+	selector_free(sel);
+	if (!(*out = strdup(s)))
+		return herr_set(c->err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
+{
+	static const char *const fields[] = {"node",         "nodeSelector",  "peerIP",
+	                                     "peerSelector", "asNumber",      "localASNumber",
+	                                     "filters",      "keepaliveTime", NULL};
+	static const char *const unsupported[] = {"keepOriginalNextHop",
+	                                          "nextHopMode",
+	                                          "password",
+	                                          "sourceAddress",
+	                                          "maxRestartTime",
+	                                          "numAllowedLocalASNumbers",
+	                                          "ttlSecurity",
+	                                          "reachableBy",
+	                                          "localWorkloadSelector",
+	                                          "reversePeering",
+	                                          NULL};
+	const char *name, *s;
+	const json_t *spec, *v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = decode_name(obj, "BGPPeer", &name, err)) < 0)
+		return rc;
+	struct ctx c = {"BGPPeer", name, err};
+	spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return fail(&c, "spec", "required");
+	if ((rc = check_fields(&c, "spec", spec, fields, unsupported)) < 0)
+		return rc;
+	if (!(out->name = strdup(name)))
+		return herr_set(err, -ENOMEM, "out of memory");
+
+	if ((v = json_object_get(spec, "node")) && !json_is_null(v)) {
+		if ((rc = get_string(&c, "spec.node", v, &s)) < 0)
+			goto out;
+		if (*s && !(out->node = strdup(s)))
+			goto oom;
+	}
+	if ((v = json_object_get(spec, "nodeSelector")) && !json_is_null(v))
+		if ((rc = check_selector(&c, "spec.nodeSelector", v, &out->node_selector)) < 0)
+			goto out;
+	if (out->node && out->node_selector) {
+		rc = fail(&c, "spec.nodeSelector", "cannot be combined with spec.node");
+		goto out;
+	}
+	if ((v = json_object_get(spec, "peerIP")) && !json_is_null(v)) {
+		if ((rc = get_string(&c, "spec.peerIP", v, &s)) < 0)
+			goto out;
+		if (*s && (rc = parse_peer_ip(&c, s, out)) < 0)
+			goto out;
+	}
+	if ((v = json_object_get(spec, "peerSelector")) && !json_is_null(v))
+		if ((rc = check_selector(&c, "spec.peerSelector", v, &out->peer_selector)) < 0)
+			goto out;
+	if (out->peer_ip && out->peer_selector) {
+		rc = fail(&c, "spec.peerSelector", "cannot be combined with spec.peerIP");
+		goto out;
+	}
+	if (!out->peer_ip && !out->peer_selector) {
+		rc = fail(&c, "spec.peerIP", "one of peerIP or peerSelector is required");
+		goto out;
+	}
+	if ((v = json_object_get(spec, "asNumber")) && !json_is_null(v)) {
+		if (out->peer_selector) {
+			rc = fail(&c, "spec.asNumber",
+			          "must be empty with peerSelector (the peers' own AS is used)");
+			goto out;
+		}
+		if ((rc = parse_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
+			goto out;
+		out->has_as = true;
+	}
+	if (out->peer_ip && !out->has_as) {
+		rc = fail(&c, "spec.asNumber", "required with peerIP");
+		goto out;
+	}
+	if ((v = json_object_get(spec, "localASNumber")) && !json_is_null(v)) {
+		if ((rc = parse_asn(&c, "spec.localASNumber", v, &out->local_as)) < 0)
+			goto out;
+		out->has_local_as = true;
+	}
+	if ((v = json_object_get(spec, "keepaliveTime")) && !json_is_null(v))
+		if ((rc = parse_keepalive(&c, v, &out->keepalive_s)) < 0)
+			goto out;
+	if ((v = json_object_get(spec, "filters")) && !json_is_null(v)) {
+		size_t i;
+		json_t *e;
+		if (!json_is_array(v)) {
+			rc = fail(&c, "spec.filters", "must be a list of BGPFilter names");
+			goto out;
+		}
+		out->filters = calloc(json_array_size(v) + 1, sizeof(*out->filters));
+		if (!out->filters)
+			goto oom;
+		json_array_foreach(v, i, e)
+		{
+			char f[64];
+			snprintf(f, sizeof(f), "spec.filters[%zu]", i);
+			if ((rc = get_string(&c, f, e, &s)) < 0)
+				goto out;
+			if (!*s) {
+				rc = fail(&c, f, "empty BGPFilter name");
+				goto out;
+			}
+			if (!(out->filters[out->nfilters] = strdup(s)))
+				goto oom;
+			out->nfilters++;
+		}
+	}
+	return 0;
+oom:
+	rc = herr_set(err, -ENOMEM, "out of memory");
+out:
+	bgp_peer_free(out);
+	return rc;
+}
+
+/* ---- Node ------------------------------------------------------------------------------ */
+
+void bgp_node_free(struct bgp_node *n)
+{
+	if (!n)
+		return;
+	free(n->name);
+	labels_free(&n->labels);
+	free(n->addr[0]);
+	free(n->addr[1]);
+	for (size_t i = 0; i < n->npod_cidrs; i++)
+		free(n->pod_cidrs[i]);
+	free(n->pod_cidrs);
+	memset(n, 0, sizeof(*n));
+}
+
+static int node_set_addr(const struct ctx *c, const char *field, const json_t *v, int family,
+                         struct bgp_node *n)
+{
+	int idx = family == 4 ? BGP_V4 : BGP_V6;
+	char addr[46];
+	const char *s;
+	int rc = get_string(c, field, v, &s);
+
+	if (rc < 0)
+		return rc;
+	if (!*s)
+		return 0;
+	if (!addr_with_prefix(s, family, addr, &n->prefix[idx]))
+		return fail(c, field, "\"%s\" is not an IPv%d address (with optional /prefix)", s,
+		            family);
+	free(n->addr[idx]);
+	if (!(n->addr[idx] = strdup(addr)))
+		return herr_set(c->err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+static int node_add_cidr(const struct ctx *c, const char *field, const json_t *v,
+                         struct bgp_node *n)
+{
+	const char *s;
+	char **nv;
+	int rc = get_string(c, field, v, &s);
+
+	if (rc < 0)
+		return rc;
+	if (!cidr_valid(s, strchr(s, ':') ? 6 : 4))
+		return fail(c, field, "\"%s\" is not a CIDR", s);
+	for (size_t i = 0; i < n->npod_cidrs; i++)
+		if (!strcmp(n->pod_cidrs[i], s))
+			return 0;
+	nv = realloc(n->pod_cidrs, (n->npod_cidrs + 1) * sizeof(*nv));
+	if (!nv)
+		return herr_set(c->err, -ENOMEM, "out of memory");
+	n->pod_cidrs = nv;
+	if (!(nv[n->npod_cidrs] = strdup(s)))
+		return herr_set(c->err, -ENOMEM, "out of memory");
+	n->npod_cidrs++;
+	return 0;
+}
+
+/* core/v1 Node: Calico's annotations if present, else InternalIP addresses. */
+static int node_decode_v1(const struct ctx *c, const json_t *obj, struct bgp_node *n)
+{
+	const json_t *md = json_object_get(obj, "metadata");
+	const json_t *ann = md ? json_object_get(md, "annotations") : NULL;
+	const json_t *status = json_object_get(obj, "status");
+	const json_t *spec = json_object_get(obj, "spec");
+	const json_t *v;
+	int rc;
+
+	if (json_is_object(ann)) {
+		if ((v = json_object_get(ann, "projectcalico.org/IPv4Address")) &&
+		    (rc = node_set_addr(c, "metadata.annotations[projectcalico.org/IPv4Address]", v,
+		                        4, n)) < 0)
+			return rc;
+		if ((v = json_object_get(ann, "projectcalico.org/IPv6Address")) &&
+		    (rc = node_set_addr(c, "metadata.annotations[projectcalico.org/IPv6Address]", v,
+		                        6, n)) < 0)
+			return rc;
+		if ((v = json_object_get(ann, "projectcalico.org/ASNumber"))) {
+			if ((rc = parse_asn(c, "metadata.annotations[projectcalico.org/ASNumber]",
+			                    v, &n->as_number)) < 0)
+				return rc;
+			n->has_as = true;
+		}
+	}
+	v = status ? json_object_get(status, "addresses") : NULL;
+	if (v && !json_is_array(v))
+		return fail(c, "status.addresses", "must be a list");
+	if (v) {
+		size_t i;
+		json_t *a;
+		json_array_foreach(v, i, a)
+		{
+			const json_t *t = json_object_get(a, "type");
+			const json_t *ad = json_object_get(a, "address");
+			unsigned char buf[16];
+			const char *s;
+			int idx;
+
+			if (!json_is_string(t) || strcmp(json_string_value(t), "InternalIP") ||
+			    !json_is_string(ad))
+				continue;
+			s = json_string_value(ad);
+			if (inet_pton(AF_INET, s, buf) == 1)
+				idx = BGP_V4;
+			else if (inet_pton(AF_INET6, s, buf) == 1)
+				idx = BGP_V6;
+			else {
+				char f[64];
+				snprintf(f, sizeof(f), "status.addresses[%zu].address", i);
+				return fail(c, f, "\"%s\" is not an IP address", s);
+			}
+			if (n->addr[idx])
+				continue; /* annotation or an earlier InternalIP wins */
+			n->prefix[idx] = -1;
+			if (!(n->addr[idx] = strdup(s)))
+				return herr_set(c->err, -ENOMEM, "out of memory");
+		}
+	}
+	if (json_is_object(spec)) {
+		if ((v = json_object_get(spec, "podCIDRs")) && json_is_array(v)) {
+			size_t i;
+			json_t *e;
+			json_array_foreach(v, i, e)
+			{
+				char f[64];
+				snprintf(f, sizeof(f), "spec.podCIDRs[%zu]", i);
+				if ((rc = node_add_cidr(c, f, e, n)) < 0)
+					return rc;
+			}
+		} else if ((v = json_object_get(spec, "podCIDR")) && json_is_string(v) &&
+		           *json_string_value(v)) {
+			if ((rc = node_add_cidr(c, "spec.podCIDR", v, n)) < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static int node_decode_v3(const struct ctx *c, const json_t *obj, struct bgp_node *n)
+{
+	const json_t *spec = json_object_get(obj, "spec");
+	const json_t *bgp = json_is_object(spec) ? json_object_get(spec, "bgp") : NULL;
+	const json_t *v;
+	int rc;
+
+	if (!bgp || json_is_null(bgp))
+		return 0;
+	if (!json_is_object(bgp))
+		return fail(c, "spec.bgp", "must be an object");
+	if ((v = json_object_get(bgp, "ipv4Address")) && !json_is_null(v) &&
+	    (rc = node_set_addr(c, "spec.bgp.ipv4Address", v, 4, n)) < 0)
+		return rc;
+	if ((v = json_object_get(bgp, "ipv6Address")) && !json_is_null(v) &&
+	    (rc = node_set_addr(c, "spec.bgp.ipv6Address", v, 6, n)) < 0)
+		return rc;
+	if ((v = json_object_get(bgp, "asNumber")) && !json_is_null(v)) {
+		if ((rc = parse_asn(c, "spec.bgp.asNumber", v, &n->as_number)) < 0)
+			return rc;
+		n->has_as = true;
+	}
+	return 0;
+}
+
+int bgp_node_decode(const json_t *obj, struct bgp_node *out, struct herr *err)
+{
+	const json_t *av = json_object_get(obj, "apiVersion");
+	const char *name;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->prefix[0] = out->prefix[1] = -1;
+	if ((rc = decode_name(obj, "Node", &name, err)) < 0)
+		return rc;
+	struct ctx c = {"Node", name, err};
+	if (!(out->name = strdup(name)))
+		return herr_set(err, -ENOMEM, "out of memory");
+	if ((rc = decode_labels(&c, obj, &out->labels)) < 0)
+		goto out;
+	if (json_is_string(av) && !strcmp(json_string_value(av), "projectcalico.org/v3"))
+		rc = node_decode_v3(&c, obj, out);
+	else
+		rc = node_decode_v1(&c, obj, out);
+	if (rc == 0)
+		return 0;
+out:
+	bgp_node_free(out);
+	return rc;
+}
+
+/* ---- BlockAffinity ------------------------------------------------------------------------ */
+
+void bgp_block_affinity_free(struct bgp_block_affinity *b)
+{
+	if (!b)
+		return;
+	free(b->name);
+	free(b->node);
+	free(b->cidr);
+	free(b->state);
+	memset(b, 0, sizeof(*b));
+}
+
+int bgp_block_affinity_decode(const json_t *obj, struct bgp_block_affinity *out, struct herr *err)
+{
+	const char *name, *s;
+	const json_t *spec, *v;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = decode_name(obj, "BlockAffinity", &name, err)) < 0)
+		return rc;
+	struct ctx c = {"BlockAffinity", name, err};
+	spec = json_object_get(obj, "spec");
+	if (!json_is_object(spec))
+		return fail(&c, "spec", "required");
+	v = json_object_get(spec, "cidr");
+	if (!v)
+		return fail(&c, "spec.cidr", "required");
+	if ((rc = get_string(&c, "spec.cidr", v, &s)) < 0)
+		return rc;
+	if (!cidr_valid(s, strchr(s, ':') ? 6 : 4))
+		return fail(&c, "spec.cidr", "\"%s\" is not a CIDR", s);
+	out->cidr = strdup(s);
+	v = json_object_get(spec, "node");
+	if (!v) {
+		rc = fail(&c, "spec.node", "required");
+		goto out;
+	}
+	if ((rc = get_string(&c, "spec.node", v, &s)) < 0)
+		goto out;
+	out->node = strdup(s);
+	s = "";
+	if ((v = json_object_get(spec, "state")) && !json_is_null(v) &&
+	    (rc = get_string(&c, "spec.state", v, &s)) < 0)
+		goto out;
+	out->state = strdup(s);
+	if ((v = json_object_get(spec, "deleted")))
+		out->deleted =
+		    json_is_true(v) || (json_is_string(v) && !strcmp(json_string_value(v), "true"));
+	out->name = strdup(name);
+	if (!out->cidr || !out->node || !out->state || !out->name) {
+		rc = herr_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	return 0;
+out:
+	bgp_block_affinity_free(out);
+	return rc;
+}
+
+/* ---- the set -------------------------------------------------------------------------------- */
+
+/* Append or replace by name in a typed array; `elem` is moved in. */
+#define SET_PUT(arr, n, elem, freefn)                                                              \
+	do {                                                                                       \
+		for (size_t i_ = 0; i_ < (n); i_++)                                                \
+			if (!strcmp((arr)[i_].name, (elem)->name)) {                               \
+				freefn(&(arr)[i_]);                                                \
+				(arr)[i_] = *(elem);                                               \
+				return 1;                                                          \
+			}                                                                          \
+		void *nv_ = realloc((arr), ((n) + 1) * sizeof(*(arr)));                            \
+		if (!nv_) {                                                                        \
+			freefn(elem);                                                              \
+			return herr_set(err, -ENOMEM, "out of memory");                            \
+		}                                                                                  \
+		(arr) = nv_;                                                                       \
+		(arr)[(n)++] = *(elem);                                                            \
+		return 1;                                                                          \
+	} while (0)
+
+static int put_config(struct bgp_resources *s, struct bgp_config *e, struct herr *err)
+{
+	SET_PUT(s->configs, s->nconfigs, e, bgp_config_free);
+}
+static int put_peer(struct bgp_resources *s, struct bgp_peer *e, struct herr *err)
+{
+	SET_PUT(s->peers, s->npeers, e, bgp_peer_free);
+}
+static int put_filter(struct bgp_resources *s, struct bgp_filter *e, struct herr *err)
+{
+	SET_PUT(s->filters, s->nfilters, e, bgp_filter_free);
+}
+static int put_affinity(struct bgp_resources *s, struct bgp_block_affinity *e, struct herr *err)
+{
+	SET_PUT(s->affinities, s->naffinities, e, bgp_block_affinity_free);
+}
+
+/* Merge a v1 and a v3 view of one node into `slot`: Calico's addresses and
+ * AS win, the v1 Node's pod CIDRs and labels (what node selectors are written
+ * against) are kept. `n` is consumed. */
+static void node_merge(struct bgp_node *slot, struct bgp_node *n, bool n_is_v3)
+{
+	struct bgp_node *v3 = n_is_v3 ? n : slot, *v1 = n_is_v3 ? slot : n;
+
+	for (int f = 0; f < 2; f++)
+		if (!v3->addr[f]) {
+			v3->addr[f] = v1->addr[f];
+			v3->prefix[f] = v1->prefix[f];
+			v1->addr[f] = NULL;
+		}
+	if (!v3->has_as && v1->has_as) {
+		v3->has_as = true;
+		v3->as_number = v1->as_number;
+	}
+	for (size_t i = 0; i < v3->npod_cidrs; i++)
+		free(v3->pod_cidrs[i]);
+	free(v3->pod_cidrs);
+	v3->pod_cidrs = v1->pod_cidrs;
+	v3->npod_cidrs = v1->npod_cidrs;
+	v1->pod_cidrs = NULL;
+	v1->npod_cidrs = 0;
+	if (v1->labels.n) {
+		labels_free(&v3->labels);
+		v3->labels = v1->labels;
+		memset(&v1->labels, 0, sizeof(v1->labels));
+	}
+	bgp_node_free(v1);
+	if (n_is_v3)
+		*slot = *n;
+	slot->calico_v3 = true;
+}
+
+static int put_node(struct bgp_resources *s, struct bgp_node *n, bool from_v3, struct herr *err)
+{
+	n->calico_v3 = from_v3;
+	for (size_t i = 0; i < s->nnodes; i++) {
+		struct bgp_node *slot = &s->nodes[i];
+
+		if (strcmp(slot->name, n->name))
+			continue;
+		if (from_v3 == slot->calico_v3) {
+			/* An update of the same flavour replaces; a v3 update keeps
+			 * the pod CIDRs a v1 Node contributed. */
+			if (from_v3 && !n->npod_cidrs) {
+				n->pod_cidrs = slot->pod_cidrs;
+				n->npod_cidrs = slot->npod_cidrs;
+				slot->pod_cidrs = NULL;
+				slot->npod_cidrs = 0;
+			}
+			bgp_node_free(slot);
+			*slot = *n;
+			return 1;
+		}
+		node_merge(slot, n, from_v3);
+		return 1;
+	}
+	void *nv = realloc(s->nodes, (s->nnodes + 1) * sizeof(*s->nodes));
+	if (!nv) {
+		bgp_node_free(n);
+		return herr_set(err, -ENOMEM, "out of memory");
+	}
+	s->nodes = nv;
+	s->nodes[s->nnodes++] = *n;
+	return 1;
+}
+
+int bgp_resources_add(struct bgp_resources *set, const json_t *obj, struct herr *err)
+{
+	const json_t *k = json_object_get(obj, "kind");
+	const json_t *av = json_object_get(obj, "apiVersion");
+	const char *kind = json_is_string(k) ? json_string_value(k) : "";
+	int rc;
+
+	if (!strcmp(kind, "BGPConfiguration")) {
+		struct bgp_config e;
+		if ((rc = bgp_config_decode(obj, &e, err)) < 0)
+			return rc;
+		return put_config(set, &e, err);
+	}
+	if (!strcmp(kind, "BGPPeer")) {
+		struct bgp_peer e;
+		if ((rc = bgp_peer_decode(obj, &e, err)) < 0)
+			return rc;
+		return put_peer(set, &e, err);
+	}
+	if (!strcmp(kind, "BGPFilter")) {
+		struct bgp_filter e;
+		if ((rc = bgp_filter_decode(obj, &e, err)) < 0)
+			return rc;
+		return put_filter(set, &e, err);
+	}
+	if (!strcmp(kind, "BlockAffinity")) {
+		struct bgp_block_affinity e;
+		if ((rc = bgp_block_affinity_decode(obj, &e, err)) < 0)
+			return rc;
+		return put_affinity(set, &e, err);
+	}
+	if (!strcmp(kind, "Node")) {
+		struct bgp_node e;
+		bool v3 =
+		    json_is_string(av) && !strcmp(json_string_value(av), "projectcalico.org/v3");
+		if ((rc = bgp_node_decode(obj, &e, err)) < 0)
+			return rc;
+		return put_node(set, &e, v3, err);
+	}
+	return 0;
+}
+
+#define SET_REMOVE(arr, n, name, freefn)                                                           \
+	do {                                                                                       \
+		for (size_t i_ = 0; i_ < (n); i_++)                                                \
+			if (!strcmp((arr)[i_].name, (name))) {                                     \
+				freefn(&(arr)[i_]);                                                \
+				memmove(&(arr)[i_], &(arr)[i_ + 1],                                \
+				        ((n)-i_ - 1) * sizeof(*(arr)));                            \
+				(n)--;                                                             \
+				return 1;                                                          \
+			}                                                                          \
+		return 0;                                                                          \
+	} while (0)
+
+int bgp_resources_remove(struct bgp_resources *set, const char *kind, const char *name)
+{
+	if (!strcmp(kind, "BGPConfiguration"))
+		SET_REMOVE(set->configs, set->nconfigs, name, bgp_config_free);
+	if (!strcmp(kind, "BGPPeer"))
+		SET_REMOVE(set->peers, set->npeers, name, bgp_peer_free);
+	if (!strcmp(kind, "BGPFilter"))
+		SET_REMOVE(set->filters, set->nfilters, name, bgp_filter_free);
+	if (!strcmp(kind, "BlockAffinity"))
+		SET_REMOVE(set->affinities, set->naffinities, name, bgp_block_affinity_free);
+	if (!strcmp(kind, "Node"))
+		SET_REMOVE(set->nodes, set->nnodes, name, bgp_node_free);
+	return 0;
+}
+
+void bgp_resources_free(struct bgp_resources *set)
+{
+	for (size_t i = 0; i < set->nconfigs; i++)
+		bgp_config_free(&set->configs[i]);
+	for (size_t i = 0; i < set->npeers; i++)
+		bgp_peer_free(&set->peers[i]);
+	for (size_t i = 0; i < set->nfilters; i++)
+		bgp_filter_free(&set->filters[i]);
+	for (size_t i = 0; i < set->nnodes; i++)
+		bgp_node_free(&set->nodes[i]);
+	for (size_t i = 0; i < set->naffinities; i++)
+		bgp_block_affinity_free(&set->affinities[i]);
+	free(set->configs);
+	free(set->peers);
+	free(set->filters);
+	free(set->nodes);
+	free(set->affinities);
+	memset(set, 0, sizeof(*set));
+}
+
+const struct bgp_node *bgp_resources_node(const struct bgp_resources *set, const char *name)
+{
+	for (size_t i = 0; i < set->nnodes; i++)
+		if (!strcmp(set->nodes[i].name, name))
+			return &set->nodes[i];
+	return NULL;
+}
+
+const struct bgp_filter *bgp_resources_filter(const struct bgp_resources *set, const char *name)
+{
+	for (size_t i = 0; i < set->nfilters; i++)
+		if (!strcmp(set->filters[i].name, name))
+			return &set->filters[i];
+	return NULL;
+}

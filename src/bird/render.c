@@ -1,0 +1,830 @@
+/* bird/render.c - BIRD 1.x configuration text (calico-semantics D.4-D.6,
+ * bird-notes). One self-contained file per family: what the reference splits
+ * into bird_aggr.cfg and bird_ipam.cfg is inlined. */
+#include "bird/render.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/selector.h"
+
+/* ---- a growing string ----------------------------------------------------------- */
+
+struct sb {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(struct sb *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	for (;;) {
+		size_t room = b->cap - b->len;
+		va_start(ap, fmt);
+		n = vsnprintf(b->p ? b->p + b->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		while (cap - b->len <= (size_t)n)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+static void sb_puts(struct sb *b, const char *s)
+{
+	sb_printf(b, "%s", s);
+}
+
+/* Hand the text to the caller, or fail with -ENOMEM. */
+static int sb_finish(struct sb *b, char **text, struct herr *err)
+{
+	if (!b->p && !b->oom)
+		sb_puts(b, "");
+	if (b->oom) {
+		free(b->p);
+		*text = NULL;
+		return herr_set(err, -ENOMEM, "out of memory rendering BIRD configuration");
+	}
+	*text = b->p;
+	return 0;
+}
+
+/* ---- BGPFilter functions (D.4) -------------------------------------------------------- */
+
+/* BIRD symbols are at most 64 characters; "bgp_" + "_importFilterV4" take 19. */
+#define FILTER_NAME_KEEP 45
+#define FILTER_NAME_CUT  28
+
+void bird_filter_function_name(const char *filter, enum bgp_dir dir, enum bgp_family family,
+                               char out[65])
+{
+	const char *d = dir == BGP_IMPORT ? "import" : "export";
+	int v = family == BGP_V4 ? 4 : 6;
+
+	if (strlen(filter) <= FILTER_NAME_KEEP) {
+		snprintf(out, 65, "bgp_%s_%sFilterV%d", filter, d, v);
+		return;
+	}
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	SHA256((const unsigned char *)filter, strlen(filter), md);
+	snprintf(out, 65, "bgp_%.*s_%02X%02X%02X%02X%02X%02X%02X%02X_%sFilterV%d", FILTER_NAME_CUT,
+	         filter, md[0], md[1], md[2], md[3], md[4], md[5], md[6], md[7], d, v);
+}
+
+bool bird_filter_uses_peer_type(const struct bgp_filter *f, enum bgp_dir dir,
+                                enum bgp_family family)
+{
+	const struct bgp_rule_list *l = &f->rules[family][dir];
+
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].peer_type != BGP_PEER_ANY)
+			return true;
+	return false;
+}
+
+static void community_text(struct sb *b, const struct bgp_community *c)
+{
+	if (c->nparts == 3)
+		sb_printf(b, "(%u, %u, %u)", c->v[0], c->v[1], c->v[2]);
+	else
+		sb_printf(b, "(%u, %u)", c->v[0], c->v[1]);
+}
+
+/* One rule as one statement (D.4 "Per-rule statement"). */
+static void render_rule(struct sb *b, const struct bgp_filter_rule *r, enum bgp_family family)
+{
+	static const char *const ops[] = {"", "=", "!=", "~", "!~"};
+	int maxlen = family == BGP_V4 ? 32 : 128;
+	int nconds = 0;
+
+	sb_puts(b, "  ");
+	if (r->peer_type == BGP_PEER_IBGP)
+		sb_puts(b, "if (is_same_as) then { ");
+	else if (r->peer_type == BGP_PEER_EBGP)
+		sb_puts(b, "if (!is_same_as) then { ");
+
+	/* Conditions, in this fixed order whatever the YAML order. */
+	struct sb c = {0};
+#define COND_SEP() (nconds++ ? sb_puts(&c, "&&") : (void)0)
+	if (r->cidr) {
+		COND_SEP();
+		if (r->has_min_len || r->has_max_len) {
+			int mask = atoi(strchr(r->cidr, '/') + 1);
+			int lo = r->has_min_len && r->min_len > mask ? r->min_len : mask;
+			int hi = r->has_max_len && r->max_len < maxlen ? r->max_len : maxlen;
+			sb_printf(&c, "(net %s [ %s{%d,%d} ])", ops[r->op], r->cidr, lo, hi);
+		} else {
+			sb_printf(&c, "(net %s %s)", ops[r->op], r->cidr);
+		}
+	}
+	if (r->source_remote_peers) {
+		COND_SEP();
+		sb_puts(&c, "((defined(source))&&(source ~ [ RTS_BGP ]))");
+	}
+	if (r->iface) {
+		COND_SEP();
+		sb_printf(&c, "((defined(ifname))&&(ifname ~ \"%s\"))", r->iface);
+	}
+	if (r->has_community) {
+		COND_SEP();
+		sb_puts(&c, "(");
+		community_text(&c, &r->community);
+		sb_puts(&c,
+		        r->community.nparts == 3 ? " ~ bgp_large_community)" : " ~ bgp_community)");
+	}
+	if (r->nas_path_prefix) {
+		COND_SEP();
+		sb_puts(&c, "(bgp_path ~ [=");
+		for (size_t i = 0; i < r->nas_path_prefix; i++)
+			sb_printf(&c, " %u", r->as_path_prefix[i]);
+		sb_puts(&c, " * =])");
+	}
+	if (r->priority) {
+		COND_SEP();
+		sb_printf(&c, "(defined(bgp_local_pref)&&(bgp_local_pref = %u))",
+		          BGP_LOCAL_PREF_BASE - r->priority);
+	}
+#undef COND_SEP
+	if (c.oom)
+		b->oom = true;
+	if (nconds)
+		sb_printf(b, "if (%s) then { ", c.p ? c.p : "");
+	free(c.p);
+
+	/* Operations in list order, then the action. */
+	for (size_t i = 0; i < r->nops; i++) {
+		const struct bgp_operation *op = &r->ops[i];
+		switch (op->kind) {
+		case BGP_OP_ADD_COMMUNITY:
+			sb_puts(b, op->community.nparts == 3 ? "bgp_large_community.add("
+			                                     : "bgp_community.add(");
+			community_text(b, &op->community);
+			sb_puts(b, "); ");
+			break;
+		case BGP_OP_PREPEND_AS_PATH:
+			/* Prepending the last ASN first leaves the path starting
+			 * with the listed sequence. */
+			for (size_t j = op->nprefix; j-- > 0;)
+				sb_printf(b, "bgp_path.prepend(%u); ", op->prefix[j]);
+			break;
+		case BGP_OP_SET_PRIORITY:
+			sb_printf(b, "bgp_local_pref = %u; ", BGP_LOCAL_PREF_BASE - op->priority);
+			break;
+		}
+	}
+	sb_puts(b, r->action == BGP_ACCEPT ? "accept;" : "reject;");
+	if (nconds)
+		sb_puts(b, " }");
+	if (r->peer_type != BGP_PEER_ANY)
+		sb_puts(b, " }");
+	sb_puts(b, "\n");
+}
+
+static void render_function(struct sb *b, const struct bgp_filter *f, enum bgp_dir dir,
+                            enum bgp_family family)
+{
+	const struct bgp_rule_list *l = &f->rules[family][dir];
+	char name[65];
+
+	if (!l->n)
+		return;
+	bird_filter_function_name(f->name, dir, family, name);
+	sb_printf(b, "function '%s'(%s) {\n", name,
+	          bird_filter_uses_peer_type(f, dir, family) ? "bool is_same_as" : "");
+	for (size_t i = 0; i < l->n; i++)
+		render_rule(b, &l->v[i], family);
+	sb_puts(b, "}\n");
+}
+
+static int cmp_filter_ptr(const void *a, const void *b)
+{
+	const struct bgp_filter *const *x = a, *const *y = b;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static void render_filters(struct sb *b, const struct bgp_filter *filters, size_t n,
+                           enum bgp_family family)
+{
+	int v = family == BGP_V4 ? 4 : 6;
+	const struct bgp_filter **sorted = calloc(n ? n : 1, sizeof(*sorted));
+	bool any = false;
+
+	if (!sorted) {
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		sorted[i] = &filters[i];
+	qsort(sorted, n, sizeof(*sorted), cmp_filter_ptr);
+	for (size_t i = 0; i < n; i++) {
+		const struct bgp_filter *f = sorted[i];
+		if (!f->rules[family][BGP_IMPORT].n && !f->rules[family][BGP_EXPORT].n)
+			continue;
+		any = true;
+		sb_printf(b, "# v%d BGPFilter %s\n", v, f->name);
+		render_function(b, f, BGP_IMPORT, family);
+		render_function(b, f, BGP_EXPORT, family);
+	}
+	if (!any)
+		sb_printf(b, "# No v%d BGPFilters configured\n", v);
+	free(sorted);
+}
+
+int bird_render_filters(const struct bgp_filter *filters, size_t n, enum bgp_family family,
+                        char **text, struct herr *err)
+{
+	struct sb b = {0};
+
+	render_filters(&b, filters, n, family);
+	return sb_finish(&b, text, err);
+}
+
+/* ---- peers -------------------------------------------------------------------------------- */
+
+void bird_peer_name(const struct bird_peer *p, char out[80])
+{
+	static const char *const kinds[] = {"Mesh_", "Global_", "Node_"};
+	size_t n = (size_t)snprintf(out, 80, "%s", kinds[p->kind]);
+
+	for (const char *s = p->ip; *s && n < 78; s++)
+		out[n++] = (*s == '.' || *s == ':') ? '_' : *s;
+	out[n] = '\0';
+	if (p->port)
+		snprintf(out + n, 80 - n, "_port_%u", p->port);
+}
+
+static int peer_family(const struct bird_peer *p)
+{
+	return strchr(p->ip, ':') ? BGP_V6 : BGP_V4;
+}
+
+struct named_peer {
+	char name[80];
+	const struct bird_peer *p;
+};
+
+static int cmp_named_peer(const void *a, const void *b)
+{
+	const struct named_peer *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
+static const struct bgp_filter *find_filter(const struct bird_input *in, const char *name)
+{
+	for (size_t i = 0; i < in->nfilters; i++)
+		if (!strcmp(in->filters[i].name, name))
+			return &in->filters[i];
+	return NULL;
+}
+
+/* The calls to a peer's BGPFilters for one direction (D.5 step 1). Mesh
+ * peers never get filters; missing names are skipped. */
+static void render_filter_calls(struct sb *b, const struct bird_input *in,
+                                const struct bird_peer *p, enum bgp_dir dir, enum bgp_family family,
+                                bool same_as)
+{
+	if (p->kind == BIRD_PEER_MESH)
+		return;
+	for (size_t i = 0; i < p->nfilters; i++) {
+		const struct bgp_filter *f = find_filter(in, p->filters[i]);
+		char name[65];
+
+		if (!f || !f->rules[family][dir].n)
+			continue;
+		bird_filter_function_name(f->name, dir, family, name);
+		if (bird_filter_uses_peer_type(f, dir, family))
+			sb_printf(b, "    '%s'(%s);\n", name, same_as ? "true" : "false");
+		else
+			sb_printf(b, "    '%s'();\n", name);
+	}
+}
+
+static void render_peer(struct sb *b, const struct bird_input *in, const char *name,
+                        const struct bird_peer *p, enum bgp_family family)
+{
+	uint32_t n = in->normal[family];
+	uint32_t local_as = p->local_as ? p->local_as : in->as;
+	bool same_as = p->as == local_as;
+
+	sb_printf(b, "protocol bgp %s from bgp_template {\n", name);
+	if (p->local_as)
+		sb_printf(b, "  local as %u;\n", p->local_as);
+	if (p->port)
+		sb_printf(b, "  neighbor %s port %u as %u;\n", p->ip, p->port, p->as);
+	else
+		sb_printf(b, "  neighbor %s as %u;\n", p->ip, p->as);
+	sb_printf(b, "  source address %s;  # The local address we use for the TCP connection\n",
+	          in->addr[family]);
+	sb_puts(b, "  ttl security off;\n");
+	sb_puts(b, "  multihop;\n");
+
+	sb_puts(b, "  import filter {\n");
+	if (!same_as)
+		/* bird-notes: eBGP routes arrive with LOCAL_PREF 100, which the
+		 * kernel filter would turn into metric 2147483547; start them at
+		 * normal priority and let the BGPFilters raise it. */
+		sb_printf(
+		    b,
+		    "    bgp_local_pref = %u;  # eBGP: normal priority unless a filter raises it\n",
+		    BGP_LOCAL_PREF_BASE - n);
+	render_filter_calls(b, in, p, BGP_IMPORT, family, same_as);
+	sb_printf(b, "    if (defined(bgp_local_pref)&&(bgp_local_pref > %u)) then\n",
+	          BGP_LOCAL_PREF_BASE - n);
+	sb_puts(b, "      preference = 200;\n");
+	sb_puts(b, "    accept;\n");
+	sb_puts(b, "  };\n");
+
+	sb_puts(b, "  export filter {\n");
+	sb_puts(b,
+	        "    if (defined(source) && source = RTS_BGP && defined(bgp_local_pref)) then {\n");
+	sb_puts(b, "      krt_metric = 2147483647 - bgp_local_pref;\n");
+	sb_puts(b, "    } else {\n");
+	sb_printf(b, "      if (!defined(krt_metric)) then { krt_metric = %u; }\n", n);
+	sb_puts(b, "      bgp_local_pref = 2147483647 - krt_metric;\n");
+	sb_puts(b, "    }\n");
+	render_filter_calls(b, in, p, BGP_EXPORT, family, same_as);
+	sb_puts(b, "    handoff_export_to_bgp_peers();\n");
+	sb_puts(b, "    reject;\n");
+	sb_puts(b, "  };  # Only want to export routes for workloads.\n");
+	if (p->passive)
+		sb_puts(b, "  passive on;\n");
+	if (p->keepalive_s)
+		sb_printf(b, "  keepalive time %u;\n", p->keepalive_s);
+	sb_puts(b, "}\n");
+}
+
+static void render_peers(struct sb *b, const struct bird_input *in, enum bgp_family family)
+{
+	struct named_peer *v = calloc(in->npeers ? in->npeers : 1, sizeof(*v));
+	size_t n = 0;
+
+	if (!v) {
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < in->npeers; i++) {
+		if (peer_family(&in->peers[i]) != (int)family ||
+		    !strcmp(in->peers[i].ip, in->addr[family]))
+			continue;
+		bird_peer_name(&in->peers[i], v[n].name);
+		v[n++].p = &in->peers[i];
+	}
+	/* Stable order by name; duplicates (same session twice) keep the first. */
+	for (size_t i = 1; i < n; i++)
+		for (size_t j = i; j > 0 && cmp_named_peer(&v[j - 1], &v[j]) > 0; j--) {
+			struct named_peer t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	if (!n)
+		sb_puts(b, "# No BGP peers configured for this node\n");
+	for (size_t i = 0; i < n; i++) {
+		if (i && !strcmp(v[i].name, v[i - 1].name))
+			continue;
+		render_peer(b, in, v[i].name, v[i].p, family);
+	}
+	free(v);
+}
+
+/* ---- blocks (D.6.4) ------------------------------------------------------------------------ */
+
+static int block_family(const struct bird_block *bl)
+{
+	return strchr(bl->cidr, ':') ? BGP_V6 : BGP_V4;
+}
+
+static bool block_confirmed(const struct bird_block *bl)
+{
+	return !*bl->state || !strcmp(bl->state, "confirmed");
+}
+
+static int cmp_block_ptr(const void *a, const void *b)
+{
+	const struct bird_block *const *x = a, *const *y = b;
+	return strcmp((*x)->cidr, (*y)->cidr);
+}
+
+static void render_blocks(struct sb *b, const struct bird_input *in, enum bgp_family family)
+{
+	const struct bird_block **v = calloc(in->nblocks ? in->nblocks : 1, sizeof(*v));
+	const char *host = family == BGP_V4 ? "/32" : "/128";
+	size_t n = 0, nstatic = 0;
+
+	if (!v) {
+		b->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < in->nblocks; i++)
+		if (block_family(&in->blocks[i]) == (int)family)
+			v[n++] = &in->blocks[i];
+	qsort(v, n, sizeof(*v), cmp_block_ptr);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *slash = strchr(v[i]->cidr, '/');
+		if (block_confirmed(v[i]) && !(slash && !strcmp(slash, host)))
+			nstatic++;
+	}
+	if (nstatic) {
+		/* A blackhole route per block gives BIRD the aggregate to announce
+		 * (and drops traffic to unused addresses instead of looping it). */
+		sb_puts(b, "# IP blocks for this host.\n");
+		sb_puts(b, "protocol static handoff_blocks {\n");
+		for (size_t i = 0; i < n; i++) {
+			const char *slash = strchr(v[i]->cidr, '/');
+			if (block_confirmed(v[i]) && !(slash && !strcmp(slash, host)))
+				sb_printf(b, "  route %s blackhole;\n", v[i]->cidr);
+		}
+		sb_puts(b, "}\n");
+	}
+	sb_puts(b, "# Aggregation of routes on this host; export the block, nothing beneath it,\n"
+	           "# except routes elevated for a live migration (metric below normal).\n");
+	sb_puts(b, "function handoff_aggr ()\n{\n");
+	for (size_t i = 0; i < n; i++) {
+		const char *c = v[i]->cidr;
+		if (!*v[i]->state)
+			sb_printf(b, "  # Block %s is implicitly confirmed.\n", c);
+		else
+			sb_printf(b, "  # Block %s is %s\n", c, v[i]->state);
+		if (!block_confirmed(v[i]))
+			continue;
+		sb_printf(b, "  if ( net = %s ) then { accept; }\n", c);
+		sb_printf(b, "  if ( net ~ %s && krt_metric < %u ) then { accept; }\n", c,
+		          in->normal[family]);
+		sb_printf(b, "  if ( net ~ %s ) then { reject; }\n", c);
+	}
+	sb_puts(b, "}\n");
+	free(v);
+}
+
+/* ---- the whole file ------------------------------------------------------------------------- */
+
+static void render_header(struct sb *b, const struct bird_input *in, enum bgp_family family)
+{
+	sb_printf(b,
+	          "# %s for node %s, rendered by handoff-watcher from BGP resources.\n"
+	          "# Do not edit: it is rewritten whenever they change.\n",
+	          family == BGP_V4 ? "bird.cfg" : "bird6.cfg", in->node ? in->node : "");
+	sb_printf(b, "router id %s;\n", in->router_id);
+	if (in->listen_port)
+		sb_printf(b, "listen bgp port %u;\n", in->listen_port);
+}
+
+static void render_kernel(struct sb *b, const struct bird_input *in, enum bgp_family family)
+{
+	uint32_t n = in->normal[family];
+	const char *linklocal = family == BGP_V4 ? "169.254.0.0/16" : "fe80::/10";
+
+	sb_printf(b,
+	          "# Kernel routes BIRD may learn: the workload routes the route syncer\n"
+	          "# programs (protocol %u), never link-local ones. A workload route below the\n"
+	          "# normal metric is a live migration's target: preference 200 lets it beat\n"
+	          "# the source's route learned over BGP (preference 100), so it is announced.\n",
+	          in->workload_rt_proto);
+	sb_puts(b, "filter handoff_kernel_import {\n");
+	sb_printf(b, "  if ( net ~ %s ) then { reject; }\n", linklocal);
+	sb_printf(b, "  if ( krt_source != %u ) then { reject; }\n", in->workload_rt_proto);
+	sb_printf(b, "  if ( defined(krt_metric) && krt_metric < %u ) then { preference = 200; }\n",
+	          n);
+	sb_puts(b, "  accept;\n}\n");
+
+	sb_puts(b, "# BGP routes go into the kernel at the metric their LOCAL_PREF carries\n"
+	           "# (2147483647 - metric); elevated ones also win over local routes.\n");
+	sb_puts(b, "filter handoff_kernel_programming {\n");
+	sb_puts(b, "  if (defined(source) && (source = RTS_BGP) && !defined(krt_metric)) then {\n");
+	sb_printf(b, "      krt_metric = %u;\n", n);
+	sb_puts(b, "      if (defined(bgp_local_pref)) then {\n");
+	sb_puts(b, "          krt_metric = 2147483647 - bgp_local_pref;\n");
+	sb_puts(b, "      }\n");
+	sb_printf(b, "      if (krt_metric < %u) then {\n", n);
+	sb_puts(b, "          preference = 200;\n");
+	sb_puts(b, "      }\n");
+	sb_puts(b, "  }\n");
+	sb_puts(b, "  if (defined(source) && (source = RTS_BGP || source = RTS_STATIC)) then { "
+	           "accept; }\n");
+	sb_puts(b, "  reject;\n}\n");
+
+	sb_puts(b, "# Configure synchronization between routing tables and kernel.\n");
+	sb_puts(b, "protocol kernel {\n"
+	           "  learn;             # Learn alien routes: the workload routes\n"
+	           "  persist;           # Don't remove routes on bird shutdown\n"
+	           "  scan time 2;       # Scan kernel routing table every 2 seconds\n"
+	           "  import filter handoff_kernel_import;\n"
+	           "  export filter handoff_kernel_programming;\n"
+	           "  graceful restart;  # Reduce route flaps when BIRD is reconfigured\n"
+	           "  merge paths on;    # Allow export multipath routes (ECMP)\n"
+	           "}\n");
+	sb_puts(b, "# Watch interface up/down events (kernel routes need a known interface).\n");
+	sb_puts(b, "protocol device {\n  debug { states };\n  scan time 2;    # Scan interfaces "
+	           "every 2 seconds\n}\n");
+	sb_puts(b, "# Connected networks, for next-hop resolution; never announced. Workload\n"
+	           "# interfaces (\"ho\" + 12 hex digits) are left out.\n");
+	sb_puts(b, "protocol direct {\n  debug { states };\n"
+	           "  interface -\"ho????????????\", \"*\";\n}\n");
+}
+
+static void render_export_policy(struct sb *b, const struct bird_input *in, enum bgp_family family)
+{
+	sb_printf(b,
+	          "# What this node announces: its blocks as aggregates, and its workload\n"
+	          "# routes (those inside a block only while elevated). Called last by every\n"
+	          "# peer's export filter: accept/reject here ends that filter.\n"
+	          "function handoff_export_to_bgp_peers()\n{\n"
+	          "  handoff_aggr();\n"
+	          "  if ( defined(source) && source = RTS_INHERIT ) then {\n"
+	          "    if ( defined(krt_source) && krt_source = %u ) then { accept; }\n"
+	          "  }\n"
+	          "  reject;\n}\n",
+	          in->workload_rt_proto);
+}
+
+static void render_bgp(struct sb *b, const struct bird_input *in, enum bgp_family family)
+{
+	sb_puts(b, "# Template for all BGP clients\n");
+	sb_printf(b,
+	          "template bgp bgp_template {\n"
+	          "  debug { states };\n"
+	          "  description \"Connection to BGP peer\";\n"
+	          "  local as %u;\n"
+	          "  gateway recursive; # This should be the default, but just in case.\n"
+	          "  add paths on;\n"
+	          "  graceful restart;  # See comment in kernel section about graceful restart.\n"
+	          "  connect delay time 2;\n"
+	          "  connect retry time 5;\n"
+	          "  error wait time 5,30;\n"
+	          "}\n",
+	          in->as);
+	sb_puts(b, "# -------------- BGP Filters ------------------\n");
+	render_filters(b, in->filters, in->nfilters, family);
+	sb_puts(b, "# BGP Protocol Configurations\n");
+	render_peers(b, in, family);
+}
+
+int bird_render(const struct bird_input *in, enum bgp_family family, char **text, struct herr *err)
+{
+	struct sb b = {0};
+
+	*text = NULL;
+	if (family != BGP_V4 && family != BGP_V6)
+		return herr_set(err, -EINVAL, "bird_render: unknown address family %d", family);
+	for (int f = 0; f < 2; f++)
+		if (in->normal[f] < 1 || in->normal[f] > BGP_PRIORITY_MAX)
+			return herr_set(err, -EINVAL,
+			                "normal route priority %u for IPv%d is out of range "
+			                "(1..2147483646)",
+			                in->normal[f], f == BGP_V4 ? 4 : 6);
+	render_header(&b, in, family);
+	render_blocks(&b, in, family);
+	render_kernel(&b, in, family);
+	render_export_policy(&b, in, family);
+	if (in->addr[family])
+		render_bgp(&b, in, family);
+	else
+		sb_printf(&b, "# IPv%d disabled on this node.\n", family == BGP_V4 ? 4 : 6);
+	return sb_finish(&b, text, err);
+}
+
+/* ---- resolving resources for one node ------------------------------------------------------ */
+
+static uint32_t node_as(const struct bgp_node *n, uint32_t global)
+{
+	return n->has_as ? n->as_number : global;
+}
+
+static int add_peer(struct bird_input *in, const struct bird_peer *p)
+{
+	struct bird_peer *nv = realloc(in->peers, (in->npeers + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	in->peers = nv;
+	in->peers[in->npeers++] = *p;
+	return 0;
+}
+
+static int add_block(struct bird_input *in, const char *cidr, const char *state)
+{
+	for (size_t i = 0; i < in->nblocks; i++)
+		if (!strcmp(in->blocks[i].cidr, cidr))
+			return 0;
+	struct bird_block *nv = realloc(in->blocks, (in->nblocks + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	in->blocks = nv;
+	in->blocks[in->nblocks++] = (struct bird_block){cidr, state};
+	return 0;
+}
+
+static bool selector_matches(const char *text, const struct labels *l)
+{
+	struct selector *s = NULL;
+	bool m;
+
+	if (selector_parse(text, &s, NULL) < 0) /* checked by the decoder */
+		return false;
+	m = selector_match(s, l);
+	selector_free(s);
+	return m;
+}
+
+/* Is `ip` the address of one of the nodes (the passive rule, D.2)? */
+static bool ip_is_node(const struct bgp_resources *set, const char *ip)
+{
+	for (size_t i = 0; i < set->nnodes; i++)
+		for (int f = 0; f < 2; f++)
+			if (set->nodes[i].addr[f] && !strcmp(set->nodes[i].addr[f], ip))
+				return true;
+	return false;
+}
+
+static int cmp_peer_ptr(const void *a, const void *b)
+{
+	const struct bgp_peer *const *x = a, *const *y = b;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+static int cmp_node_ptr(const void *a, const void *b)
+{
+	const struct bgp_node *const *x = a, *const *y = b;
+	return strcmp((*x)->name, (*y)->name);
+}
+
+/* Router id: the IPv4 address, else a stable id hashed from the node name. */
+static void router_id(const struct bgp_node *n, char out[16])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	if (n->addr[BGP_V4]) {
+		snprintf(out, 16, "%s", n->addr[BGP_V4]);
+		return;
+	}
+	SHA256((const unsigned char *)n->name, strlen(n->name), md);
+	snprintf(out, 16, "%u.%u.%u.%u", md[0], md[1], md[2], md[3]);
+}
+
+int bird_input_build(const struct bgp_resources *set, const char *node, struct bird_input *out,
+                     struct herr *err)
+{
+	const struct bgp_node *me = bgp_resources_node(set, node);
+	const struct bgp_config *global = NULL, *local = NULL;
+	const struct bgp_node **nodes = NULL;
+	const struct bgp_peer **peers = NULL;
+	char local_name[300];
+	uint32_t global_as = BGP_DEFAULT_AS;
+	int rc = -ENOMEM;
+
+	memset(out, 0, sizeof(*out));
+	if (!me)
+		return herr_set(err, -ENOENT, "Node %s: not found among the resources", node);
+	if (!me->addr[BGP_V4] && !me->addr[BGP_V6])
+		return herr_set(err, -EINVAL,
+		                "Node %s: no IPv4 or IPv6 address (spec.bgp, the "
+		                "projectcalico.org/IPv4Address annotation or an InternalIP)",
+		                node);
+
+	snprintf(local_name, sizeof(local_name), "node.%s", node);
+	for (size_t i = 0; i < set->nconfigs; i++) {
+		if (!strcmp(set->configs[i].name, "default"))
+			global = &set->configs[i];
+		else if (!strcmp(set->configs[i].name, local_name))
+			local = &set->configs[i];
+	}
+	if (global && global->has_as)
+		global_as = global->as_number;
+
+	out->node = me->name;
+	router_id(me, out->router_id);
+	out->addr[BGP_V4] = me->addr[BGP_V4];
+	out->addr[BGP_V6] = me->addr[BGP_V6];
+	out->as = node_as(me, local && local->has_as ? local->as_number : global_as);
+	out->normal[BGP_V4] = global ? global->normal[BGP_V4] : BGP_DEFAULT_PRIORITY;
+	out->normal[BGP_V6] = global ? global->normal[BGP_V6] : BGP_DEFAULT_PRIORITY;
+	out->listen_port = local && local->listen_port ? local->listen_port
+	                   : global                    ? global->listen_port
+	                                               : 0;
+	out->workload_rt_proto = BIRD_WORKLOAD_RT_PROTO;
+	out->filters = set->filters;
+	out->nfilters = set->nfilters;
+
+	nodes = calloc(set->nnodes + 1, sizeof(*nodes));
+	peers = calloc(set->npeers + 1, sizeof(*peers));
+	if (!nodes || !peers)
+		goto fail;
+	for (size_t i = 0; i < set->nnodes; i++)
+		nodes[i] = &set->nodes[i];
+	qsort(nodes, set->nnodes, sizeof(*nodes), cmp_node_ptr);
+	for (size_t i = 0; i < set->npeers; i++)
+		peers[i] = &set->peers[i];
+	qsort(peers, set->npeers, sizeof(*peers), cmp_peer_ptr);
+
+	/* Node-to-node mesh: every other node, passive towards higher addresses. */
+	if (!global || global->mesh_enabled) {
+		for (size_t i = 0; i < set->nnodes; i++) {
+			if (nodes[i] == me)
+				continue;
+			for (int f = 0; f < 2; f++) {
+				struct bird_peer p = {.kind = BIRD_PEER_MESH};
+				if (!nodes[i]->addr[f] || !me->addr[f])
+					continue;
+				snprintf(p.ip, sizeof(p.ip), "%s", nodes[i]->addr[f]);
+				p.as = node_as(nodes[i], global_as);
+				p.port = out->listen_port;
+				p.passive = strcmp(p.ip, me->addr[f]) > 0;
+				if (add_peer(out, &p) < 0)
+					goto fail;
+			}
+		}
+	}
+
+	/* Explicit BGPPeers that apply to this node. */
+	for (size_t i = 0; i < set->npeers; i++) {
+		const struct bgp_peer *bp = peers[i];
+		bool scoped = bp->node || bp->node_selector;
+
+		if (bp->node && strcmp(bp->node, node))
+			continue;
+		if (bp->node_selector && !selector_matches(bp->node_selector, &me->labels))
+			continue;
+		struct bird_peer p = {
+		    .kind = scoped ? BIRD_PEER_NODE : BIRD_PEER_GLOBAL,
+		    .local_as = bp->has_local_as ? bp->local_as : 0,
+		    .keepalive_s = bp->keepalive_s,
+		    .filters = (const char *const *)bp->filters,
+		    .nfilters = bp->nfilters,
+		};
+		if (bp->peer_ip) {
+			int f = strchr(bp->peer_ip, ':') ? BGP_V6 : BGP_V4;
+			snprintf(p.ip, sizeof(p.ip), "%s", bp->peer_ip);
+			p.port = bp->port;
+			p.as = bp->as_number;
+			p.passive = !scoped && me->addr[f] && ip_is_node(set, bp->peer_ip) &&
+			            strcmp(bp->peer_ip, me->addr[f]) > 0;
+			if (add_peer(out, &p) < 0)
+				goto fail;
+			continue;
+		}
+		for (size_t j = 0; j < set->nnodes; j++) {
+			if (nodes[j] == me ||
+			    !selector_matches(bp->peer_selector, &nodes[j]->labels))
+				continue;
+			for (int f = 0; f < 2; f++) {
+				if (!nodes[j]->addr[f])
+					continue;
+				snprintf(p.ip, sizeof(p.ip), "%s", nodes[j]->addr[f]);
+				p.as = node_as(nodes[j], global_as);
+				if (add_peer(out, &p) < 0)
+					goto fail;
+			}
+		}
+	}
+
+	/* Aggregation blocks: affinities of this node (pending ones are not
+	 * ours yet), and a core/v1 Node's pod CIDRs. */
+	for (size_t i = 0; i < set->naffinities; i++) {
+		const struct bgp_block_affinity *a = &set->affinities[i];
+		if (strcmp(a->node, node) || a->deleted || !strcmp(a->state, "pending"))
+			continue;
+		if (add_block(out, a->cidr, a->state) < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < me->npod_cidrs; i++)
+		if (add_block(out, me->pod_cidrs[i], "") < 0)
+			goto fail;
+	free(nodes);
+	free(peers);
+	return 0;
+fail:
+	free(nodes);
+	free(peers);
+	bird_input_free(out);
+	return herr_set(err, rc, "out of memory resolving BGP resources for node %s", node);
+}
+
+void bird_input_free(struct bird_input *in)
+{
+	free(in->peers);
+	free(in->blocks);
+	memset(in, 0, sizeof(*in));
+}
