@@ -33,6 +33,7 @@
  * `nft list` prints the interface names as "". Only for display. */
 #define NFT_BYTEORDER_HOST 1
 #define DISPATCH_SET_ID    1
+#define ELEMS_PER_MSG      256
 #define ARPOP_REPLY_BE                                                                             \
 	{                                                                                          \
 		0x00, 0x02                                                                         \
@@ -300,15 +301,15 @@ static int add_drop_rule(struct batch *bt, const char *chain, const struct in_ad
 	return ret;
 }
 
-/* One NEWSETELEM message: "<if>" : goto wl-<if> for every workload. */
-static int add_elements_msg(struct batch *bt, const struct plan *p)
+/* NEWSETELEM messages, "<if>" : goto wl-<if> for workloads [from, to). */
+static int add_elements_msg(struct batch *bt, const struct plan *p, size_t from, size_t to)
 {
 	struct nftnl_set *s = new_dispatch_set();
 	struct nlmsghdr *nlh;
 
 	if (!s)
 		return -ENOMEM;
-	for (size_t i = 0; i < p->narps; i++) {
+	for (size_t i = from; i < to; i++) {
 		struct nftnl_set_elem *e = nftnl_set_elem_alloc();
 		char key[IFNAMSIZ] = {0}, chain[IFNAMSIZ + sizeof(ARP_SUPPRESS_CHAIN_PREFIX)];
 		if (!e) {
@@ -402,8 +403,13 @@ static int build_batch(struct batch *bt, const struct plan *p, int rebuild)
 					return ret;
 			}
 		}
-		if (p && p->narps && (ret = add_elements_msg(bt, p)))
-			return ret;
+		/* A message must fit the batch's page overrun (64 KiB); an element
+		 * takes under 100 bytes. */
+		for (size_t i = 0; p && i < p->narps; i += ELEMS_PER_MSG) {
+			size_t end = i + ELEMS_PER_MSG < p->narps ? i + ELEMS_PER_MSG : p->narps;
+			if ((ret = add_elements_msg(bt, p, i, end)))
+				return ret;
+		}
 		/* The dispatch rule last: the map it looks up is complete by then
 		 * (all of it is applied at commit anyway). */
 		if ((ret = add_dispatch_rule(bt)))
