@@ -1,0 +1,160 @@
+/* Folder datastore: files added, changed, broken, deleted, renamed into place. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kube/folder.h"
+
+struct seen {
+	char events[2048];
+	char errors[2048];
+};
+
+static void on_event(void *arg, enum obj_event ev, const json_t *obj)
+{
+	struct seen *s = arg;
+	char key[256];
+	obj_key(obj, key, sizeof(key), NULL);
+	const char *v = json_string_value(json_object_get(json_object_get(obj, "spec"), "v"));
+	snprintf(s->events + strlen(s->events), sizeof(s->events) - strlen(s->events), "%s %s%s%s;",
+	         obj_event_name(ev), key, v ? "=" : "", v ? v : "");
+}
+
+static void on_error(void *arg, const char *msg)
+{
+	struct seen *s = arg;
+	snprintf(s->errors + strlen(s->errors), sizeof(s->errors) - strlen(s->errors), "%s\n", msg);
+}
+
+static char dir[64];
+
+static void put(const char *name, const char *text)
+{
+	char path[256], tmp[256];
+	FILE *f;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
+	f = fopen(tmp, "w");
+	fputs(text, f);
+	fclose(f);
+	rename(tmp, path); /* as editors and kubectl-like writers do: atomically */
+}
+
+/* Wait (bounded) for inotify and process what arrived. */
+static void settle(struct folder_store *fs)
+{
+	struct pollfd p = {.fd = folder_store_fd(fs), .events = POLLIN};
+	while (poll(&p, 1, 200) > 0)
+		assert_int_equal(folder_store_handle(fs, NULL), 0);
+}
+
+static const char *LM = "apiVersion: projectcalico.org/v3\nkind: LiveMigration\n"
+                        "metadata: {namespace: vms, name: m1}\nspec: {v: one}\n";
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/handoff-folder-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static void lifecycle_of_files(void **state)
+{
+	struct seen s;
+	memset(&s, 0, sizeof(s));
+	struct herr err = {{0}};
+
+	put("a.yaml", LM);
+	put("notes.txt", "kind: Pod\nmetadata: {name: ignored}\n");
+	struct folder_store *fs = folder_store_open(dir, on_event, on_error, &s, &err);
+	assert_non_null(fs);
+	assert_string_equal(s.events, "ADDED LiveMigration/vms/m1=one;");
+
+	/* A second file with two documents. */
+	s.events[0] = '\0';
+	put("b.yml", "kind: Pod\nmetadata: {namespace: vms, name: p1}\nspec: {v: x}\n---\n"
+	             "kind: Pod\nmetadata: {namespace: vms, name: p2}\n");
+	settle(fs);
+	assert_string_equal(s.events, "ADDED Pod/vms/p1=x;ADDED Pod/vms/p2;");
+
+	/* A change to one object of a file. */
+	s.events[0] = '\0';
+	put("b.yml", "kind: Pod\nmetadata: {namespace: vms, name: p1}\nspec: {v: y}\n---\n"
+	             "kind: Pod\nmetadata: {namespace: vms, name: p2}\n");
+	settle(fs);
+	assert_string_equal(s.events, "MODIFIED Pod/vms/p1=y;");
+
+	/* A broken file is reported by name and position; its objects stay. */
+	s.events[0] = '\0';
+	put("b.yml", "kind: Pod\nmetadata: {namespace: vms, name: p1\n");
+	settle(fs);
+	assert_string_equal(s.events, "");
+	assert_non_null(strstr(s.errors, "/b.yml"));
+	assert_non_null(strstr(s.errors, "line"));
+	assert_non_null(obj_cache_get(folder_store_cache(fs), "Pod/vms/p1"));
+
+	/* An object without a name makes the file invalid, reported with the document. */
+	s.errors[0] = '\0';
+	put("b.yml", "kind: Pod\nmetadata: {namespace: vms, name: p1}\n---\nkind: Pod\n"
+	             "metadata: {namespace: vms}\n");
+	settle(fs);
+	assert_string_equal(s.events, "");
+	assert_non_null(strstr(s.errors, "document 2: Pod: metadata.name: missing"));
+
+	/* Deleting a file deletes its objects; the other file's stay. */
+	char path[256];
+	snprintf(path, sizeof(path), "%s/b.yml", dir);
+	unlink(path);
+	settle(fs);
+	assert_string_equal(s.events, "DELETED Pod/vms/p1=y;DELETED Pod/vms/p2;");
+	assert_int_equal(obj_cache_count(folder_store_cache(fs)), 1);
+	folder_store_close(fs);
+}
+
+static void later_file_wins_on_duplicates(void **state)
+{
+	struct seen s;
+	memset(&s, 0, sizeof(s));
+	struct herr err = {{0}};
+
+	put("1.yaml", LM);
+	put("2.yaml", "apiVersion: projectcalico.org/v3\nkind: LiveMigration\n"
+	              "metadata: {namespace: vms, name: m1}\nspec: {v: two}\n");
+	struct folder_store *fs = folder_store_open(dir, on_event, on_error, &s, &err);
+	assert_non_null(fs);
+	assert_string_equal(s.events, "ADDED LiveMigration/vms/m1=two;");
+	assert_non_null(strstr(s.errors, "LiveMigration/vms/m1 is defined again in 2.yaml"));
+	folder_store_close(fs);
+}
+
+static void missing_folder_is_an_error(void **state)
+{
+	struct herr err = {{0}};
+	assert_null(folder_store_open("/nonexistent/handoff", on_event, on_error, NULL, &err));
+	assert_non_null(strstr(err.msg, "/nonexistent/handoff"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(lifecycle_of_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(later_file_wins_on_duplicates, setup, teardown),
+	    cmocka_unit_test(missing_folder_is_an_error),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
