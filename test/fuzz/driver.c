@@ -180,19 +180,23 @@ static int load_corpus(const char *dir, struct pool *pool)
 		char path[4096];
 		struct stat st;
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-		if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    pool->n < FUZZ_MAX_POOL) {
-			rc = read_file(path, &pool->v[pool->n]);
-			if (rc == 0)
+		if (rc == 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (pool->n == FUZZ_MAX_POOL) {
+				fprintf(stderr,
+				        "fuzz driver: %s holds over %d files: %s on unused\n", dir,
+				        FUZZ_MAX_POOL, names[i]);
+				rc = 1; /* stop loading; not an error */
+			} else if ((rc = read_file(path, &pool->v[pool->n])) == 0) {
 				pool->n++;
-			else
+			} else {
 				fprintf(stderr, "fuzz driver: %s: %s\n", path, strerror(-rc));
+			}
 		}
 		free(names[i]);
 	}
 	free(names);
 	pool->seeds = pool->n;
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 /* ---- deterministic mutations ---------------------------------------------- */
@@ -391,13 +395,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: out of memory\n", argv[0]);
 		return 1;
 	}
-	if ((rc = load_corpus(argv[1], pool)) < 0) {
-		fprintf(stderr, "%s: corpus %s: %s\n", argv[0], argv[1], strerror(-rc));
-		return 1;
-	}
-	/* An empty corpus would silently fuzz nothing useful: refuse it. */
-	if (!pool->n) {
-		fprintf(stderr, "%s: corpus %s holds no input files\n", argv[0], argv[1]);
+	if ((rc = load_corpus(argv[1], pool)) < 0 || !pool->n) {
+		/* An empty corpus would silently fuzz nothing useful: refuse it. */
+		fprintf(stderr, "%s: corpus %s: %s\n", argv[0], argv[1],
+		        rc < 0 ? strerror(-rc) : "holds no input files");
+		for (size_t i = 0; i < pool->n; i++)
+			free(pool->v[i].data);
+		free(pool);
+		free(buf);
 		return 1;
 	}
 
