@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -407,6 +408,13 @@ static struct capture_entry *entry_by_fd(struct capture_set *s, int fd)
 int capture_set_dispatch(struct capture_set *s, capture_report_fn report, void *arg)
 {
 	struct epoll_event evs[32];
+	/* Reports are copied out and delivered after the loop: the callback
+	 * typically recomputes the plan and calls capture_set_sync(), which
+	 * may free the entries. */
+	struct {
+		char key[256];
+		char ifname[IF_NAMESIZE];
+	} out[32];
 	int n, reports = 0;
 
 	n = epoll_wait(s->epfd, evs, 32, 0);
@@ -419,8 +427,8 @@ int capture_set_dispatch(struct capture_set *s, capture_report_fn report, void *
 			e->reported = true;
 			hlog(HLOG_INFO, "GARP/RARP detected", "ifname=%s endpoint=%s", e->ifname,
 			     e->endpoint_key);
-			if (report)
-				report(e->endpoint_key, e->ifname, arg);
+			snprintf(out[reports].key, sizeof(out[reports].key), "%s", e->endpoint_key);
+			snprintf(out[reports].ifname, sizeof(out[reports].ifname), "%s", e->ifname);
 			reports++;
 		} else if (r < 0) {
 			hlog(HLOG_WARN, "GARP/RARP capture failed",
@@ -432,6 +440,8 @@ int capture_set_dispatch(struct capture_set *s, capture_report_fn report, void *
 			entry_open(s, e, NULL);
 		}
 	}
+	for (int i = 0; report && i < reports; i++)
+		report(out[i].key, out[i].ifname, arg);
 	return reports;
 }
 

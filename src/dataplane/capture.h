@@ -85,9 +85,12 @@ int capture_set_link_up(struct capture_set *s, const char *ifname, struct herr *
  * loop and calls capture_set_dispatch() when it fires. */
 int capture_set_fd(const struct capture_set *s);
 
-/* Poll every capture that has frames queued; call report(endpoint_key, arg)
- * once per capture whose first GARP/RARP was just read. A capture that fails
- * (its interface went away) is closed and waits for capture_set_link_up().
+/* Poll every capture that has frames queued; call report(endpoint_key,
+ * ifname, arg) once per capture whose first GARP/RARP was just read. The
+ * callbacks run after the set is done reading, so they may call
+ * capture_set_sync() (the strings they get are copies, valid during the call).
+ * A capture that fails (its interface went away) is closed and reopened at
+ * once if the link is still there, else waits for capture_set_link_up().
  * Returns the number of reports. */
 typedef void (*capture_report_fn)(const char *endpoint_key, const char *ifname, void *arg);
 int capture_set_dispatch(struct capture_set *s, capture_report_fn report, void *arg);
