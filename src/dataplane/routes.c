@@ -944,8 +944,8 @@ int route_syncer_handle_events(struct route_syncer *rs, struct herr *err)
 	int r;
 
 	for (;;) {
-		r = nl_recvmsgs(rs->ev, rs->ev_cb);
-		if (r == -NLE_AGAIN || r == 0)
+		r = nl_recvmsgs(rs->ev, rs->ev_cb); /* one datagram's worth; 0 on success */
+		if (r == -NLE_AGAIN)
 			break;
 		if (r == -NLE_NOMEM) { /* ENOBUFS: notifications were lost */
 			hlog(HLOG_INFO, "Route notifications overflowed; re-reading the kernel",
