@@ -27,6 +27,7 @@
 #include "core/plan.h"
 #include "dataplane/routes.h"
 #include "netns/nsutil.h"
+#include "util/log.h"
 
 #define PROTO "88"
 
@@ -423,6 +424,41 @@ static void test_deleted_under_us(void **state)
 	route_syncer_free(rs);
 }
 
+/* Notifications lost (the socket overflowed): the kernel is re-read and a
+ * route deleted among the lost changes is put back. */
+static void test_overflow_rereads(void **state)
+{
+	struct route_syncer *rs = syncer();
+	struct plan_buf b;
+	struct expect e = {"10.65.0.10/32", PROTO, "1024"};
+	char path[64], *logbuf = NULL;
+	size_t loglen = 0;
+	FILE *f, *log = open_memstream(&logbuf, &loglen);
+
+	apply_ok(rs, plan_of(&b, 1, "10.65.0.10/32", "hv0", 1024));
+	/* 30,000 foreign route changes, then our route deleted: more notifications
+	 * than the syncer's socket holds. */
+	snprintf(path, sizeof(path), "/tmp/test_routes_%d.batch", (int)getpid());
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 30000; i++)
+		fprintf(f, "route add 10.%d.%d.%d/32 dev pv0 proto static\n", 100 + i / 65536,
+		        (i / 256) % 256, i % 256);
+	fprintf(f, "route del 10.65.0.10/32 proto " PROTO " metric 1024\n");
+	fclose(f);
+	assert_int_equal(sh("ip -n %s -batch %s", ns, path), 0);
+	unlink(path);
+	assert_string_equal(metrics("10.65.0.10/32", PROTO), "");
+
+	hlog_set_stream(log);
+	assert_true(pump_until(rs, metrics_are, &e));
+	hlog_set_stream(NULL);
+	fclose(log);
+	assert_non_null(strstr(logbuf, "overflowed"));
+	free(logbuf);
+	route_syncer_free(rs);
+}
+
 /* A malformed plan entry is rejected with a message naming it and its field;
  * the others are still applied. A reserved protocol number is refused. */
 static void test_bad_input(void **state)
@@ -462,6 +498,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_collision_v6, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_link_appears, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deleted_under_us, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overflow_rereads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
