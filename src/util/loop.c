@@ -46,6 +46,8 @@ struct loop {
 	sigset_t sigmask;
 	bool stop;
 	bool dispatching;
+	loop_iteration_cb after;
+	void *after_arg;
 	uint64_t iterations;
 };
 
@@ -285,6 +287,8 @@ int loop_once(struct loop *l, int timeout_ms)
 	}
 	l->dispatching = false;
 	reap(l);
+	if (l->after)
+		l->after(l, l->after_arg);
 	l->iterations++;
 	return n;
 }
@@ -298,6 +302,12 @@ int loop_run(struct loop *l)
 			return r;
 	}
 	return 0;
+}
+
+void loop_on_iteration(struct loop *l, loop_iteration_cb cb, void *arg)
+{
+	l->after = cb;
+	l->after_arg = arg;
 }
 
 void loop_stop(struct loop *l)

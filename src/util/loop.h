@@ -42,6 +42,10 @@ int loop_run(struct loop *l);
  * number of callbacks run, or -errno. */
 int loop_once(struct loop *l, int timeout_ms);
 void loop_stop(struct loop *l);
+/* Called once after every iteration's callbacks: where a consumer applies
+ * what the iteration's events decided, once, in order. */
+typedef void (*loop_iteration_cb)(struct loop *l, void *arg);
+void loop_on_iteration(struct loop *l, loop_iteration_cb cb, void *arg);
 /* Iterations completed (the /healthz liveness signal). */
 uint64_t loop_iterations(const struct loop *l);
 

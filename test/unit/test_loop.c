@@ -145,6 +145,29 @@ static void signals_arrive_through_the_loop(void **state)
 	loop_free(l);
 }
 
+static void count_iteration(struct loop *l, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void iteration_hook_runs_after_each_round(void **state)
+{
+	struct loop *l = loop_new();
+	struct trace tr = {0};
+	struct labelled c = {&tr, 'c'};
+	struct loop_timer *tc = loop_timer_new(l, on_labelled, &c);
+	int rounds = 0;
+
+	loop_on_iteration(l, count_iteration, &rounds);
+	loop_timer_arm(tc, 1);
+	assert_int_equal(loop_run(l), 0);
+	assert_int_equal(rounds, 1);
+	assert_int_equal(loop_once(l, 0), 0); /* an empty round still counts */
+	assert_int_equal(rounds, 2);
+	loop_timer_free(tc);
+	loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -153,6 +176,7 @@ int main(void)
 	    cmocka_unit_test(rearm_replaces_deadline),
 	    cmocka_unit_test(fd_callback_and_removal),
 	    cmocka_unit_test(signals_arrive_through_the_loop),
+	    cmocka_unit_test(iteration_hook_runs_after_each_round),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
