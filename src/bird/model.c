@@ -151,44 +151,32 @@ static bool community_part(const char *s, size_t len, uint64_t max, uint32_t *ou
 
 int bgp_community_parse(const char *s, struct bgp_community *out, struct herr *err)
 {
+	static const char *const form[4] = {
+	    "aa:nn with each 0..65535, or aa:nn:mm with each 0..4294967295", NULL,
+	    "aa:nn, each 0..65535", "aa:nn:mm, each 0..4294967295"};
 	const char *part[4];
 	size_t len[4], n = 0;
 	const char *p = s;
 
 	memset(out, 0, sizeof(*out));
-	if (strlen(s) > 32)
-		return herr_set(err, -EINVAL, "\"%s\" is not a community (at most 32 characters)",
-		                s);
 	for (;;) {
 		const char *colon = strchr(p, ':');
-		if (n == 4)
-			break;
 		part[n] = p;
 		len[n] = colon ? (size_t)(colon - p) : strlen(p);
 		n++;
-		if (!colon)
+		if (!colon || n == 4)
 			break;
 		p = colon + 1;
 	}
-	if (n == 2) {
-		for (size_t i = 0; i < 2; i++)
-			if (!community_part(part[i], len[i], 65535, &out->v[i]))
-				return herr_set(err, -EINVAL,
-				                "\"%s\" is not a community (aa:nn, each 0..65535, "
-				                "no leading zeros)",
-				                s);
-	} else if (n == 3) {
-		for (size_t i = 0; i < 3; i++)
-			if (!community_part(part[i], len[i], 4294967295ULL, &out->v[i]))
-				return herr_set(err, -EINVAL,
-				                "\"%s\" is not a community (aa:nn:mm, each "
-				                "0..4294967295, no leading zeros)",
-				                s);
-	} else {
-		return herr_set(err, -EINVAL,
-		                "\"%s\" is not a community (aa:nn with each 0..65535, or aa:nn:mm "
-		                "with each 0..4294967295)",
-		                s);
+	if (strlen(s) > 32 || (n != 2 && n != 3) || strchr(part[n - 1], ':'))
+		return herr_set(err, -EINVAL, "\"%s\" is not a community (%s)", s, form[0]);
+	for (size_t i = 0; i < n; i++) {
+		if (len[i] > 1 && part[i][0] == '0')
+			return herr_set(err, -EINVAL,
+			                "\"%s\" is not a community (%s, without leading zeros)", s,
+			                form[n]);
+		if (!community_part(part[i], len[i], n == 2 ? 65535 : 4294967295ULL, &out->v[i]))
+			return herr_set(err, -EINVAL, "\"%s\" is not a community (%s)", s, form[n]);
 	}
 	out->nparts = (int)n;
 	return 0;
