@@ -976,6 +976,41 @@ int route_syncer_fd(const struct route_syncer *rs)
 	return nl_socket_get_fd(rs->ev);
 }
 
+enum route_state route_syncer_route_state(const struct route_syncer *rs, int family,
+                                          const char *dst)
+{
+	struct plan_route pr = {.family = family, .ifname = "x", .metric = 1};
+	struct rkey k;
+	const struct want *w;
+
+	snprintf(pr.dst, sizeof(pr.dst), "%s", dst);
+	if (parse_plan_route(&pr, &k, NULL) < 0)
+		return ROUTE_NOT_WANTED;
+	w = wset_get(&rs->wants, k.family, k.addr);
+	if (!w)
+		return ROUTE_NOT_WANTED;
+	switch (w->st) {
+	case W_NEW:
+		return ROUTE_PENDING;
+	case W_OK:
+		return ROUTE_IN_PLACE;
+	case W_LINK:
+		return ROUTE_WAITING_LINK;
+	case W_CONFLICT:
+		return ROUTE_WAITING_CONFLICT;
+	case W_ERROR:
+		break;
+	}
+	return ROUTE_FAILED;
+}
+
+const char *route_state_name(enum route_state st)
+{
+	static const char *names[] = {"not-wanted",   "pending",          "in-place",
+	                              "waiting-link", "waiting-conflict", "failed"};
+	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
+}
+
 void route_syncer_get_stats(const struct route_syncer *rs, struct route_syncer_stats *out)
 {
 	*out = rs->st;

@@ -79,6 +79,19 @@ int route_syncer_fd(const struct route_syncer *rs);
  * deleted, or notifications were lost. 0 or negative errno. */
 int route_syncer_handle_events(struct route_syncer *rs, struct herr *err);
 
+/* Where the last plan's route to `dst` ("10.65.0.10/32", as in the plan) stands. */
+enum route_state {
+	ROUTE_NOT_WANTED,       /* not in the last plan, or metric 0 */
+	ROUTE_PENDING,          /* not attempted yet */
+	ROUTE_IN_PLACE,         /* in the kernel as planned */
+	ROUTE_WAITING_LINK,     /* its interface is missing or down */
+	ROUTE_WAITING_CONFLICT, /* another protocol's route holds its destination and metric */
+	ROUTE_FAILED,           /* the last attempt failed (logged, counted in errors) */
+};
+enum route_state route_syncer_route_state(const struct route_syncer *rs, int family,
+                                          const char *dst);
+const char *route_state_name(enum route_state st);
+
 void route_syncer_get_stats(const struct route_syncer *rs, struct route_syncer_stats *out);
 
 #endif

@@ -348,6 +348,8 @@ static void collision(const char *dst)
 	apply_ok(rs, plan_of(&b, 1, dst, "hv0", 1024));
 	route_syncer_get_stats(rs, &st);
 	assert_int_equal(st.waiting_conflict, 1);
+	assert_int_equal(route_syncer_route_state(rs, strchr(dst, ':') ? 6 : 4, dst),
+	                 ROUTE_WAITING_CONFLICT);
 	assert_string_equal(metrics(dst, "static"), "1024"); /* not overwritten */
 	assert_string_equal(metrics(dst, PROTO), "512");     /* elevated held */
 
@@ -362,6 +364,8 @@ static void collision(const char *dst)
 	assert_string_equal(route_dev(dst, 1024), "hv0");
 	route_syncer_get_stats(rs, &st);
 	assert_int_equal(st.waiting_conflict, 0);
+	assert_int_equal(route_syncer_route_state(rs, strchr(dst, ':') ? 6 : 4, dst),
+	                 ROUTE_IN_PLACE);
 	route_syncer_free(rs);
 }
 
@@ -389,6 +393,8 @@ static void test_link_appears(void **state)
 	apply_ok(rs, plan_of(&b, 2, "10.65.0.30/32", "hv1", 1024, "fd00:65::1e/128", "hv1", 1024));
 	route_syncer_get_stats(rs, &st);
 	assert_int_equal(st.waiting_link, 2);
+	assert_int_equal(route_syncer_route_state(rs, 4, "10.65.0.30/32"), ROUTE_WAITING_LINK);
+	assert_int_equal(route_syncer_route_state(rs, 4, "10.65.0.31/32"), ROUTE_NOT_WANTED);
 	assert_string_equal(metrics("10.65.0.30/32", "all"), "");
 
 	assert_int_equal(
