@@ -127,6 +127,19 @@ EOF
 	} >"$file"
 }
 
+# render_node NODE_NAME DIR FILE: DIR/bird.cfg for the node named NODE_NAME in
+# the resources of FILE, by `handoff-watcher render-bird`.
+render_node() {
+	local node=$1 dir=$2 file=$3
+	mkdir -p "$dir"
+	"$WATCHER" render-bird -f "$file" --node "$node" -o "$dir" ||
+		die "render-bird --node $node failed"
+	[ -s "$dir/bird.cfg" ] || die "render-bird --node $node wrote no $dir/bird.cfg"
+}
+
+# The BGP protocols of N's bird.cfg (rendered or hand-written), one a line.
+bgp_protocols() { sed -n 's/^protocol bgp \([^ ]*\).*/\1/p' "$TOPO_DIR/$1/bird.cfg"; }
+
 # The migration of VM_IP from A to B, as handoff's route syncer drives the
 # kernel, with what a remote node must see at each step (seeds 000/001):
 #   1. A has the VM (normal metric 1024): C routes to A.
