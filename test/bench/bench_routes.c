@@ -5,12 +5,15 @@
  * In a fresh network namespace with one veth, each round:
  *   1. syncer: apply a plan of N /32 routes at metric 1024 (create phase),
  *      then the same routes at 512 (change phase: N make-before-break adds and
- *      N deletes of the old routes), then drain its notifications;
+ *      N deletes of the old routes), then drain its notifications; then 200
+ *      single-route metric changes (what one GARP causes) with N and with 250
+ *      routes planned, timing each apply;
  *   2. ip -batch, the kernel's own pace through iproute2: N `route add` lines,
  *      then N adds at the new metric plus N deletes of the old.
  * Every phase's result is checked by counting the kernel's routes. Prints
  * routes/s per phase and the time ratio syncer / ip-batch (target <= 1.5),
- * taking the median round. Figures only: never pass/fail on timing. */
+ * taking the median round, and the single-change latency (median, p99). Figures only: never
+ * pass/fail on timing. */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -61,14 +64,44 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+static double pct(double *v, int n, double q)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	return v[n / 2];
+	int i = (int)(q * n);
+	return v[i < n ? i : n - 1];
+}
+
+static double median(double *v, int n)
+{
+	return pct(v, n, 0.5);
 }
 
 /* Syncer phases; returns the seconds of create, change, drain. */
 static uint64_t drain_rereads;
+
+/* Single-route changes (what a GARP causes): FLIPS applies that each move one
+ * route's metric, with `n` routes planned; per-apply seconds into lat[]. */
+#define FLIPS 200
+#define SMALL 250
+static double lat_big[16 * FLIPS], lat_small[16 * FLIPS];
+static int nlat_big, nlat_small;
+
+static void flips(struct route_syncer *rs, struct plan *p, size_t n, double *lat, int *nlat)
+{
+	struct herr err = {{0}};
+	size_t saved = p->nroutes;
+
+	p->nroutes = n;
+	for (int f = 0; f < FLIPS; f++) {
+		struct plan_route *r = &p->routes[(size_t)f * n / FLIPS];
+		r->metric = r->metric == 512 ? 1024 : 512;
+		double t0 = now_s();
+		if (route_syncer_apply(rs, p, &err) != 0)
+			die(err.msg);
+		lat[(*nlat)++] = now_s() - t0;
+	}
+	p->nroutes = saved;
+}
 
 static void run_syncer(struct plan *p, size_t n, double t[3])
 {
@@ -115,6 +148,15 @@ static void run_syncer(struct plan *p, size_t n, double t[3])
 	if (st.added != 2 * n || st.deleted != n || st.errors)
 		die("syncer counters do not match the work done");
 	drain_rereads += st.resyncs - resyncs;
+
+	flips(rs, p, n, lat_big, &nlat_big);
+	if (n > SMALL) {
+		struct plan small = {.routes = p->routes, .nroutes = SMALL};
+		if (route_syncer_apply(rs, &small, &err) != 0) /* drops the other routes */
+			die(err.msg);
+		flips(rs, p, SMALL, lat_small, &nlat_small);
+	}
+	route_syncer_handle_events(rs, &err);
 	route_syncer_free(rs);
 	if (sh("ip -n %s route flush table main proto 88", ns) != 0)
 		die("flush failed");
@@ -220,6 +262,12 @@ int main(int argc, char **argv)
 	printf("drain   (syncer reads the %zu notifications of its changes): %.1f ms; kernel "
 	       "re-read after a notification overflow in %llu of %d rounds\n",
 	       3 * n, d * 1e3, (unsigned long long)drain_rereads, rounds);
+	printf("one route's metric changed (make-before-break), %d applies per round:\n", FLIPS);
+	printf("  with %6zu routes planned: median %.3f ms  p99 %.3f ms\n", n,
+	       median(lat_big, nlat_big) * 1e3, pct(lat_big, nlat_big, 0.99) * 1e3);
+	if (nlat_small)
+		printf("  with %6d routes planned: median %.3f ms  p99 %.3f ms\n", SMALL,
+		       median(lat_small, nlat_small) * 1e3, pct(lat_small, nlat_small, 0.99) * 1e3);
 	printf("target: time ratio <= 1.50 (the syncer within 1.5x of ip -batch)\n");
 
 	free(p.routes);
