@@ -505,7 +505,8 @@ static int build_msg(struct route_syncer *rs, const struct op *o, struct nl_msg 
 	int ret = -NLE_NOMEM;
 
 	if (!r || !nh || !dst) {
-		rtnl_route_nh_free(nh);
+		if (nh)
+			rtnl_route_nh_free(nh);
 		goto out;
 	}
 	nl_addr_set_prefixlen(dst, o->k.plen);
