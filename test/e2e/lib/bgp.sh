@@ -82,12 +82,9 @@ EOF
 }
 
 # An operator's own BIRD for a node (seed 000's OpenStack case), with the
-# filters export_bgp / import_bgp / export_kernel taken verbatim from SNIPPET
-# (the output of `handoff-watcher bird-snippet`).
-# The kernel protocol learns only workload routes (protocol 88) and gives an
-# elevated one preference 200, so that the target advertises its own route
-# even while it has learned the source's (bird-notes: kernel routes have
-# preference 10, BGP routes 100).
+# filters import_kernel / export_kernel / export_bgp / import_bgp taken
+# verbatim from SNIPPET (the output of `handoff-watcher bird-snippet`) and
+# used where the snippet's comments say.
 # operator_cfg FILE ROUTER_ID LOCAL_AS SNIPPET "NAME IP AS"...
 operator_cfg() {
 	local file=$1 rid=$2 as=$3 snippet=$4 p name ip pas
@@ -101,15 +98,10 @@ EOF
 		cat "$snippet"
 		cat <<EOF
 # ---- end of the pasted filters ----
-filter import_workloads {
-  if (krt_source != 88) then reject;
-  if (krt_metric < 1024) then preference = 200;
-  accept;
-}
 protocol kernel {
   learn;
   scan time 10;
-  import filter import_workloads;
+  import filter import_kernel;
   export filter export_kernel;
 }
 template bgp bgp_peer {
