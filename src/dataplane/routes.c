@@ -271,6 +271,9 @@ struct route_syncer {
 
 	/* Set while reading notifications. */
 	bool need_dump, need_sync;
+	/* No reconciliation before the first plan: an empty want set would delete
+	 * every route a restarted watcher is meant to keep. */
+	bool have_plan;
 	struct kset *dump_into;
 };
 
@@ -877,6 +880,7 @@ int route_syncer_apply(struct route_syncer *rs, const struct plan *p, struct her
 		return ret;
 	wset_free(&rs->wants);
 	rs->wants = fresh;
+	rs->have_plan = true;
 	if (rs->need_dump) {
 		r = reread_kernel(rs, ret ? NULL : err);
 		if (r < 0)
@@ -958,6 +962,8 @@ int route_syncer_handle_events(struct route_syncer *rs, struct herr *err)
 			return herr_set(err, -EIO, "route syncer: reading notifications: %s",
 			                nl_geterror(r));
 	}
+	if (!rs->have_plan) /* the first apply re-reads the kernel if need be */
+		return 0;
 	if (rs->need_dump) {
 		r = reread_kernel(rs, err);
 		if (r < 0)

@@ -306,16 +306,26 @@ static void test_foreign_untouched(void **state)
 static void test_restart_reconciles(void **state)
 {
 	struct route_syncer *rs = syncer();
+	struct pollfd pfd = {.events = POLLIN};
+	struct herr err = {{0}};
 	struct route_syncer_stats st;
 	struct plan_buf b;
 	struct mon m;
 
-	apply_ok(rs, plan_of(&b, 3, "10.65.0.10/32", "hv0", 512, "10.65.0.11/32", "hv0", 1024,
-	                     "fd00:65::a/128", "hv0", 512));
+	apply_ok(rs, plan_of(&b, 4, "10.65.0.10/32", "hv0", 512, "10.65.0.11/32", "hv0", 1024,
+	                     "10.65.0.12/32", "hv0", 1024, "fd00:65::a/128", "hv0", 512));
 	route_syncer_free(rs);
 
 	mon_open(&m);
 	rs = syncer();
+	/* Kernel changes before the first plan do not make it act on an empty one. */
+	assert_int_equal(sh("ip -n %s route del 10.65.0.12/32 proto " PROTO " metric 1024", ns), 0);
+	pfd.fd = route_syncer_fd(rs);
+	assert_int_equal(poll(&pfd, 1, 3000), 1);
+	assert_int_equal(route_syncer_handle_events(rs, &err), 0);
+	assert_string_equal(metrics("10.65.0.10/32", PROTO), "512");
+	assert_string_equal(metrics("10.65.0.11/32", PROTO), "1024");
+
 	apply_ok(rs, plan_of(&b, 2, "10.65.0.10/32", "hv0", 512, "fd00:65::a/128", "hv0", 512));
 	assert_string_equal(metrics("10.65.0.10/32", PROTO), "512");
 	assert_string_equal(metrics("fd00:65::a/128", PROTO), "512");
