@@ -562,6 +562,7 @@ static int run_ops(struct route_syncer *rs, struct op *ops, size_t n, struct her
 	while (rs->nacked < n) {
 		size_t len = 0;
 
+		/* A route message is under 128 bytes; 512 of room is ample. */
 		while (sent < n && sent - rs->nacked < ACK_WINDOW &&
 		       len + 512 <= SEND_BATCH_BYTES) {
 			struct nl_msg *msg = NULL;
@@ -574,6 +575,13 @@ static int run_ops(struct route_syncer *rs, struct op *ops, size_t n, struct her
 			}
 			nl_complete_msg(rs->req, msg); /* port, REQUEST, ACK */
 			struct nlmsghdr *nlh = nlmsg_hdr(msg);
+			if (nlh->nlmsg_len > 512) {
+				nlmsg_free(msg);
+				ret = herr_set(err, -EMSGSIZE,
+				               "route syncer: route message of %u bytes",
+				               nlh->nlmsg_len);
+				goto fail;
+			}
 			nlh->nlmsg_seq = rs->seq0 + (uint32_t)sent;
 			memcpy(rs->sendbuf + len, nlh, nlh->nlmsg_len);
 			len += NLMSG_ALIGN(nlh->nlmsg_len);
