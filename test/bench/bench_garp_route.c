@@ -64,6 +64,7 @@ static uint64_t now_ns(void)
 struct observer {
 	struct mnl_socket *nl;
 	int done_fd;             /* eventfd: the route was seen */
+	int stop_fd;             /* eventfd: the benchmark is over */
 	atomic_int armed;        /* 1 while a run waits for its route */
 	_Atomic uint64_t t_seen; /* ns */
 	uint32_t want_dst;
@@ -85,6 +86,14 @@ static void *observe(void *arg)
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 
 	for (;;) {
+		struct pollfd pfd[2] = {{.fd = mnl_socket_get_fd(o->nl), .events = POLLIN},
+		                        {.fd = o->stop_fd, .events = POLLIN}};
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			return NULL;
+		if (pfd[1].revents)
+			return NULL;
+		if (!pfd[0].revents)
+			continue;
 		ssize_t n = mnl_socket_recvfrom(o->nl, buf, sizeof(buf));
 		uint64_t t = now_ns();
 		if (n < 0) {
@@ -130,6 +139,17 @@ struct node {
 	bool reported;
 	uint64_t t_report, t_applied;
 };
+
+static char node_ns[32], wl_ns[32];
+
+/* Whatever happens, the namespaces go. */
+static void remove_namespaces(void)
+{
+	if (wl_ns[0])
+		ns_delete(wl_ns);
+	if (node_ns[0])
+		ns_delete(node_ns);
+}
 
 static void die(const char *what, const char *msg)
 {
@@ -236,7 +256,7 @@ int main(int argc, char **argv)
 {
 	bool fifo = argc > 1 && !strcmp(argv[1], "--fifo");
 	int runs = argc > 1 + fifo ? atoi(argv[1 + fifo]) : 200;
-	char node_ns[32], wl_ns[32], hostif[16], eb[PCAP_ERRBUF_SIZE];
+	char hostif[16], eb[PCAP_ERRBUF_SIZE];
 	struct herr err = {{0}};
 	struct node n = {0};
 	struct observer o = {0};
@@ -253,17 +273,15 @@ int main(int argc, char **argv)
 
 	ns_name(node_ns, "bgnode");
 	ns_name(wl_ns, "bgwl");
+	atexit(remove_namespaces);
 	snprintf(hostif, sizeof(hostif), "hb%d", (int)getpid() % 10000000);
 	if (ns_create(node_ns) || ns_create(wl_ns) ||
 	    sh("ip -n %s link add %s type veth peer name eth0 netns %s", node_ns, hostif, wl_ns) ||
 	    sh("ip -n %s link set %s up", node_ns, hostif) ||
 	    sh("ip -n %s link set eth0 address 52:54:00:be:00:01 up && "
 	       "ip -n %s addr add " VM_IP "/32 dev eth0",
-	       wl_ns, wl_ns)) {
-		ns_delete(wl_ns);
-		ns_delete(node_ns);
+	       wl_ns, wl_ns))
 		die("setup", "creating the namespaces and the veth failed");
-	}
 
 	/* The injector lives in the workload namespace (the VM's side). */
 	int home = ns_enter(wl_ns);
@@ -304,6 +322,7 @@ int main(int argc, char **argv)
 	if (!o.nl || mnl_socket_bind(o.nl, RTMGRP_IPV4_ROUTE, MNL_SOCKET_AUTOPID) < 0)
 		die("observer", strerror(errno));
 	o.done_fd = eventfd(0, EFD_CLOEXEC);
+	o.stop_fd = eventfd(0, EFD_CLOEXEC);
 	inet_pton(AF_INET, VM_IP, &o.want_dst);
 	if (pthread_create(&th, NULL, observe, &o) != 0)
 		die("pthread_create", "observer thread");
@@ -359,8 +378,11 @@ int main(int argc, char **argv)
 	if (lost)
 		printf("retried runs (frame or notification lost): %d\n", lost);
 
-	pthread_cancel(th);
+	uint64_t one = 1;
+	if (write(o.stop_fd, &one, sizeof(one)) < 0)
+		die("stopping the observer", strerror(errno));
 	pthread_join(th, NULL);
+	close(o.stop_fd);
 	mnl_socket_close(o.nl);
 	close(o.done_fd);
 	free(total);
@@ -372,7 +394,5 @@ int main(int argc, char **argv)
 	route_syncer_free(n.rs);
 	close(n.ep_fd);
 	pcap_close(inj);
-	ns_delete(wl_ns);
-	ns_delete(node_ns);
-	return 0;
+	return 0; /* remove_namespaces() runs at exit */
 }
