@@ -576,10 +576,10 @@ static int run_ops(struct route_syncer *rs, struct op *ops, size_t n, struct her
 			nl_complete_msg(rs->req, msg); /* port, REQUEST, ACK */
 			struct nlmsghdr *nlh = nlmsg_hdr(msg);
 			if (nlh->nlmsg_len > 512) {
-				nlmsg_free(msg);
 				ret = herr_set(err, -EMSGSIZE,
 				               "route syncer: route message of %u bytes",
 				               nlh->nlmsg_len);
+				nlmsg_free(msg);
 				goto fail;
 			}
 			nlh->nlmsg_seq = rs->seq0 + (uint32_t)sent;
