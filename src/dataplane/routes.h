@@ -65,6 +65,8 @@ void route_syncer_free(struct route_syncer *rs);
 
 /* Make the kernel match `p` (its routes; the rest of the plan is ignored) and
  * remember it for later re-syncs. The plan is copied; the caller keeps `p`.
+ * Cost: O(plan size) to diff (bench_routes: ~0.1 ms with 250 routes, ~2 ms
+ * with 10,000) plus one netlink round trip per phase that has work.
  * Returns 0 when every route is either in place or waiting (conflict, link);
  * a negative errno when a plan entry is malformed or netlink failed (the other
  * routes are still applied; `err` names the first failure). */
