@@ -3,7 +3,8 @@
  * Renders bird.cfg and bird6.cfg for one node from YAML resources
  * (multi-document files; `kind: List` documents are opened up). Without -o
  * both files go to stdout, each after a "# ==== <name> ====" line; with -o
- * they are written into DIR atomically, and only when their text changed.
+ * they are written into DIR (created if missing) atomically, and only when
+ * their text changed.
  *
  * Exit status: an invalid object is reported on stderr (file, object, field)
  * and left out; the rest still renders and the status is 0, as the watcher
@@ -16,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "bird/model.h"
 #include "bird/reload.h"
@@ -130,6 +132,10 @@ int cmd_render_bird(int argc, char **argv)
 	bird_input_free(&in);
 
 	static const char *const names[2] = {"bird.cfg", "bird6.cfg"};
+	if (outdir && mkdir(outdir, 0755) < 0 && errno != EEXIST) {
+		fprintf(stderr, "render-bird: %s: %s\n", outdir, strerror(errno));
+		goto out;
+	}
 	for (int f = 0; f < 2; f++) {
 		if (!outdir) {
 			printf("# ==== %s ====\n%s", names[f], text[f]);
