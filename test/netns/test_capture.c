@@ -45,6 +45,12 @@ static int setup(void **state)
 		return -1;
 	}
 	snprintf(rarp_tool, sizeof(rarp_tool), "%s/test/netns/tool_send_rarp", bd ? bd : ".");
+	if (access(rarp_tool, X_OK) != 0) {
+		fprintf(stderr,
+		        "test_capture: %s missing (set HANDOFF_BUILD_DIR, build tool_send_rarp)\n",
+		        rarp_tool);
+		return -1;
+	}
 	ns_name(node_ns, "capnode");
 	ns_name(wl_ns, "capwl");
 	ns_name(wl2_ns, "capwl2");
@@ -404,6 +410,82 @@ static void capture_set_reopens_after_link_is_recreated(void **state)
 	assert_int_equal(sh("ip link del %s", if_c), 0);
 }
 
+static void capture_set_survives_link_down_up(void **state)
+{
+	struct capture_set *s = capture_set_new();
+	struct plan_capture pc;
+	struct plan p = {0};
+	struct herr err = {{0}};
+	struct reports r = {0};
+
+	memset(&pc, 0, sizeof(pc));
+	snprintf(pc.ifname, sizeof(pc.ifname), "%s", if_a);
+	snprintf(pc.endpoint_key, sizeof(pc.endpoint_key), "ns1/wl-a");
+	p.captures = &pc;
+	p.ncaptures = 1;
+	assert_int_equal(capture_set_sync(s, &p, &err), 0);
+	assert_true(capture_set_at(s, 0).fd >= 0);
+	/* The link flaps; the watcher dispatches whatever the fd says, then
+	 * passes on the link event. */
+	assert_int_equal(sh("ip link set %s down", if_a), 0);
+	assert_int_equal(dispatch_within(s, &r, 200), 0);
+	assert_int_equal(sh("ip link set %s up", if_a), 0);
+	assert_true(capture_set_link_up(s, if_a, &err) >= 0);
+	assert_true(capture_set_at(s, 0).fd >= 0);
+	/* veth carrier comes back asynchronously: wait until the workload side
+	 * can send (bounded). */
+	assert_int_equal(sh("for i in $(seq 50); do ip -n %s link show eth0 | grep -q LOWER_UP && "
+	                    "exit 0; sleep 0.1; done; exit 1",
+	                    wl_ns),
+	                 0);
+	assert_int_equal(sh("ip netns exec %s arping -q -U -c1 -I eth0 10.65.0.10", wl_ns), 0);
+	assert_int_equal(dispatch_within(s, &r, 3000), 1);
+	assert_string_equal(r.key, "ns1/wl-a");
+	capture_set_free(s);
+}
+
+/* The report callback recomputes the plan and re-syncs (what the watcher does). */
+struct resync_ctx {
+	struct capture_set *s;
+	int calls;
+	char key[256];
+};
+
+static void resync_on_report(const char *key, const char *ifname, void *arg)
+{
+	struct resync_ctx *c = arg;
+	struct herr err = {{0}};
+
+	c->calls++;
+	assert_int_equal(capture_set_sync(c->s, NULL, &err), 0); /* Live: no capture */
+	/* The key handed to us stays readable after the sync. */
+	snprintf(c->key, sizeof(c->key), "%s", key);
+}
+
+static void report_callback_may_resync(void **state)
+{
+	struct resync_ctx c = {0};
+	struct plan_capture pc;
+	struct plan p = {0};
+	struct herr err = {{0}};
+
+	c.s = capture_set_new();
+	memset(&pc, 0, sizeof(pc));
+	snprintf(pc.ifname, sizeof(pc.ifname), "%s", if_a);
+	snprintf(pc.endpoint_key, sizeof(pc.endpoint_key), "ns1/wl-a");
+	p.captures = &pc;
+	p.ncaptures = 1;
+	assert_int_equal(capture_set_sync(c.s, &p, &err), 0);
+	assert_int_equal(sh("ip netns exec %s arping -q -U -c1 -I eth0 10.65.0.10", wl_ns), 0);
+	struct pollfd pfd = {.fd = capture_set_fd(c.s), .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 3000), 1);
+	assert_int_equal(capture_set_dispatch(c.s, resync_on_report, &c), 1);
+	assert_int_equal(c.calls, 1);
+	assert_string_equal(c.key, "ns1/wl-a");
+	assert_int_equal(capture_set_len(c.s), 0);
+	capture_set_free(c.s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +498,8 @@ int main(void)
 	    cmocka_unit_test(open_names_missing_interface),
 	    cmocka_unit_test(capture_set_follows_plan_and_links),
 	    cmocka_unit_test(capture_set_reopens_after_link_is_recreated),
+	    cmocka_unit_test(capture_set_survives_link_down_up),
+	    cmocka_unit_test(report_callback_may_resync),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
