@@ -106,7 +106,7 @@ int parse_k8s_duration(const char *text, uint64_t *ms, struct herr *err)
 
 		for (; *p >= '0' && *p <= '9'; p++, digits = true) {
 			if (whole > (DURATION_MAX_MS - 9) / 10)
-				return herr_set(err, -ERANGE, "\"%s\" is too large", text);
+				return herr_set(err, -EINVAL, "\"%s\" is too large", text);
 			whole = whole * 10 + (uint64_t)(*p - '0');
 		}
 		if (*p == '.') {
@@ -128,11 +128,11 @@ int parse_k8s_duration(const char *text, uint64_t *ms, struct herr *err)
 		uint64_t unit = duration_units[u].ms;
 		p += strlen(duration_units[u].name);
 		if (whole > (DURATION_MAX_MS - total) / unit)
-			return herr_set(err, -ERANGE, "\"%s\" is too large", text);
+			return herr_set(err, -EINVAL, "\"%s\" is too large", text);
 		/* frac < scale <= 1e9 and unit <= 3.6e6: the product fits. */
 		total += whole * unit + frac * unit / scale;
 		if (total > DURATION_MAX_MS)
-			return herr_set(err, -ERANGE, "\"%s\" is too large", text);
+			return herr_set(err, -EINVAL, "\"%s\" is too large", text);
 	}
 	*ms = total;
 	return 0;

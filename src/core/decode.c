@@ -182,7 +182,9 @@ static int decode_envelope(struct dctx *c, const json_t *obj, const char *kind,
 			if (!strcmp(*v, s))
 				break;
 		if (!*v)
-			return bad(c, "apiVersion", "\"%s\" is not %s", s, api_versions[0]);
+			return bad(c, "apiVersion", "\"%s\" is not %s%s%s", s, api_versions[0],
+			           api_versions[1] ? " or " : "",
+			           api_versions[1] ? api_versions[1] : "");
 	}
 
 	if (!md || json_is_null(md))
@@ -502,7 +504,7 @@ int felix_config_decode(const struct json_t *obj, struct felix_config *out, stru
 		}
 		if ((r = parse_k8s_duration(json_string_value(conv), &out->convergence_ms, &derr)) <
 		    0) {
-			bad(&c, path, "%s", derr.msg);
+			r = bad(&c, path, "%s", derr.msg);
 			goto fail;
 		}
 		out->set |= FC_CONVERGENCE;

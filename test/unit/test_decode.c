@@ -338,7 +338,7 @@ static void test_vmim_bad(void **state)
 	     "VirtualMachineInstanceMigration"},
 	    {"{\"apiVersion\":\"kubevirt.io/v2\"}",
 	     "VirtualMachineInstanceMigration vms/mig1: apiVersion: \"kubevirt.io/v2\" is not "
-	     "kubevirt.io/v1"},
+	     "kubevirt.io/v1 or kubevirt.io/v1alpha3"},
 	    {"{\"status\":{\"phase\":3}}",
 	     "VirtualMachineInstanceMigration vms/mig1: status.phase: must be a string"},
 	    {"{\"spec\":{\"vmiName\":[]}}",
