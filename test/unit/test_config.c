@@ -168,7 +168,7 @@ static void test_durations_invalid(void **state)
 		int r = parse_k8s_duration(bad[i].text, &ms, &err);
 		if (r != -EINVAL)
 			fail_msg("\"%s\" gave %d (%llu ms), want -EINVAL", bad[i].text, r,
-				 (unsigned long long)ms);
+			         (unsigned long long)ms);
 		if (!strstr(err.msg, bad[i].want))
 			fail_msg("\"%s\": message \"%s\" lacks \"%s\"", bad[i].text, err.msg,
 			         bad[i].want);
