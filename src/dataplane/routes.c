@@ -254,6 +254,8 @@ struct op {
 struct route_syncer {
 	uint8_t protocol;
 	uint32_t table;
+	void (*on_link_up)(void *arg, const char *ifname);
+	void *on_link_up_arg;
 	struct nl_sock *req; /* requests, dumps */
 	struct nl_sock *ev;  /* notifications */
 	struct nl_cb *ack_cb, *dump_cb, *ev_cb;
@@ -923,10 +925,14 @@ static int on_event(struct nl_msg *msg, void *arg)
 		struct ifinfomsg *ifi = nlmsg_data(nlh);
 		/* Appeared, went down (IPv4 routes flushed without a notification),
 		 * came up (routes to re-add), went away: re-read everything. */
-		if (nlmsg_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, NULL) == 0 &&
-		    link_wanted(rs, ifi->ifi_index,
+		if (nlmsg_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
+			break;
+		if (link_wanted(rs, ifi->ifi_index,
 		                tb[IFLA_IFNAME] ? nla_get_string(tb[IFLA_IFNAME]) : NULL))
 			rs->need_dump = true;
+		if (rs->on_link_up && nlh->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) &&
+		    tb[IFLA_IFNAME])
+			rs->on_link_up(rs->on_link_up_arg, nla_get_string(tb[IFLA_IFNAME]));
 		break;
 	}
 	case RTM_DELROUTE: {
@@ -1064,6 +1070,8 @@ struct route_syncer *route_syncer_new(const struct route_syncer_opts *o, struct 
 	}
 	rs->protocol = o && o->protocol ? o->protocol : HANDOFF_RTPROT;
 	rs->table = o && o->table ? o->table : HANDOFF_RTTABLE_MAIN;
+	rs->on_link_up = o ? o->on_link_up : NULL;
+	rs->on_link_up_arg = o ? o->on_link_up_arg : NULL;
 	rs->next_seq = 1;
 	/* 1-4 belong to the kernel, boot-time and static routes (the admin's); 12
 	 * is BIRD's own, which BIRD deletes. Owning any of them would be wrong. */

@@ -44,6 +44,11 @@
 struct route_syncer_opts {
 	uint8_t protocol; /* 0: HANDOFF_RTPROT */
 	uint32_t table;   /* 0: main (254) */
+	/* Optional: told of every link that is up after a notification (RTM_NEWLINK
+	 * with IFF_UP), so that others waiting for an interface (GARP captures)
+	 * share this socket instead of opening their own. */
+	void (*on_link_up)(void *arg, const char *ifname);
+	void *on_link_up_arg;
 };
 
 struct route_syncer_stats {

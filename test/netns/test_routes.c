@@ -426,6 +426,39 @@ static void test_link_appears(void **state)
 	route_syncer_free(rs);
 }
 
+/* Links coming up are passed on (the watcher opens waiting GARP captures). */
+static void record_link(void *arg, const char *ifname)
+{
+	char *seen = arg;
+	if (!strcmp(ifname, "hv2"))
+		strcpy(seen, ifname);
+}
+
+static bool link_seen(void *arg)
+{
+	return ((char *)arg)[0] != '\0';
+}
+
+static void test_link_up_callback(void **state)
+{
+	char seen[16] = "";
+	struct herr err = {{0}};
+	struct route_syncer_opts o = {.on_link_up = record_link, .on_link_up_arg = seen};
+	struct route_syncer *rs = route_syncer_new(&o, &err);
+
+	assert_non_null(rs);
+	assert_int_equal(sh("ip -n %s link add hv2 type veth peer name pv2", ns), 0);
+	/* Created but down: not reported. */
+	struct pollfd pfd = {.fd = route_syncer_fd(rs), .events = POLLIN};
+	while (poll(&pfd, 1, 100) > 0)
+		assert_int_equal(route_syncer_handle_events(rs, &err), 0);
+	assert_string_equal(seen, "");
+	assert_int_equal(sh("ip -n %s link set hv2 up", ns), 0);
+	assert_true(pump_until(rs, link_seen, seen));
+	assert_string_equal(seen, "hv2");
+	route_syncer_free(rs);
+}
+
 /* Someone deletes our route: the notification puts it back. */
 static void test_deleted_under_us(void **state)
 {
@@ -514,6 +547,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_collision_v6, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_link_appears, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deleted_under_us, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_link_up_callback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overflow_rereads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input, setup, teardown),
 	};
