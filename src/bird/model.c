@@ -48,7 +48,7 @@ static int check_fields(const struct ctx *c, const char *path, const json_t *o,
 	json_object_foreach((json_t *)o, key, v)
 	{
 		bool ok = false;
-		char field[256];
+		char field[384];
 
 		for (const char *const *a = allowed; *a && !ok; a++)
 			ok = !strcmp(*a, key);
@@ -330,7 +330,7 @@ static int decode_operation(const struct ctx *c, const char *path, const json_t 
                             struct bgp_operation *op)
 {
 	static const char *const fields[] = {"addCommunity", "prependASPath", "setPriority", NULL};
-	char f[300];
+	char f[256];
 	const json_t *v;
 	int rc, set = 0;
 
@@ -390,7 +390,7 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
                        struct bgp_filter_rule *r)
 {
 	int maxlen = family == 4 ? 32 : 128;
-	char f[300];
+	char f[128];
 	const json_t *v;
 	const char *s;
 	int rc;
