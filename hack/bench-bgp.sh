@@ -46,7 +46,9 @@ if [ -z "${HANDOFF_BUILD_DIR:-}" ]; then
 	HANDOFF_BUILD_DIR=$("$top/hack/build.sh")
 fi
 export HANDOFF_BUILD_DIR
+# shellcheck source=../test/e2e/lib/topo.sh
 . "$top/test/e2e/lib/topo.sh"
+# shellcheck source=../test/e2e/lib/bgp.sh
 . "$top/test/e2e/lib/bgp.sh"
 command -v tcpdump >/dev/null || die "tcpdump is not installed"
 

@@ -6,7 +6,9 @@
 # peers. During the overlap C, in the other rack, must route the VM at 512
 # towards B (through the ToRs), and A, the source, straight to B.
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/topo.sh
 . "$here/lib/topo.sh"
+# shellcheck source=lib/bgp.sh
 . "$here/lib/bgp.sh"
 
 topo_init

@@ -5,7 +5,9 @@
 # must route it via B at 512; after A's route is deleted and B's goes back to
 # 1024, via B at 1024 (seed 001: iBGP carries the priority in LOCAL_PREF).
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/topo.sh
 . "$here/lib/topo.sh"
+# shellcheck source=lib/bgp.sh
 . "$here/lib/bgp.sh"
 
 topo_init

@@ -5,7 +5,9 @@
 # (community 65000:100) must carry the migration target's priority exactly
 # as the rendered configs do: the same overlap scenario as tests (a) and (b).
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib/topo.sh
 . "$here/lib/topo.sh"
+# shellcheck source=lib/bgp.sh
 . "$here/lib/bgp.sh"
 
 topo_init

@@ -12,9 +12,8 @@
 # Each node has its own AS so that the source node A learns the target's
 # elevated route through tor1 (same-AS nodes would drop it as a loop).
 #
-# The VM's address is VM_IP; it "migrates" from A to B.
+# The VM's address is VM_NET; it "migrates" from A to B.
 
-VM_IP=10.65.0.10
 VM_NET=10.65.0.10/32
 
 topo_ibgp() {
@@ -132,7 +131,7 @@ render_node() {
 # The BGP protocols of N's bird.cfg (rendered or hand-written), one a line.
 bgp_protocols() { sed -n 's/^protocol bgp \([^ ]*\).*/\1/p' "$TOPO_DIR/$1/bird.cfg"; }
 
-# The migration of VM_IP from A to B, as handoff's route syncer drives the
+# The migration of VM_NET from A to B, as handoff's route syncer drives the
 # kernel, with what a remote node must see at each step (seeds 000/001):
 #   1. A has the VM (normal metric 1024): C routes to A.
 #   2. B's VM is live (elevated 512) while A still has its route: C routes

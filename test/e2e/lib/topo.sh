@@ -150,10 +150,10 @@ bctl() {
 # wait_established NODE PROTO... : each named protocol reaches Established
 # (at most 20 s: BIRD 1.6 waits `connect delay time` before connecting).
 wait_established() {
-	local node=$1 p i
+	local node=$1 p
 	shift
 	for p in "$@"; do
-		for i in $(seq 1 400); do
+		for _ in $(seq 1 400); do
 			bctl "$node" show protocols "$p" | grep -q Established && continue 2
 			sleep 0.05
 		done
