@@ -671,6 +671,33 @@ static int cmp_node_ptr(const void *a, const void *b)
 	return strcmp((*x)->name, (*y)->name);
 }
 
+/* One BGP session per neighbour address and port: two protocols for the same
+ * neighbour would fight over one TCP connection. The most specific wins: a
+ * node-scoped BGPPeer over a global one over the mesh (explicit peers carry
+ * the BGPFilters); among equals, the first (BGPPeers are visited by name).
+ * Sessions to the node's own address are dropped too. */
+static void drop_shadowed_peers(struct bird_input *in, const struct bgp_node *me)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < in->npeers; i++) {
+		const struct bird_peer *p = &in->peers[i];
+		bool keep = !(me->addr[0] && !strcmp(p->ip, me->addr[0])) &&
+		            !(me->addr[1] && !strcmp(p->ip, me->addr[1]));
+
+		for (size_t j = 0; keep && j < in->npeers; j++) {
+			const struct bird_peer *q = &in->peers[j];
+			if (j == i || strcmp(p->ip, q->ip) || p->port != q->port)
+				continue;
+			if (q->kind > p->kind || (q->kind == p->kind && j < i))
+				keep = false;
+		}
+		if (keep)
+			in->peers[n++] = *p;
+	}
+	in->npeers = n;
+}
+
 /* Router id: the IPv4 address, else a stable id hashed from the node name. */
 static void router_id(const struct bgp_node *n, char out[16])
 {
@@ -799,6 +826,8 @@ int bird_input_build(const struct bgp_resources *set, const char *node, struct b
 			}
 		}
 	}
+
+	drop_shadowed_peers(out, me);
 
 	/* Aggregation blocks: affinities of this node (pending ones are not
 	 * ours yet), and a core/v1 Node's pod CIDRs. */

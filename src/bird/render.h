@@ -62,7 +62,9 @@ struct bird_input {
 
 /* Resolve `set` for node `node`. The input borrows strings and filters from
  * `set` (keep it alive and unchanged while `out` is used); bird_input_free
- * releases only what was allocated here. Returns -ENOENT when the node is not
+ * releases only what was allocated here. One session per neighbour address
+ * and port: a node-scoped BGPPeer shadows a global one, which shadows the
+ * mesh. Returns -ENOENT when the node is not
  * in the set, -EINVAL when it has no address at all. */
 int bird_input_build(const struct bgp_resources *set, const char *node, struct bird_input *out,
                      struct herr *err);

@@ -197,7 +197,7 @@ static void test_explicit_peers(void **state)
 	    "spec: {node: kube-master, peerIP: '10.192.0.4:1179', asNumber: 64512, localASNumber: "
 	    "65111}\n"
 	    "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: rack1}\n"
-	    "spec: {nodeSelector: rack == 'r1', peerSelector: has(peer)}\n"
+	    "spec: {nodeSelector: rack == 'r1', peerSelector: rack == 'r2'}\n"
 	    "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: rack2}\n"
 	    "spec: {nodeSelector: rack == 'r2', peerIP: 10.192.0.200, asNumber: 1}\n"
 	    "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: other}\n"
@@ -238,21 +238,23 @@ static void test_explicit_peers(void **state)
 	assert_contains(b, "    bgp_local_pref = 2147482623;");
 	assert_lacks(b, "passive on;");
 	free(b);
-	/* nodeSelector + peerSelector: kube-node-1 (has peer), with its AS; not
-	 * passive although its address is greater. */
-	b = peer_block(t, "Node_10_192_0_3");
+	/* nodeSelector + peerSelector: kube-node-2 (rack r2), with its own AS;
+	 * peerSelector peers are never passive. */
+	b = peer_block(t, "Node_10_192_0_10");
 	assert_non_null(b);
-	assert_contains(b, "  neighbor 10.192.0.3 as 64512;\n");
+	assert_contains(b, "  neighbor 10.192.0.10 as 65002;\n");
 	assert_lacks(b, "passive on;");
 	free(b);
 	/* Peers for other nodes are not rendered. */
 	assert_lacks(t, "10.192.0.200");
 	assert_lacks(t, "10.192.0.201");
 	/* Order: by protocol name. */
-	assert_true(strstr(t, "protocol bgp Global_10_192_0_254") <
-	            strstr(t, "protocol bgp Global_10_192_0_3 "));
-	assert_true(strstr(t, "protocol bgp Global_10_192_0_3 ") <
-	            strstr(t, "protocol bgp Node_10_192_0_3 "));
+	const char *o1 = strstr(t, "protocol bgp Global_10_192_0_254 ");
+	const char *o2 = strstr(t, "protocol bgp Global_10_192_0_3 ");
+	const char *o3 = strstr(t, "protocol bgp Node_10_192_0_10 ");
+	const char *o4 = strstr(t, "protocol bgp Node_10_192_0_4_port_1179 ");
+	assert_true(o1 && o2 && o3 && o4);
+	assert_true(o1 < o2 && o2 < o3 && o3 < o4);
 	free(t);
 
 	/* In bird6 the v6-only filter is called, the v4 one is not. */
@@ -266,6 +268,33 @@ static void test_explicit_peers(void **state)
 	                   "filter raises it\n    'bgp_v6only_importFilterV6'();\n");
 	assert_lacks(b, "bgp_lm_");
 	free(b);
+	free(t);
+}
+
+/* One session per neighbour: explicit peers shadow the mesh, node-scoped
+ * shadow global. */
+static void test_shadowed_peers(void **state)
+{
+	char *t = render_for(
+	    NODE3 "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+	          "metadata: {name: g}\nspec: {peerIP: 10.192.0.3, asNumber: 64512, "
+	          "filters: [lm]}\n"
+	          "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+	          "metadata: {name: g2}\nspec: {peerIP: 10.192.0.10, asNumber: 65002}\n"
+	          "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+	          "metadata: {name: n}\nspec: {node: kube-master, peerIP: 10.192.0.10, "
+	          "asNumber: 65002}\n"
+	          "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+	          "metadata: {name: self}\nspec: {peerIP: 10.192.0.2, asNumber: 1}\n" FILTERS,
+	    "kube-master", BGP_V4);
+
+	assert_contains(t, "protocol bgp Global_10_192_0_3 from bgp_template {\n");
+	assert_contains(t, "    'bgp_lm_exportFilterV4'(true);\n");
+	assert_lacks(t, "Mesh_10_192_0_3");
+	assert_contains(t, "protocol bgp Node_10_192_0_10 from bgp_template {\n");
+	assert_lacks(t, "Global_10_192_0_10");
+	assert_lacks(t, "Mesh_10_192_0_10");
+	assert_lacks(t, "neighbor 10.192.0.2 ");
 	free(t);
 }
 
@@ -456,13 +485,10 @@ static void test_deterministic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_mesh),
-	    cmocka_unit_test(test_explicit_peers),
-	    cmocka_unit_test(test_normal_priority),
-	    cmocka_unit_test(test_aggregation),
-	    cmocka_unit_test(test_kernel_and_families),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_mesh),           cmocka_unit_test(test_explicit_peers),
+	    cmocka_unit_test(test_shadowed_peers), cmocka_unit_test(test_normal_priority),
+	    cmocka_unit_test(test_aggregation),    cmocka_unit_test(test_kernel_and_families),
+	    cmocka_unit_test(test_errors),         cmocka_unit_test(test_deterministic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
