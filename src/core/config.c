@@ -84,7 +84,8 @@ static const struct {
  * units the FelixConfiguration CRD pattern allows: a sequence of decimal
  * numbers, each with an optional fraction and a unit (h, m, s, ms), e.g.
  * "1h", "1m30s", "1.5s", "500ms"; a bare "0" is zero. Negative durations are
- * rejected (a negative convergence time means nothing). Precision is one
+ * rejected (a negative convergence time means nothing), and so is Go's
+ * optional "+" sign, which no Kubernetes object carries. Precision is one
  * millisecond: a fraction of a millisecond is truncated. */
 int parse_k8s_duration(const char *text, uint64_t *ms, struct herr *err)
 {

@@ -521,7 +521,8 @@ fail:
 
 /* ---- Pod -> endpoint ------------------------------------------------------ */
 
-/* Append `ip` (validated, written in canonical form) to the endpoint. */
+/* Append `ip` (validated, written in canonical form) to the endpoint; a
+ * repeated address is kept once, so the plan never programs it twice. */
 static int endpoint_add_addr(const struct dctx *c, struct endpoint *ep, const json_t *ip,
                              const char *path)
 {

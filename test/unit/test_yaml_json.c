@@ -222,6 +222,12 @@ static void test_keys(void **state)
 	expect_error("metadata:\n  name: a\n  labels: {}\n  name: b\n",
 	             "line 4, column 3: duplicate mapping key \"name\"");
 	expect_error("? [a, b]\n: c\n", "line 1, column 3: a mapping key must be a scalar");
+	expect_error("\"a\\0b\": 1\n", "line 1, column 1: a mapping key must not contain NUL");
+
+	/* A NUL inside a string value is kept, with the string's full length. */
+	d = parse_one("v: \"a\\0b\"\n");
+	assert_int_equal(json_string_length(json_object_get(d, "v")), 3);
+	json_decref(d);
 }
 
 static void test_syntax_errors_have_positions(void **state)
