@@ -427,6 +427,8 @@ int yaml_parse(const char *text, size_t len, struct yaml_docs *out, struct herr 
 	bool done = false;
 
 	memset(out, 0, sizeof(*out));
+	if (!text) /* libyaml asserts on a NULL input, even an empty one */
+		text = "", len = 0;
 	if (!yaml_parser_initialize(&parser))
 		return herr_set(err, -ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

@@ -167,6 +167,10 @@ static void test_multi_document_stream(void **state)
 	assert_int_equal(yaml_parse("", 0, &d, &err), 0);
 	assert_int_equal(d.n, 0);
 	yaml_docs_free(&d);
+	assert_int_equal(yaml_parse(NULL, 0, &d, &err), 0);
+	assert_int_equal(d.n, 0);
+	assert_int_equal(yaml_parse("# nothing\n---\n~\n", 16, &d, &err), 0);
+	assert_int_equal(d.n, 0);
 }
 
 static void test_anchors_and_aliases(void **state)
