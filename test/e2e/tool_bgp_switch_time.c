@@ -6,10 +6,10 @@
  * namespace, where it adds PREFIX on DEV (protocol 88, metric METRIC) as the
  * route syncer would, and one in the observer node's namespace, subscribed to
  * IPv4 route notifications. A run is timed from just before the add is sent
- * to the wake-up on the observer's notification that PREFIX now goes via VIA;
- * then the route is deleted and the tool waits until the observer's route
- * goes elsewhere, and pauses 100-300 ms (so runs do not line up with BGP
- * keepalives). Both clocks are one process's, so no start-up cost is counted.
+ * to the wake-up on the observer's notification that PREFIX now goes via VIA
+ * at metric METRIC (the priority carried over BGP); then the route is deleted
+ * and the tool waits until the observer's route is another one, and pauses 100-300 ms (so runs do
+ * not line up with BGP keepalives). Both clocks are one process's, so no start-up cost is counted.
  *
  * Prints one line per run: "RUN T0 ACK_MS SWITCH_MS", T0 in seconds since the
  * epoch (to pair with packet captures), ACK_MS the kernel's acknowledgement of
@@ -37,7 +37,8 @@
 struct watch {
 	struct nl_addr *prefix;
 	struct nl_addr *via;
-	bool want_via; /* true: wait for "via VIA"; false: for anything else */
+	uint32_t metric;
+	bool want; /* true: wait for "via VIA metric METRIC"; false: anything else */
 	bool seen;
 };
 
@@ -78,7 +79,9 @@ static int on_route(struct nl_msg *msg, void *arg)
 	if (!nl_addr_cmp(rtnl_route_get_dst(r), w->prefix) && rtnl_route_get_nnexthops(r) > 0) {
 		nh = rtnl_route_nexthop_n(r, 0);
 		gw = rtnl_route_nh_get_gateway(nh);
-		if (gw && (nl_addr_cmp(gw, w->via) == 0) == w->want_via)
+		bool match =
+		    gw && !nl_addr_cmp(gw, w->via) && rtnl_route_get_priority(r) == w->metric;
+		if (match == w->want)
 			w->seen = true;
 	}
 	rtnl_route_put(r);
@@ -131,6 +134,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bgp_switch_time: bad PREFIX, VIA or RUNS\n");
 		return 2;
 	}
+	w.metric = (uint32_t)atol(argv[5]);
 	self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 
 	/* A netlink socket stays in the namespace it was created in. */
@@ -161,7 +165,7 @@ int main(int argc, char **argv)
 	rtnl_route_set_table(route, RT_TABLE_MAIN);
 	rtnl_route_set_dst(route, w.prefix);
 	rtnl_route_set_protocol(route, 88);
-	rtnl_route_set_priority(route, (uint32_t)atol(argv[5]));
+	rtnl_route_set_priority(route, w.metric);
 	rtnl_route_set_scope(route, RT_SCOPE_LINK);
 	nh = rtnl_route_nh_alloc();
 	rtnl_route_nh_set_ifindex(nh, ifindex);
@@ -179,7 +183,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "bgp_switch_time: add: %s\n", nl_geterror(rc));
 			return 1;
 		}
-		w.want_via = true;
+		w.want = true;
 		t2 = await(obs, &w);
 		if (t2 < 0) {
 			fprintf(stderr, "bgp_switch_time: run %d: no route via %s within %d ms\n",
@@ -190,7 +194,7 @@ int main(int argc, char **argv)
 		printf("%d %.6f %.3f %.3f\n", i, t0, (tack - t0) * 1e3, (t2 - t0) * 1e3);
 		fflush(stdout);
 		rc = rtnl_route_delete(tgt, route, 0);
-		w.want_via = false;
+		w.want = false;
 		if (rc < 0 || await(obs, &w) < 0) {
 			fprintf(stderr, "bgp_switch_time: run %d: observer did not switch back\n",
 			        i);
