@@ -116,7 +116,7 @@ static int parse_int_range(const struct ctx *c, const char *field, const json_t 
 
 static int parse_priority(const struct ctx *c, const char *field, const json_t *v, uint32_t *out)
 {
-	long long i;
+	long long i = 0;
 	int rc = parse_int_range(c, field, v, 1, BGP_PRIORITY_MAX, &i);
 	if (rc == 0)
 		*out = (uint32_t)i;
@@ -261,7 +261,7 @@ static int decode_labels(const struct ctx *c, const json_t *obj, struct labels *
 	json_object_foreach((json_t *)l, key, v)
 	{
 		char buf[32];
-		const char *s;
+		const char *s = NULL;
 
 		/* YAML turns `global-peer: yes` into a string, `x: true` into a boolean. */
 		if (json_is_string(v))
@@ -316,7 +316,7 @@ static int decode_community_field(const struct ctx *c, const char *field, const 
                                   struct bgp_community *out)
 {
 	struct herr why;
-	const char *s;
+	const char *s = NULL;
 	int rc = get_string(c, field, v, &s);
 
 	if (rc < 0)
@@ -392,7 +392,7 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 	int maxlen = family == 4 ? 32 : 128;
 	char f[128];
 	const json_t *v;
-	const char *s;
+	const char *s = NULL;
 	int rc;
 
 #define FIELD(name) (snprintf(f, sizeof(f), "%s." name, path), f)
@@ -437,7 +437,7 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 
 	if ((v = json_object_get(o, "prefixLength")) && !json_is_null(v)) {
 		static const char *const pl[] = {"min", "max", NULL};
-		long long x;
+		long long x = 0;
 		if (!json_is_object(v))
 			return fail(c, FIELD("prefixLength"), "must be an object with min/max");
 		if ((rc = check_fields(c, FIELD("prefixLength"), v, pl, NULL)) < 0)
@@ -671,7 +671,7 @@ int bgp_config_decode(const json_t *obj, struct bgp_config *out, struct herr *er
 	                                          NULL};
 	const char *name;
 	const json_t *spec, *v;
-	long long x;
+	long long x = 0;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -779,7 +779,7 @@ bad:
  * keepalive time). */
 static int parse_keepalive(const struct ctx *c, const json_t *v, uint32_t *out)
 {
-	const char *s, *p;
+	const char *s = NULL, *p;
 	unsigned long long ms = 0;
 	int rc = get_string(c, "spec.keepaliveTime", v, &s);
 
@@ -820,7 +820,7 @@ static int check_selector(const struct ctx *c, const char *field, const json_t *
 {
 	struct selector *sel = NULL;
 	struct herr why;
-	const char *s;
+	const char *s = NULL;
 	int rc = get_string(c, field, v, &s);
 
 	if (rc < 0)
@@ -851,7 +851,7 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 	                                          "localWorkloadSelector",
 	                                          "reversePeering",
 	                                          NULL};
-	const char *name, *s;
+	const char *name, *s = NULL;
 	const json_t *spec, *v;
 	int rc;
 
@@ -973,7 +973,7 @@ static int node_set_addr(const struct ctx *c, const char *field, const json_t *v
 {
 	int idx = family == 4 ? BGP_V4 : BGP_V6;
 	char addr[46];
-	const char *s;
+	const char *s = NULL;
 	int rc = get_string(c, field, v, &s);
 
 	if (rc < 0)
@@ -992,7 +992,7 @@ static int node_set_addr(const struct ctx *c, const char *field, const json_t *v
 static int node_add_cidr(const struct ctx *c, const char *field, const json_t *v,
                          struct bgp_node *n)
 {
-	const char *s;
+	const char *s = NULL;
 	char **nv;
 	int rc = get_string(c, field, v, &s);
 
@@ -1050,7 +1050,7 @@ static int node_decode_v1(const struct ctx *c, const json_t *obj, struct bgp_nod
 			const json_t *t = json_object_get(a, "type");
 			const json_t *ad = json_object_get(a, "address");
 			unsigned char buf[16];
-			const char *s;
+			const char *s = NULL;
 			int idx;
 
 			if (!json_is_string(t) || strcmp(json_string_value(t), "InternalIP") ||
@@ -1159,7 +1159,7 @@ void bgp_block_affinity_free(struct bgp_block_affinity *b)
 
 int bgp_block_affinity_decode(const json_t *obj, struct bgp_block_affinity *out, struct herr *err)
 {
-	const char *name, *s;
+	const char *name, *s = NULL;
 	const json_t *spec, *v;
 	int rc;
 

@@ -226,22 +226,41 @@ static int cmp_filter_ptr(const void *a, const void *b)
 	return strcmp((*x)->name, (*y)->name);
 }
 
-static void render_filters(struct sb *b, const struct bgp_filter *filters, size_t n,
-                           enum bgp_family family)
+/* The filters sorted by name: the order they are rendered in, and a binary
+ * search for call sites (rendering stays O(n log n) in peers x filters). */
+struct filter_index {
+	const struct bgp_filter **v;
+	size_t n;
+};
+
+static int filter_index_build(struct filter_index *idx, const struct bgp_filter *filters, size_t n)
+{
+	idx->v = calloc(n ? n : 1, sizeof(*idx->v));
+	idx->n = n;
+	if (!idx->v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		idx->v[i] = &filters[i];
+	qsort(idx->v, n, sizeof(*idx->v), cmp_filter_ptr);
+	return 0;
+}
+
+static const struct bgp_filter *find_filter(const struct filter_index *idx, const char *name)
+{
+	struct bgp_filter key = {.name = (char *)name};
+	const struct bgp_filter *kp = &key;
+	const struct bgp_filter **hit =
+	    bsearch(&kp, idx->v, idx->n, sizeof(*idx->v), cmp_filter_ptr);
+	return hit ? *hit : NULL;
+}
+
+static void render_filters(struct sb *b, const struct filter_index *idx, enum bgp_family family)
 {
 	int v = family == BGP_V4 ? 4 : 6;
-	const struct bgp_filter **sorted = calloc(n ? n : 1, sizeof(*sorted));
 	bool any = false;
 
-	if (!sorted) {
-		b->oom = true;
-		return;
-	}
-	for (size_t i = 0; i < n; i++)
-		sorted[i] = &filters[i];
-	qsort(sorted, n, sizeof(*sorted), cmp_filter_ptr);
-	for (size_t i = 0; i < n; i++) {
-		const struct bgp_filter *f = sorted[i];
+	for (size_t i = 0; i < idx->n; i++) {
+		const struct bgp_filter *f = idx->v[i];
 		if (!f->rules[family][BGP_IMPORT].n && !f->rules[family][BGP_EXPORT].n)
 			continue;
 		any = true;
@@ -251,15 +270,18 @@ static void render_filters(struct sb *b, const struct bgp_filter *filters, size_
 	}
 	if (!any)
 		sb_printf(b, "# No v%d BGPFilters configured\n", v);
-	free(sorted);
 }
 
 int bird_render_filters(const struct bgp_filter *filters, size_t n, enum bgp_family family,
                         char **text, struct herr *err)
 {
+	struct filter_index idx;
 	struct sb b = {0};
 
-	render_filters(&b, filters, n, family);
+	if (filter_index_build(&idx, filters, n) < 0)
+		return herr_set(err, -ENOMEM, "out of memory rendering BGPFilters");
+	render_filters(&b, &idx, family);
+	free(idx.v);
 	return sb_finish(&b, text, err);
 }
 
@@ -284,33 +306,26 @@ static int peer_family(const struct bird_peer *p)
 
 struct named_peer {
 	char name[80];
-	const struct bird_peer *p;
+	const struct bird_peer *p; /* the input order breaks ties */
 };
 
 static int cmp_named_peer(const void *a, const void *b)
 {
 	const struct named_peer *x = a, *y = b;
-	return strcmp(x->name, y->name);
-}
-
-static const struct bgp_filter *find_filter(const struct bird_input *in, const char *name)
-{
-	for (size_t i = 0; i < in->nfilters; i++)
-		if (!strcmp(in->filters[i].name, name))
-			return &in->filters[i];
-	return NULL;
+	int c = strcmp(x->name, y->name);
+	return c ? c : (x->p > y->p) - (x->p < y->p);
 }
 
 /* The calls to a peer's BGPFilters for one direction (D.5 step 1). Mesh
  * peers never get filters; missing names are skipped. */
-static void render_filter_calls(struct sb *b, const struct bird_input *in,
+static void render_filter_calls(struct sb *b, const struct filter_index *idx,
                                 const struct bird_peer *p, enum bgp_dir dir, enum bgp_family family,
                                 bool same_as)
 {
 	if (p->kind == BIRD_PEER_MESH)
 		return;
 	for (size_t i = 0; i < p->nfilters; i++) {
-		const struct bgp_filter *f = find_filter(in, p->filters[i]);
+		const struct bgp_filter *f = find_filter(idx, p->filters[i]);
 		char name[65];
 
 		if (!f || !f->rules[family][dir].n)
@@ -323,8 +338,8 @@ static void render_filter_calls(struct sb *b, const struct bird_input *in,
 	}
 }
 
-static void render_peer(struct sb *b, const struct bird_input *in, const char *name,
-                        const struct bird_peer *p, enum bgp_family family)
+static void render_peer(struct sb *b, const struct bird_input *in, const struct filter_index *idx,
+                        const char *name, const struct bird_peer *p, enum bgp_family family)
 {
 	uint32_t n = in->normal[family];
 	uint32_t local_as = p->local_as ? p->local_as : in->as;
@@ -351,7 +366,7 @@ static void render_peer(struct sb *b, const struct bird_input *in, const char *n
 		    b,
 		    "    bgp_local_pref = %u;  # eBGP: normal priority unless a filter raises it\n",
 		    BGP_LOCAL_PREF_BASE - n);
-	render_filter_calls(b, in, p, BGP_IMPORT, family, same_as);
+	render_filter_calls(b, idx, p, BGP_IMPORT, family, same_as);
 	sb_printf(b, "    if (defined(bgp_local_pref)&&(bgp_local_pref > %u)) then\n",
 	          BGP_LOCAL_PREF_BASE - n);
 	sb_puts(b, "      preference = 200;\n");
@@ -366,7 +381,7 @@ static void render_peer(struct sb *b, const struct bird_input *in, const char *n
 	sb_printf(b, "      if (!defined(krt_metric)) then { krt_metric = %u; }\n", n);
 	sb_puts(b, "      bgp_local_pref = 2147483647 - krt_metric;\n");
 	sb_puts(b, "    }\n");
-	render_filter_calls(b, in, p, BGP_EXPORT, family, same_as);
+	render_filter_calls(b, idx, p, BGP_EXPORT, family, same_as);
 	sb_puts(b, "    handoff_export_to_bgp_peers();\n");
 	sb_puts(b, "    reject;\n");
 	sb_puts(b, "  };  # Only want to export routes for workloads.\n");
@@ -377,7 +392,8 @@ static void render_peer(struct sb *b, const struct bird_input *in, const char *n
 	sb_puts(b, "}\n");
 }
 
-static void render_peers(struct sb *b, const struct bird_input *in, enum bgp_family family)
+static void render_peers(struct sb *b, const struct bird_input *in, const struct filter_index *idx,
+                         enum bgp_family family)
 {
 	struct named_peer *v = calloc(in->npeers ? in->npeers : 1, sizeof(*v));
 	size_t n = 0;
@@ -393,19 +409,14 @@ static void render_peers(struct sb *b, const struct bird_input *in, enum bgp_fam
 		bird_peer_name(&in->peers[i], v[n].name);
 		v[n++].p = &in->peers[i];
 	}
-	/* Stable order by name; duplicates (same session twice) keep the first. */
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = i; j > 0 && cmp_named_peer(&v[j - 1], &v[j]) > 0; j--) {
-			struct named_peer t = v[j];
-			v[j] = v[j - 1];
-			v[j - 1] = t;
-		}
+	/* By name; duplicates (same session twice) keep the first given. */
+	qsort(v, n, sizeof(*v), cmp_named_peer);
 	if (!n)
 		sb_puts(b, "# No BGP peers configured for this node\n");
 	for (size_t i = 0; i < n; i++) {
 		if (i && !strcmp(v[i].name, v[i - 1].name))
 			continue;
-		render_peer(b, in, v[i].name, v[i].p, family);
+		render_peer(b, in, idx, v[i].name, v[i].p, family);
 	}
 	free(v);
 }
@@ -561,7 +572,8 @@ static void render_export_policy(struct sb *b, const struct bird_input *in, enum
 	          in->workload_rt_proto);
 }
 
-static void render_bgp(struct sb *b, const struct bird_input *in, enum bgp_family family)
+static void render_bgp(struct sb *b, const struct bird_input *in, const struct filter_index *idx,
+                       enum bgp_family family)
 {
 	sb_puts(b, "# Template for all BGP clients\n");
 	sb_printf(b,
@@ -578,13 +590,14 @@ static void render_bgp(struct sb *b, const struct bird_input *in, enum bgp_famil
 	          "}\n",
 	          in->as);
 	sb_puts(b, "# -------------- BGP Filters ------------------\n");
-	render_filters(b, in->filters, in->nfilters, family);
+	render_filters(b, idx, family);
 	sb_puts(b, "# BGP Protocol Configurations\n");
-	render_peers(b, in, family);
+	render_peers(b, in, idx, family);
 }
 
 int bird_render(const struct bird_input *in, enum bgp_family family, char **text, struct herr *err)
 {
+	struct filter_index idx;
 	struct sb b = {0};
 
 	*text = NULL;
@@ -596,14 +609,17 @@ int bird_render(const struct bird_input *in, enum bgp_family family, char **text
 			                "normal route priority %u for IPv%d is out of range "
 			                "(1..2147483646)",
 			                in->normal[f], f == BGP_V4 ? 4 : 6);
+	if (filter_index_build(&idx, in->filters, in->nfilters) < 0)
+		return herr_set(err, -ENOMEM, "out of memory rendering BIRD configuration");
 	render_header(&b, in, family);
 	render_blocks(&b, in, family);
 	render_kernel(&b, in, family);
 	render_export_policy(&b, in, family);
 	if (in->addr[family])
-		render_bgp(&b, in, family);
+		render_bgp(&b, in, &idx, family);
 	else
 		sb_printf(&b, "# IPv%d disabled on this node.\n", family == BGP_V4 ? 4 : 6);
+	free(idx.v);
 	return sb_finish(&b, text, err);
 }
 
@@ -676,26 +692,57 @@ static int cmp_node_ptr(const void *a, const void *b)
  * node-scoped BGPPeer over a global one over the mesh (explicit peers carry
  * the BGPFilters); among equals, the first (BGPPeers are visited by name).
  * Sessions to the node's own address are dropped too. */
-static void drop_shadowed_peers(struct bird_input *in, const struct bgp_node *me)
+static const struct bird_peer *shadow_base;
+
+/* By neighbour (address, port), most specific kind first, then input order. */
+static int cmp_shadow(const void *a, const void *b)
 {
+	const struct bird_peer *x = &shadow_base[*(const size_t *)a];
+	const struct bird_peer *y = &shadow_base[*(const size_t *)b];
+	int c = strcmp(x->ip, y->ip);
+
+	if (c)
+		return c;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	if (x->kind != y->kind)
+		return x->kind > y->kind ? -1 : 1;
+	return (*(const size_t *)a > *(const size_t *)b) -
+	       (*(const size_t *)a < *(const size_t *)b);
+}
+
+static int drop_shadowed_peers(struct bird_input *in, const struct bgp_node *me)
+{
+	size_t *order = calloc(in->npeers + 1, sizeof(*order));
+	bool *keep = calloc(in->npeers + 1, sizeof(*keep));
 	size_t n = 0;
 
-	for (size_t i = 0; i < in->npeers; i++) {
-		const struct bird_peer *p = &in->peers[i];
-		bool keep = !(me->addr[0] && !strcmp(p->ip, me->addr[0])) &&
-		            !(me->addr[1] && !strcmp(p->ip, me->addr[1]));
-
-		for (size_t j = 0; keep && j < in->npeers; j++) {
-			const struct bird_peer *q = &in->peers[j];
-			if (j == i || strcmp(p->ip, q->ip) || p->port != q->port)
-				continue;
-			if (q->kind > p->kind || (q->kind == p->kind && j < i))
-				keep = false;
-		}
-		if (keep)
-			in->peers[n++] = *p;
+	if (!order || !keep) {
+		free(order);
+		free(keep);
+		return -ENOMEM;
 	}
+	for (size_t i = 0; i < in->npeers; i++)
+		order[i] = i;
+	/* qsort has no context argument; the input is not shared between threads. */
+	shadow_base = in->peers;
+	qsort(order, in->npeers, sizeof(*order), cmp_shadow);
+	shadow_base = NULL;
+	for (size_t k = 0; k < in->npeers; k++) {
+		const struct bird_peer *p = &in->peers[order[k]];
+		const struct bird_peer *prev = k ? &in->peers[order[k - 1]] : NULL;
+		bool self = (me->addr[0] && !strcmp(p->ip, me->addr[0])) ||
+		            (me->addr[1] && !strcmp(p->ip, me->addr[1]));
+		keep[order[k]] =
+		    !self && !(prev && !strcmp(prev->ip, p->ip) && prev->port == p->port);
+	}
+	for (size_t i = 0; i < in->npeers; i++)
+		if (keep[i])
+			in->peers[n++] = in->peers[i];
 	in->npeers = n;
+	free(order);
+	free(keep);
+	return 0;
 }
 
 /* Router id: the IPv4 address, else a stable id hashed from the node name. */
@@ -827,7 +874,8 @@ int bird_input_build(const struct bgp_resources *set, const char *node, struct b
 		}
 	}
 
-	drop_shadowed_peers(out, me);
+	if (drop_shadowed_peers(out, me) < 0)
+		goto fail;
 
 	/* Aggregation blocks: affinities of this node (pending ones are not
 	 * ours yet), and a core/v1 Node's pod CIDRs. */
