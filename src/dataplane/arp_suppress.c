@@ -471,8 +471,17 @@ static int send_batch(struct batch *bt, struct herr *err)
 	free(iov);
 	for (;;) {
 		ssize_t n = recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT);
-		if (n < 0)
-			break; /* EAGAIN: nothing more queued */
+		if (n < 0) {
+			/* EAGAIN: nothing more queued. Anything else (ENOBUFS: more
+			 * errors than the socket could hold) means replies were
+			 * lost, so success cannot be assumed. */
+			if (errno != EAGAIN && errno != EWOULDBLOCK && !ret)
+				ret = herr_set(err, -errno,
+				               "table arp %s: reading the kernel's answer to the "
+				               "batch: %s",
+				               ARP_SUPPRESS_TABLE, strerror(errno));
+			break;
+		}
 		struct nlmsghdr *nlh = (struct nlmsghdr *)buf;
 		int len = (int)n;
 		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
