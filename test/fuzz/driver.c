@@ -121,6 +121,7 @@ static int run_one(const uint8_t *data, size_t size)
 	return verdict;
 }
 
+/* Read at most FUZZ_MAX_FILE bytes of `path` into a buffer of exactly that size. */
 static int read_file(const char *path, struct input *in)
 {
 	FILE *f = fopen(path, "rb");
@@ -136,9 +137,12 @@ static int read_file(const char *path, struct input *in)
 	}
 	n = fread(buf, 1, FUZZ_MAX_FILE, f);
 	fclose(f);
-	in->data = realloc(buf, n ? n : 1); /* shrinking cannot fail in practice */
+	in->data = malloc(n ? n : 1);
+	if (in->data)
+		memcpy(in->data, buf, n);
+	free(buf);
 	if (!in->data)
-		in->data = buf;
+		return -ENOMEM;
 	in->size = n;
 	return 0;
 }
