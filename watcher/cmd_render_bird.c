@@ -72,7 +72,6 @@ int cmd_render_bird(int argc, char **argv)
 	const char **files = calloc((size_t)argc + 1, sizeof(*files));
 	const char *node = NULL, *outdir = NULL;
 	struct bgp_resources set = {0};
-	struct bird_input in;
 	struct herr err = {{0}};
 	char *text[2] = {NULL, NULL};
 	size_t nfiles = 0;
@@ -119,17 +118,10 @@ int cmd_render_bird(int argc, char **argv)
 		yaml_docs_free(&docs);
 	}
 
-	if (bird_input_build(&set, node, &in, &err) < 0) {
+	if (bird_render_node(&set, node, text, &err) < 0) {
 		fprintf(stderr, "render-bird: %s\n", err.msg);
 		goto out;
 	}
-	for (int f = 0; f < 2; f++)
-		if (bird_render(&in, (enum bgp_family)f, &text[f], &err) < 0) {
-			fprintf(stderr, "render-bird: %s\n", err.msg);
-			bird_input_free(&in);
-			goto out;
-		}
-	bird_input_free(&in);
 
 	static const char *const names[2] = {"bird.cfg", "bird6.cfg"};
 	if (outdir && mkdir(outdir, 0755) < 0 && errno != EEXIST) {

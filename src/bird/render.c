@@ -623,6 +623,26 @@ int bird_render(const struct bird_input *in, enum bgp_family family, char **text
 	return sb_finish(&b, text, err);
 }
 
+int bird_render_node(const struct bgp_resources *set, const char *node, char *text[2],
+                     struct herr *err)
+{
+	struct bird_input in;
+	int rc;
+
+	text[0] = text[1] = NULL;
+	if ((rc = bird_input_build(set, node, &in, err)) < 0)
+		return rc;
+	for (int f = 0; f < 2 && rc == 0; f++)
+		rc = bird_render(&in, (enum bgp_family)f, &text[f], err);
+	bird_input_free(&in);
+	if (rc < 0) {
+		free(text[0]);
+		free(text[1]);
+		text[0] = text[1] = NULL;
+	}
+	return rc;
+}
+
 /* ---- resolving resources for one node ------------------------------------------------------ */
 
 static uint32_t node_as(const struct bgp_node *n, uint32_t global)

@@ -19,7 +19,8 @@
 #include "bird/model.h"
 #include "util/err.h"
 
-/* Routing protocol number the route syncer gives workload routes; the kernel
+/* Routing protocol number the route syncer gives workload routes
+ * (dataplane/routes.h HANDOFF_RTPROT; a test keeps them equal); the kernel
  * protocol learns only routes carrying it (krt_source). */
 #define BIRD_WORKLOAD_RT_PROTO 88
 
@@ -72,6 +73,11 @@ void bird_input_free(struct bird_input *in);
 
 /* Render the configuration for `family`. *text is malloc'ed, NUL-terminated. */
 int bird_render(const struct bird_input *in, enum bgp_family family, char **text, struct herr *err);
+
+/* Both steps for both families: text[BGP_V4] is bird.cfg, text[BGP_V6]
+ * bird6.cfg (malloc'ed; both NULL on error). Errors as bird_input_build. */
+int bird_render_node(const struct bgp_resources *set, const char *node, char *text[2],
+                     struct herr *err);
 
 /* ---- building blocks, exposed for tests and the snippet -------------------- */
 

@@ -19,6 +19,7 @@
 
 #include "bird/model.h"
 #include "bird/render.h"
+#include "dataplane/routes.h"
 #include "util/yaml_json.h"
 
 static void load(struct bgp_resources *set, const char *yaml)
@@ -435,6 +436,9 @@ static void test_kernel_and_families(void **state)
 	free(t2);
 }
 
+/* BIRD learns exactly the routes the route syncer programs. */
+_Static_assert(BIRD_WORKLOAD_RT_PROTO == HANDOFF_RTPROT, "workload route protocol numbers differ");
+
 static void test_errors(void **state)
 {
 	struct bgp_resources set = {0};
@@ -447,6 +451,15 @@ static void test_errors(void **state)
 	assert_int_equal(bird_input_build(&set, "bare", &in, &err), -EINVAL);
 	assert_string_equal(err.msg, "Node bare: no IPv4 or IPv6 address (spec.bgp, the "
 	                             "projectcalico.org/IPv4Address annotation or an InternalIP)");
+	char *text[2] = {(char *)"x", (char *)"y"};
+	assert_int_equal(bird_render_node(&set, "nobody", text, &err), -ENOENT);
+	assert_null(text[0]);
+	assert_null(text[1]);
+	assert_int_equal(bird_render_node(&set, "kube-master", text, &err), 0);
+	assert_non_null(strstr(text[0], "router id 10.192.0.2;\n"));
+	assert_non_null(strstr(text[1], "  neighbor 2001::103 as 64512;\n"));
+	free(text[0]);
+	free(text[1]);
 	bgp_resources_free(&set);
 }
 
