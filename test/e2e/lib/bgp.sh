@@ -118,12 +118,14 @@ EOF
 	} >"$file"
 }
 
-# render_node NODE_NAME DIR FILE: DIR/bird.cfg for the node named NODE_NAME in
-# the resources of FILE, by `handoff-watcher render-bird`.
+# render_node NODE_NAME DIR FILE...: DIR/bird.cfg for the node named NODE_NAME
+# in the resources of the FILEs, by `handoff-watcher render-bird`.
 render_node() {
-	local node=$1 dir=$2 file=$3
+	local node=$1 dir=$2 f args=()
+	shift 2
+	for f in "$@"; do args+=(-f "$f"); done
 	mkdir -p "$dir"
-	"$WATCHER" render-bird -f "$file" --node "$node" -o "$dir" ||
+	"$WATCHER" render-bird "${args[@]}" --node "$node" -o "$dir" ||
 		die "render-bird --node $node failed"
 	[ -s "$dir/bird.cfg" ] || die "render-bird --node $node wrote no $dir/bird.cfg"
 }

@@ -25,6 +25,7 @@ TOPO_ID=$$
 TOPO_DIR=
 TOPO_NS=()
 BIRD_CTL=${HANDOFF_BUILD_DIR:-.}/test/e2e/bird_ctl
+BIRD_RELOAD=${HANDOFF_BUILD_DIR:-.}/test/e2e/bird_reload
 WATCHER=${HANDOFF_WATCHER:-${HANDOFF_BUILD_DIR:-.}/watcher/handoff-watcher}
 
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S.%3N)" "$*" >&2; }
@@ -38,6 +39,7 @@ topo_init() {
 	command -v bird >/dev/null || die "bird (BIRD 1.6) is not installed"
 	command -v jq >/dev/null || die "jq is not installed"
 	[ -x "$BIRD_CTL" ] || die "$BIRD_CTL not built"
+	[ -x "$BIRD_RELOAD" ] || die "$BIRD_RELOAD not built"
 	TOPO_DIR=$(mktemp -d /tmp/handoff-e2e-XXXXXX)
 	trap topo_cleanup EXIT
 	trap 'exit 130' INT TERM
