@@ -54,8 +54,10 @@ static void fake_child(int lfd, int out, const struct script *sc)
 {
 	char cmd[512] = "", reply[1024], path[256] = "";
 	size_t n = 0;
-	int c = accept(lfd, NULL, NULL);
+	int c;
 
+	alarm(10); /* never outlive a test that failed before fake_finish() */
+	c = accept(lfd, NULL, NULL);
 	if (c < 0)
 		_exit(2);
 	write_bytewise(c, sc->greeting);
@@ -116,12 +118,14 @@ static void fake_finish(struct fake *f)
 	ssize_t n, got = 0;
 	char cmd[600];
 
+	/* The call under test has returned: whatever the child received is in
+	 * the pipe already, and killing it ends the pipe. */
+	kill(f->pid, SIGKILL);
+	waitpid(f->pid, NULL, 0);
 	while ((n = read(f->cmd_fd, f->command + got, sizeof(f->command) - 1 - (size_t)got)) > 0)
 		got += n;
 	f->command[got] = '\0';
 	close(f->cmd_fd);
-	kill(f->pid, SIGKILL);
-	waitpid(f->pid, NULL, 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
 	assert_int_equal(system(cmd), 0);
 }
