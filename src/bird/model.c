@@ -775,13 +775,13 @@ bad:
 	return fail(c, "spec.peerIP", "\"%s\" is not an IP address, ip:port or [ipv6]:port", s);
 }
 
-/* A Go duration ("90s", "1m30s", "2m") in whole seconds, 1..65535 (BIRD's
- * keepalive time). */
-static int parse_keepalive(const struct ctx *c, const json_t *v, uint32_t *out)
+/* A Go duration ("90s", "1m30s", "2m") in whole seconds, 1..max. */
+static int parse_duration_s(const struct ctx *c, const char *field, const json_t *v, uint32_t max,
+                            uint32_t *out)
 {
 	const char *s = NULL, *p;
 	unsigned long long ms = 0;
-	int rc = get_string(c, "spec.keepaliveTime", v, &s);
+	int rc = get_string(c, field, v, &s);
 
 	if (rc < 0)
 		return rc;
@@ -808,12 +808,12 @@ static int parse_keepalive(const struct ctx *c, const json_t *v, uint32_t *out)
 		else
 			goto bad;
 	}
-	if (ms % 1000 || ms < 1000 || ms > 65535000ULL)
-		return fail(c, "spec.keepaliveTime", "\"%s\" must be whole seconds, 1s..65535s", s);
+	if (ms % 1000 || ms < 1000 || ms > (unsigned long long)max * 1000)
+		return fail(c, field, "\"%s\" must be whole seconds, 1s..%us", s, max);
 	*out = (uint32_t)(ms / 1000);
 	return 0;
 bad:
-	return fail(c, "spec.keepaliveTime", "\"%s\" is not a duration such as 30s or 1m", s);
+	return fail(c, field, "\"%s\" is not a duration such as 30s or 1m", s);
 }
 
 static int check_selector(const struct ctx *c, const char *field, const json_t *v, char **out)
@@ -837,20 +837,23 @@ static int check_selector(const struct ctx *c, const char *field, const json_t *
 
 int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 {
-	static const char *const fields[] = {"node",         "nodeSelector",  "peerIP",
-	                                     "peerSelector", "asNumber",      "localASNumber",
-	                                     "filters",      "keepaliveTime", NULL};
-	static const char *const unsupported[] = {"keepOriginalNextHop",
-	                                          "nextHopMode",
-	                                          "password",
-	                                          "sourceAddress",
-	                                          "maxRestartTime",
-	                                          "numAllowedLocalASNumbers",
-	                                          "ttlSecurity",
-	                                          "reachableBy",
-	                                          "localWorkloadSelector",
-	                                          "reversePeering",
-	                                          NULL};
+	static const char *const fields[] = {"node",
+	                                     "nodeSelector",
+	                                     "peerIP",
+	                                     "peerSelector",
+	                                     "asNumber",
+	                                     "localASNumber",
+	                                     "filters",
+	                                     "keepaliveTime",
+	                                     "maxRestartTime",
+	                                     "sourceAddress",
+	                                     "nextHopMode",
+	                                     "keepOriginalNextHop",
+	                                     "numAllowedLocalASNumbers",
+	                                     "ttlSecurity",
+	                                     NULL};
+	static const char *const unsupported[] = {"password", "reachableBy",
+	                                          "localWorkloadSelector", "reversePeering", NULL};
 	const char *name, *s = NULL;
 	const json_t *spec, *v;
 	int rc;
@@ -917,8 +920,59 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 		out->has_local_as = true;
 	}
 	if ((v = json_object_get(spec, "keepaliveTime")) && !json_is_null(v))
-		if ((rc = parse_keepalive(&c, v, &out->keepalive_s)) < 0)
+		if ((rc = parse_duration_s(&c, "spec.keepaliveTime", v, 65535, &out->keepalive_s)) <
+		    0)
 			goto out;
+	if ((v = json_object_get(spec, "maxRestartTime")) && !json_is_null(v))
+		if ((rc = parse_duration_s(&c, "spec.maxRestartTime", v, 65535,
+		                           &out->restart_time_s)) < 0)
+			goto out;
+	if ((v = json_object_get(spec, "sourceAddress")) && !json_is_null(v)) {
+		if ((rc = get_string(&c, "spec.sourceAddress", v, &s)) < 0)
+			goto out;
+		if (!strcmp(s, "None"))
+			out->no_source_address = true;
+		else if (*s && strcmp(s, "UseNodeIP")) {
+			rc = fail(&c, "spec.sourceAddress", "\"%s\" is not UseNodeIP or None", s);
+			goto out;
+		}
+	}
+	if ((v = json_object_get(spec, "nextHopMode")) && !json_is_null(v)) {
+		if ((rc = get_string(&c, "spec.nextHopMode", v, &s)) < 0)
+			goto out;
+		if (!strcmp(s, "Self"))
+			out->next_hop = BGP_NEXT_HOP_SELF;
+		else if (!strcmp(s, "Keep"))
+			out->next_hop = BGP_NEXT_HOP_KEEP;
+		else if (*s && strcmp(s, "Auto")) {
+			rc = fail(&c, "spec.nextHopMode", "\"%s\" is not Auto, Self or Keep", s);
+			goto out;
+		}
+	}
+	if ((v = json_object_get(spec, "keepOriginalNextHop")) && !json_is_null(v)) {
+		if (!json_is_boolean(v)) {
+			rc = fail(&c, "spec.keepOriginalNextHop", "must be true or false");
+			goto out;
+		}
+		out->keep_original_next_hop = json_is_true(v);
+		if (out->keep_original_next_hop && out->next_hop != BGP_NEXT_HOP_AUTO) {
+			rc = fail(&c, "spec.keepOriginalNextHop",
+			          "cannot be combined with nextHopMode");
+			goto out;
+		}
+	}
+	if ((v = json_object_get(spec, "numAllowedLocalASNumbers")) && !json_is_null(v)) {
+		long long x = 0;
+		if ((rc = parse_int_range(&c, "spec.numAllowedLocalASNumbers", v, 0, 10, &x)) < 0)
+			goto out;
+		out->allow_local_as = (uint32_t)x;
+	}
+	if ((v = json_object_get(spec, "ttlSecurity")) && !json_is_null(v)) {
+		long long x = 0;
+		if ((rc = parse_int_range(&c, "spec.ttlSecurity", v, 0, 255, &x)) < 0)
+			goto out;
+		out->ttl_security = (uint32_t)x;
+	}
 	if ((v = json_object_get(spec, "filters")) && !json_is_null(v)) {
 		size_t i;
 		json_t *e;

@@ -114,6 +114,8 @@ void bgp_config_free(struct bgp_config *c);
 
 /* ---- BGPPeer ---------------------------------------------------------------- */
 
+enum bgp_next_hop { BGP_NEXT_HOP_AUTO = 0, BGP_NEXT_HOP_SELF, BGP_NEXT_HOP_KEEP };
+
 struct bgp_peer {
 	char *name;
 	char *node;          /* spec.node, NULL when absent */
@@ -127,7 +129,13 @@ struct bgp_peer {
 	uint32_t local_as;
 	char **filters; /* BGPFilter names, in order */
 	size_t nfilters;
-	uint32_t keepalive_s; /* spec.keepaliveTime in seconds, 0 when absent */
+	uint32_t keepalive_s;        /* spec.keepaliveTime in seconds, 0 when absent */
+	uint32_t restart_time_s;     /* spec.maxRestartTime in seconds, 0 when absent */
+	bool no_source_address;      /* spec.sourceAddress: None */
+	enum bgp_next_hop next_hop;  /* spec.nextHopMode */
+	bool keep_original_next_hop; /* spec.keepOriginalNextHop (eBGP only) */
+	uint32_t allow_local_as;     /* spec.numAllowedLocalASNumbers, 0 when absent */
+	uint32_t ttl_security;       /* spec.ttlSecurity hops, 0 = off */
 };
 
 int bgp_peer_decode(const struct json_t *obj, struct bgp_peer *out, struct herr *err);

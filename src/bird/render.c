@@ -352,10 +352,14 @@ static void render_peer(struct sb *b, const struct bird_input *in, const struct 
 		sb_printf(b, "  neighbor %s port %u as %u;\n", p->ip, p->port, p->as);
 	else
 		sb_printf(b, "  neighbor %s as %u;\n", p->ip, p->as);
-	sb_printf(b, "  source address %s;  # The local address we use for the TCP connection\n",
-	          in->addr[family]);
-	sb_puts(b, "  ttl security off;\n");
-	sb_puts(b, "  multihop;\n");
+	if (!p->no_source_address)
+		sb_printf(
+		    b, "  source address %s;  # The local address we use for the TCP connection\n",
+		    in->addr[family]);
+	if (p->ttl_security)
+		sb_printf(b, "  ttl security on;\n  multihop %u;\n", p->ttl_security);
+	else
+		sb_puts(b, "  ttl security off;\n  multihop;\n");
 
 	sb_puts(b, "  import filter {\n");
 	if (!same_as)
@@ -387,8 +391,16 @@ static void render_peer(struct sb *b, const struct bird_input *in, const struct 
 	sb_puts(b, "  };  # Only want to export routes for workloads.\n");
 	if (p->passive)
 		sb_puts(b, "  passive on;\n");
+	if (p->restart_time_s)
+		sb_printf(b, "  graceful restart time %u;\n", p->restart_time_s);
 	if (p->keepalive_s)
 		sb_printf(b, "  keepalive time %u;\n", p->keepalive_s);
+	if (p->next_hop == BGP_NEXT_HOP_KEEP || (p->keep_original_next_hop && !same_as))
+		sb_puts(b, "  next hop keep;\n");
+	if (p->next_hop == BGP_NEXT_HOP_SELF)
+		sb_puts(b, "  next hop self;\n");
+	if (p->allow_local_as)
+		sb_printf(b, "  allow local as %u;\n", p->allow_local_as);
 	sb_puts(b, "}\n");
 }
 
@@ -865,6 +877,12 @@ int bird_input_build(const struct bgp_resources *set, const char *node, struct b
 		    .kind = scoped ? BIRD_PEER_NODE : BIRD_PEER_GLOBAL,
 		    .local_as = bp->has_local_as ? bp->local_as : 0,
 		    .keepalive_s = bp->keepalive_s,
+		    .restart_time_s = bp->restart_time_s,
+		    .no_source_address = bp->no_source_address,
+		    .next_hop = bp->next_hop,
+		    .keep_original_next_hop = bp->keep_original_next_hop,
+		    .allow_local_as = bp->allow_local_as,
+		    .ttl_security = bp->ttl_security,
 		    .filters = (const char *const *)bp->filters,
 		    .nfilters = bp->nfilters,
 		};

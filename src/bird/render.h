@@ -34,8 +34,14 @@ struct bird_peer {
 	uint32_t as;       /* the peer's AS */
 	uint32_t local_as; /* 0: the node's AS (the template's `local as`) */
 	bool passive;
-	uint32_t keepalive_s;       /* 0: BIRD's default */
-	const char *const *filters; /* BGPFilter names in order (borrowed) */
+	uint32_t keepalive_s;    /* 0: BIRD's default */
+	uint32_t restart_time_s; /* 0: BIRD's default graceful restart time */
+	bool no_source_address;  /* don't pin the TCP source to the node address */
+	enum bgp_next_hop next_hop;
+	bool keep_original_next_hop; /* honoured for eBGP only */
+	uint32_t allow_local_as;     /* 0: none */
+	uint32_t ttl_security;       /* hops, 0: off */
+	const char *const *filters;  /* BGPFilter names in order (borrowed) */
 	size_t nfilters;
 };
 

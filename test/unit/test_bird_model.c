@@ -365,6 +365,27 @@ static void test_peer(void **state)
 	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, password: {secretKeyRef: "
 	                     "{name: s, key: k}}}\n",
 	                "BGPPeer p: spec.password: not supported by handoff");
+	o = parse1(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, sourceAddress: None, nextHopMode: "
+	                "Self, numAllowedLocalASNumbers: 2, ttlSecurity: 3, maxRestartTime: 2m}\n");
+	assert_int_equal(bgp_peer_decode(o, &p, &err), 0);
+	assert_true(p.no_source_address);
+	assert_int_equal(p.next_hop, BGP_NEXT_HOP_SELF);
+	assert_int_equal(p.allow_local_as, 2);
+	assert_int_equal(p.ttl_security, 3);
+	assert_int_equal(p.restart_time_s, 120);
+	bgp_peer_free(&p);
+	json_decref(o);
+	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, sourceAddress: Loopback}\n",
+	                "BGPPeer p: spec.sourceAddress: \"Loopback\" is not UseNodeIP or None");
+	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, nextHopMode: Peer}\n",
+	                "BGPPeer p: spec.nextHopMode: \"Peer\" is not Auto, Self or Keep");
+	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, nextHopMode: Keep, "
+	                     "keepOriginalNextHop: true}\n",
+	                "BGPPeer p: spec.keepOriginalNextHop: cannot be combined with nextHopMode");
+	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, ttlSecurity: 256}\n",
+	                "BGPPeer p: spec.ttlSecurity: 256 is out of range (0..255)");
+	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, maxRestartTime: 0s}\n",
+	                "BGPPeer p: spec.maxRestartTime: \"0s\" must be whole seconds, 1s..65535s");
 	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, peerIp: 10.0.0.2}\n",
 	                "BGPPeer p: spec.peerIp: unknown field");
 	assert_rejected(PEER "spec: {peerSelector: 'has(x', filters: [a]}\n",

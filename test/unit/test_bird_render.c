@@ -272,6 +272,44 @@ static void test_explicit_peers(void **state)
 	free(t);
 }
 
+/* The BGPPeer session options, in the reference's line order. */
+static void test_peer_options(void **state)
+{
+	char *t = render_for(
+	    NO_MESH NODE3 "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+	                  "metadata: {name: o}\nspec: {peerIP: 10.192.0.99, asNumber: 65000, "
+	                  "sourceAddress: None, ttlSecurity: 2, maxRestartTime: 2m, keepaliveTime: "
+	                  "20s, keepOriginalNextHop: true, numAllowedLocalASNumbers: 1}\n"
+	                  "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+	                  "metadata: {name: s}\nspec: {peerIP: 10.192.0.98, asNumber: 64512, "
+	                  "nextHopMode: Self, keepOriginalNextHop: false}\n"
+	                  "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+	                  "metadata: {name: k}\nspec: {peerIP: 10.192.0.97, asNumber: 64512, "
+	                  "keepOriginalNextHop: true}\n",
+	    "kube-master", BGP_V4);
+	char *b = peer_block(t, "Global_10_192_0_99");
+
+	assert_non_null(b);
+	assert_contains(b, "  neighbor 10.192.0.99 as 65000;\n  ttl security on;\n  multihop 2;\n"
+	                   "  import filter {\n");
+	assert_lacks(b, "source address");
+	assert_contains(b, "  };  # Only want to export routes for workloads.\n"
+	                   "  graceful restart time 120;\n"
+	                   "  keepalive time 20;\n"
+	                   "  next hop keep;\n"
+	                   "  allow local as 1;\n"
+	                   "}\n");
+	free(b);
+	b = peer_block(t, "Global_10_192_0_98");
+	assert_contains(b, "  next hop self;\n}\n");
+	free(b);
+	/* keepOriginalNextHop is honoured for eBGP only. */
+	b = peer_block(t, "Global_10_192_0_97");
+	assert_lacks(b, "next hop");
+	free(b);
+	free(t);
+}
+
 /* One session per neighbour: explicit peers shadow the mesh, node-scoped
  * shadow global. */
 static void test_shadowed_peers(void **state)
@@ -498,10 +536,15 @@ static void test_deterministic(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_mesh),           cmocka_unit_test(test_explicit_peers),
-	    cmocka_unit_test(test_shadowed_peers), cmocka_unit_test(test_normal_priority),
-	    cmocka_unit_test(test_aggregation),    cmocka_unit_test(test_kernel_and_families),
-	    cmocka_unit_test(test_errors),         cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_mesh),
+	    cmocka_unit_test(test_explicit_peers),
+	    cmocka_unit_test(test_peer_options),
+	    cmocka_unit_test(test_shadowed_peers),
+	    cmocka_unit_test(test_normal_priority),
+	    cmocka_unit_test(test_aggregation),
+	    cmocka_unit_test(test_kernel_and_families),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_deterministic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
