@@ -92,6 +92,28 @@ want="render-bird: $tmp/bad.yaml (document 1): BGPFilter broken: spec.exportV4[0
 grep -qF "# v4 BGPFilter fine" "$tmp/bad.out" || fail "valid filter not rendered"
 ! grep -q broken "$tmp/bad.out" || fail "invalid filter rendered"
 
+# `kind: List` documents (kubectl get -o yaml) are opened up.
+cat >"$tmp/list.yaml" <<'YAML'
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: projectcalico.org/v3
+    kind: BGPFilter
+    metadata:
+      name: from-a-list
+    spec:
+      importV4:
+        - action: Accept
+  - apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: ignored
+YAML
+"$w" render-bird "${examples[@]}" -f "$tmp/list.yaml" --node node-a >"$tmp/list.out" 2>"$tmp/list.err" ||
+	fail "render-bird with a List exited $?"
+[ ! -s "$tmp/list.err" ] || fail "List warned: $(cat "$tmp/list.err")"
+grep -qF "function 'bgp_from-a-list_importFilterV4'() {" "$tmp/list.out" || fail "List item not rendered"
+
 # Nothing can render: exit 1 with the reason.
 set +e
 "$w" render-bird "${examples[@]}" --node nobody >/dev/null 2>"$tmp/err"
