@@ -28,7 +28,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-	        "usage: handoff-watcher render-bird -f FILE [-f FILE...] --node NAME [-o DIR]\n"
+	        "usage: handoff-watcher render-bird -f FILE... --node NAME [-o DIR]\n"
 	        "  -f, --file FILE   YAML resources (BGPConfiguration, BGPPeer, BGPFilter,\n"
 	        "                    Node, BlockAffinity); other kinds are ignored\n"
 	        "  -n, --node NAME   the node to render for\n"
@@ -101,7 +101,10 @@ int cmd_render_bird(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!nfiles || !node || optind != argc) {
+	/* `-f a.yaml b.yaml` (a shell glob after -f): the extra names are files too. */
+	while (optind < argc)
+		files[nfiles++] = argv[optind++];
+	if (!nfiles || !node) {
 		usage(stderr);
 		free(files);
 		return 2;

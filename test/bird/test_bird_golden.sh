@@ -37,6 +37,11 @@ for node in node-a node-b; do
 		fail "render-bird --node $node differs from $golden"
 	}
 
+	# A glob after one -f reads every file too.
+	"$w" render-bird --node "$node" -f "$src"/manifests/examples/bgp-*.yaml >"$tmp/$node.glob" ||
+		fail "render-bird -f GLOB exited $?"
+	cmp -s "$tmp/$node.glob" "$out" || fail "-f GLOB renders differently for $node"
+
 	# -o writes exactly the two parts of stdout, and BIRD parses them.
 	"$w" render-bird "${examples[@]}" --node "$node" -o "$tmp/$node" ||
 		fail "render-bird -o exited $?"
