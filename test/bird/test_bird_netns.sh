@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# What the rendered configuration makes a real BIRD 1.6 do (root; two network
+# namespaces A and B on one veth link, iBGP mesh, a BIRD in each, configs from
+# render-bird). Node A owns block 10.244.1.0/24; A's kernel holds:
+#   10.244.1.5/32 proto 88 metric 1024  inside the block, normal   -> not announced
+#   10.244.1.6/32 proto 88 metric 512   inside the block, elevated -> announced
+#   10.50.0.7/32  proto 88 metric 1024  outside any block          -> announced
+#   10.50.0.8/32  proto 88 metric 512   outside, elevated          -> announced
+#   10.60.0.1/32  proto boot            not a workload route       -> not learned
+#   169.254.1.1/32 proto 88             link-local                 -> not learned
+# B must end with the block aggregate and the three announced /32s, each at
+# the metric A programmed (LOCAL_PREF -> krt_metric), and nothing else; A's
+# elevated kernel routes get BIRD preference 200.
+set -euo pipefail
+
+src=${HANDOFF_SOURCE_DIR:?}
+w=${HANDOFF_BUILD_DIR:?}/watcher/handoff-watcher
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: needs root" >&2
+	exit 77
+fi
+
+id=$$
+nsa=hbird-a-$id
+nsb=hbird-b-$id
+va=hba$id
+vb=hbb$id
+tmp=$(mktemp -d /tmp/handoff-bird-netns.XXXXXX)
+
+cleanup() {
+	for n in a b; do
+		[ -f "$tmp/$n.pid" ] && kill "$(cat "$tmp/$n.pid")" 2>/dev/null || true
+	done
+	sleep 0.2
+	ip netns del "$nsa" 2>/dev/null || true
+	ip netns del "$nsb" 2>/dev/null || true
+	ip link del "$va" 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	echo "--- B's kernel:" >&2
+	ip -n "$nsb" route >&2 || true
+	echo "--- A's BIRD:" >&2
+	birdc -s "$tmp/a.ctl" show route all >&2 || true
+	exit 1
+}
+
+cat >"$tmp/res.yaml" <<'YAML'
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: a}
+spec: {bgp: {ipv4Address: 10.9.0.1/24}}
+---
+apiVersion: projectcalico.org/v3
+kind: Node
+metadata: {name: b}
+spec: {bgp: {ipv4Address: 10.9.0.2/24}}
+---
+apiVersion: crd.projectcalico.org/v1
+kind: BlockAffinity
+metadata: {name: a-10-244-1-0-24}
+spec: {cidr: 10.244.1.0/24, node: a, state: confirmed}
+YAML
+for n in a b; do
+	"$w" render-bird -f "$tmp/res.yaml" --node "$n" -o "$tmp/$n" || fail "render-bird $n"
+done
+
+ip netns add "$nsa"
+ip netns add "$nsb"
+ip link add "$va" type veth peer name "$vb"
+ip link set "$va" netns "$nsa"
+ip link set "$vb" netns "$nsb"
+ip -n "$nsa" link set lo up
+ip -n "$nsb" link set lo up
+ip -n "$nsa" addr add 10.9.0.1/24 dev "$va"
+ip -n "$nsb" addr add 10.9.0.2/24 dev "$vb"
+ip -n "$nsa" link set "$va" up
+ip -n "$nsb" link set "$vb" up
+# A workload's host interface: "ho" + 12 hex digits, as the CNI names them.
+ip -n "$nsa" link add ho0123456789ab type veth peer name wl0
+ip -n "$nsa" link set ho0123456789ab up
+ip -n "$nsa" link set wl0 up
+
+for n in a b; do
+	ns=hbird-$n-$id
+	ip netns exec "$ns" bird -c "$tmp/$n/bird.cfg" -s "$tmp/$n.ctl" -P "$tmp/$n.pid" ||
+		fail "bird did not start in $ns"
+done
+
+dev=ho0123456789ab
+ip -n "$nsa" route add 10.244.1.5/32 dev $dev proto 88 metric 1024
+ip -n "$nsa" route add 10.244.1.6/32 dev $dev proto 88 metric 512
+ip -n "$nsa" route add 10.50.0.7/32 dev $dev proto 88 metric 1024
+ip -n "$nsa" route add 10.50.0.8/32 dev $dev proto 88 metric 512
+ip -n "$nsa" route add 10.60.0.1/32 dev $dev proto boot metric 1024
+ip -n "$nsa" route add 169.254.1.1/32 dev $dev proto 88 metric 1024
+
+# Wait (at most 20 s: BGP connect delay is 2 s) for the last expected route.
+want="10.244.1.0/24 via 10.9.0.1 dev $vb metric 1024
+10.244.1.6 via 10.9.0.1 dev $vb metric 512
+10.50.0.7 via 10.9.0.1 dev $vb metric 1024
+10.50.0.8 via 10.9.0.1 dev $vb metric 512"
+got=""
+for _ in $(seq 1 200); do
+	got=$(ip -n "$nsb" route show proto bird | sed 's/ *$//' | sort)
+	[ "$got" = "$(echo "$want" | sort)" ] && break
+	sleep 0.1
+done
+[ "$got" = "$(echo "$want" | sort)" ] || fail "B's BIRD routes:
+$got
+expected:
+$want"
+
+# A learned only its workload routes; elevated ones at preference 200.
+birdc -s "$tmp/a.ctl" show route protocol kernel1 >"$tmp/a.routes"
+for p in 10.244.1.5/32 10.244.1.6/32 10.50.0.7/32 10.50.0.8/32; do
+	grep -q "^$p " "$tmp/a.routes" || fail "A did not learn $p"
+done
+for p in 10.60.0.1/32 169.254.1.1/32; do
+	! grep -q "^$p " "$tmp/a.routes" || fail "A learned $p"
+done
+grep -q "^10.50.0.8/32 .*(200)" "$tmp/a.routes" || fail "elevated route without preference 200"
+grep -q "^10.50.0.7/32 .*(10)" "$tmp/a.routes" || fail "normal route's preference changed"
+echo "bird_netns: ok"
