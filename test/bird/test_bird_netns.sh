@@ -28,8 +28,8 @@ vb=hbb$id
 tmp=$(mktemp -d /tmp/handoff-bird-netns.XXXXXX)
 
 cleanup() {
-	for n in a b; do
-		[ -f "$tmp/$n.pid" ] && kill "$(cat "$tmp/$n.pid")" 2>/dev/null || true
+	for f in a.pid b.pid a.pid6 b.pid6; do
+		[ -f "$tmp/$f" ] && kill "$(cat "$tmp/$f")" 2>/dev/null || true
 	done
 	sleep 0.2
 	ip netns del "$nsa" 2>/dev/null || true
@@ -52,12 +52,12 @@ cat >"$tmp/res.yaml" <<'YAML'
 apiVersion: projectcalico.org/v3
 kind: Node
 metadata: {name: a}
-spec: {bgp: {ipv4Address: 10.9.0.1/24}}
+spec: {bgp: {ipv4Address: 10.9.0.1/24, ipv6Address: "fd00:9::1/64"}}
 ---
 apiVersion: projectcalico.org/v3
 kind: Node
 metadata: {name: b}
-spec: {bgp: {ipv4Address: 10.9.0.2/24}}
+spec: {bgp: {ipv4Address: 10.9.0.2/24, ipv6Address: "fd00:9::2/64"}}
 ---
 apiVersion: crd.projectcalico.org/v1
 kind: BlockAffinity
@@ -77,6 +77,8 @@ ip -n "$nsa" link set lo up
 ip -n "$nsb" link set lo up
 ip -n "$nsa" addr add 10.9.0.1/24 dev "$va"
 ip -n "$nsb" addr add 10.9.0.2/24 dev "$vb"
+ip -n "$nsa" addr add fd00:9::1/64 dev "$va" nodad
+ip -n "$nsb" addr add fd00:9::2/64 dev "$vb" nodad
 ip -n "$nsa" link set "$va" up
 ip -n "$nsb" link set "$vb" up
 # A workload's host interface: "ho" + 12 hex digits, as the CNI names them.
@@ -88,6 +90,8 @@ for n in a b; do
 	ns=hbird-$n-$id
 	ip netns exec "$ns" bird -c "$tmp/$n/bird.cfg" -s "$tmp/$n.ctl" -P "$tmp/$n.pid" ||
 		fail "bird did not start in $ns"
+	ip netns exec "$ns" bird6 -c "$tmp/$n/bird6.cfg" -s "$tmp/$n.ctl6" -P "$tmp/$n.pid6" ||
+		fail "bird6 did not start in $ns"
 done
 
 dev=ho0123456789ab
@@ -97,6 +101,8 @@ ip -n "$nsa" route add 10.50.0.7/32 dev $dev proto 88 metric 1024
 ip -n "$nsa" route add 10.50.0.8/32 dev $dev proto 88 metric 512
 ip -n "$nsa" route add 10.60.0.1/32 dev $dev proto boot metric 1024
 ip -n "$nsa" route add 169.254.1.1/32 dev $dev proto 88 metric 1024
+ip -n "$nsa" -6 route add fd00:50::7/128 dev $dev proto 88 metric 1024
+ip -n "$nsa" -6 route add fd00:50::8/128 dev $dev proto 88 metric 512
 
 # Wait (at most 20 s: BGP connect delay is 2 s) for the last expected route.
 want="10.244.1.0/24 via 10.9.0.1 dev $vb metric 1024
@@ -113,6 +119,19 @@ done
 $got
 expected:
 $want"
+
+# IPv6 through bird6.cfg: the same metrics.
+want6="fd00:50::7 via fd00:9::1 dev $vb metric 1024 pref medium
+fd00:50::8 via fd00:9::1 dev $vb metric 512 pref medium"
+for _ in $(seq 1 200); do
+	got=$(ip -n "$nsb" -6 route show proto bird | sed 's/ *$//' | sort)
+	[ "$got" = "$want6" ] && break
+	sleep 0.1
+done
+[ "$got" = "$want6" ] || fail "B's bird6 routes:
+$got
+expected:
+$want6"
 
 # A learned only its workload routes; elevated ones at preference 200.
 birdc -s "$tmp/a.ctl" show route protocol kernel1 >"$tmp/a.routes"
