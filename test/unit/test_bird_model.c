@@ -61,6 +61,8 @@ static void assert_accepted(const char *yaml)
 #define FILTER   "kind: BGPFilter\napiVersion: projectcalico.org/v3\nmetadata: {name: my-filter}\n"
 #define EXPORTV4 FILTER "spec:\n  exportV4:\n    - {action: Accept}\n    - {action: Reject}\n    - "
 
+#define PEER "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\n"
+
 static void rule_rejected(const char *rule, const char *msg)
 {
 	char yaml[1024], want[600];
@@ -270,6 +272,41 @@ static void test_unknown_fields(void **state)
 	                "BGPFilter without metadata.name");
 }
 
+/* Wrong JSON types are rejected with the field named, never trusted. */
+static void test_wrong_types(void **state)
+{
+	rule_rejected("Accept", ": must be an object");
+	rule_rejected("{action: 1}", ".action: must be a string");
+	rule_rejected("{action: Accept, communities: {values: [65000]}}",
+	              ".communities.values[0]: must be a string");
+	rule_rejected("{action: Accept, communities: ['65000:1']}",
+	              ".communities: must be an object with values");
+	rule_rejected("{action: Accept, asPathPrefix: 65000}",
+	              ".asPathPrefix: must be a list of AS numbers");
+	rule_rejected("{action: Accept, asPathPrefix: [x]}",
+	              ".asPathPrefix[0]: \"x\" is not an AS number (0..4294967295 or a.b)");
+	rule_rejected("{action: Accept, priority: '512'}",
+	              ".priority: must be an integer (1..2147483646)");
+	rule_rejected("{action: Accept, operations: {setPriority: {value: 1}}}",
+	              ".operations: must be a list");
+	rule_rejected("{action: Accept, operations: [setPriority]}",
+	              ".operations[0]: must be an object");
+	rule_rejected("{action: Accept, operations: [{setPriority: 5}]}",
+	              ".operations[0].setPriority: must be an object with a value");
+	rule_rejected("{action: Accept, prefixLength: 24, matchOperator: In, cidr: 10.0.0.0/8}",
+	              ".prefixLength: must be an object with min/max");
+	assert_rejected(FILTER "spec: [1]\n", "BGPFilter my-filter: spec: must be an object");
+	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, filters: a}\n",
+	                "BGPPeer p: spec.filters: must be a list of BGPFilter names");
+	assert_rejected(PEER "spec: {peerIP: [10.0.0.1], asNumber: 1}\n",
+	                "BGPPeer p: spec.peerIP: must be a string");
+	assert_rejected("kind: BGPPeer\nmetadata: {name: p}\n", "BGPPeer p: spec: required");
+	assert_rejected("apiVersion: v1\nkind: Node\nmetadata: {name: n, labels: {a: [1]}}\n",
+	                "Node n: metadata.labels: value of a must be a string");
+	assert_rejected("apiVersion: v1\nkind: Node\nmetadata: {name: n}\nstatus: {addresses: x}\n",
+	                "Node n: status.addresses: must be a list");
+}
+
 static void test_seed_001_filter(void **state)
 {
 	struct bgp_filter f;
@@ -304,8 +341,6 @@ static void test_seed_001_filter(void **state)
 	bgp_filter_free(&f);
 	json_decref(o);
 }
-
-#define PEER "kind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: p}\n"
 
 static void test_peer(void **state)
 {
@@ -528,19 +563,13 @@ static void test_set(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_action),
-	    cmocka_unit_test(test_cidr_and_operator),
-	    cmocka_unit_test(test_prefix_length),
-	    cmocka_unit_test(test_source_interface_peer_type),
-	    cmocka_unit_test(test_communities),
-	    cmocka_unit_test(test_as_path_and_priority),
-	    cmocka_unit_test(test_operations),
-	    cmocka_unit_test(test_unknown_fields),
-	    cmocka_unit_test(test_seed_001_filter),
-	    cmocka_unit_test(test_peer),
-	    cmocka_unit_test(test_config),
-	    cmocka_unit_test(test_nodes),
-	    cmocka_unit_test(test_set),
+	    cmocka_unit_test(test_action),        cmocka_unit_test(test_cidr_and_operator),
+	    cmocka_unit_test(test_prefix_length), cmocka_unit_test(test_source_interface_peer_type),
+	    cmocka_unit_test(test_communities),   cmocka_unit_test(test_as_path_and_priority),
+	    cmocka_unit_test(test_operations),    cmocka_unit_test(test_unknown_fields),
+	    cmocka_unit_test(test_wrong_types),   cmocka_unit_test(test_seed_001_filter),
+	    cmocka_unit_test(test_peer),          cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_nodes),         cmocka_unit_test(test_set),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
