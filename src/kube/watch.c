@@ -266,8 +266,9 @@ static void list_complete(struct kube_watch *w)
 	w->st.lists++;
 	if (w->relist)
 		w->st.relists++;
+	else
+		w->failures = 0; /* a relist succeeds only once its watch delivers */
 	w->relist = false;
-	w->failures = 0;
 	w->told_missing = false;
 	if (!w->st.synced) {
 		w->st.synced = true;
@@ -367,12 +368,22 @@ nomem:
 	start_failed(w, STEP_LIST, &err);
 }
 
+/* A 410 right after a watch started is normal once (the RV was compacted
+ * while we were away) and relists at once; a second one before the stream
+ * delivered anything means the server keeps refusing: back off. */
 static void relist(struct kube_watch *w, const char *why)
 {
+	uint64_t d = w->failures ? backoff_ms(w) : 0;
+
+	if (!d)
+		w->failures++;
 	notice(w, "%s; relisting from resourceVersion %s", why, w->rv);
 	list_reset(w);
 	w->relist = true;
-	list_page(w);
+	if (d)
+		schedule(w, STEP_LIST, d);
+	else
+		list_page(w);
 }
 
 /* ---- watch ---- */
