@@ -657,9 +657,31 @@ int bird_render_node(const struct bgp_resources *set, const char *node, char *te
 
 /* ---- resolving resources for one node ------------------------------------------------------ */
 
-static uint32_t node_as(const struct bgp_node *n, uint32_t global)
+static const struct bgp_config *find_config(const struct bgp_resources *set, const char *name)
 {
-	return n->has_as ? n->as_number : global;
+	for (size_t i = 0; i < set->nconfigs; i++)
+		if (!strcmp(set->configs[i].name, name))
+			return &set->configs[i];
+	return NULL;
+}
+
+/* A node's AS and BGP listen port: the Node's own AS, else its node.<name>
+ * BGPConfiguration's, else the default BGPConfiguration's, else 64512; the
+ * port likewise from node.<name>, then default (0: BIRD's 179). Peers of a
+ * node are reached at that node's port. */
+static void node_bgp_settings(const struct bgp_resources *set, const struct bgp_node *n,
+                              uint32_t *as, uint16_t *port)
+{
+	const struct bgp_config *global = find_config(set, "default");
+	char name[300];
+
+	snprintf(name, sizeof(name), "node.%s", n->name);
+	const struct bgp_config *local = find_config(set, name);
+	*as = n->has_as                  ? n->as_number
+	      : local && local->has_as   ? local->as_number
+	      : global && global->has_as ? global->as_number
+	                                 : BGP_DEFAULT_AS;
+	*port = local && local->listen_port ? local->listen_port : global ? global->listen_port : 0;
 }
 
 static int add_peer(struct bird_input *in, const struct bird_peer *p)
@@ -794,11 +816,9 @@ int bird_input_build(const struct bgp_resources *set, const char *node, struct b
                      struct herr *err)
 {
 	const struct bgp_node *me = bgp_resources_node(set, node);
-	const struct bgp_config *global = NULL, *local = NULL;
+	const struct bgp_config *global = find_config(set, "default");
 	const struct bgp_node **nodes = NULL;
 	const struct bgp_peer **peers = NULL;
-	char local_name[300];
-	uint32_t global_as = BGP_DEFAULT_AS;
 	int rc = -ENOMEM;
 
 	memset(out, 0, sizeof(*out));
@@ -810,26 +830,13 @@ int bird_input_build(const struct bgp_resources *set, const char *node, struct b
 		                "projectcalico.org/IPv4Address annotation or an InternalIP)",
 		                node);
 
-	snprintf(local_name, sizeof(local_name), "node.%s", node);
-	for (size_t i = 0; i < set->nconfigs; i++) {
-		if (!strcmp(set->configs[i].name, "default"))
-			global = &set->configs[i];
-		else if (!strcmp(set->configs[i].name, local_name))
-			local = &set->configs[i];
-	}
-	if (global && global->has_as)
-		global_as = global->as_number;
-
 	out->node = me->name;
 	router_id(me, out->router_id);
 	out->addr[BGP_V4] = me->addr[BGP_V4];
 	out->addr[BGP_V6] = me->addr[BGP_V6];
-	out->as = node_as(me, local && local->has_as ? local->as_number : global_as);
+	node_bgp_settings(set, me, &out->as, &out->listen_port);
 	out->normal[BGP_V4] = global ? global->normal[BGP_V4] : BGP_DEFAULT_PRIORITY;
 	out->normal[BGP_V6] = global ? global->normal[BGP_V6] : BGP_DEFAULT_PRIORITY;
-	out->listen_port = local && local->listen_port ? local->listen_port
-	                   : global                    ? global->listen_port
-	                                               : 0;
 	out->workload_rt_proto = BIRD_WORKLOAD_RT_PROTO;
 	out->filters = set->filters;
 	out->nfilters = set->nfilters;
@@ -855,8 +862,7 @@ int bird_input_build(const struct bgp_resources *set, const char *node, struct b
 				if (!nodes[i]->addr[f] || !me->addr[f])
 					continue;
 				snprintf(p.ip, sizeof(p.ip), "%s", nodes[i]->addr[f]);
-				p.as = node_as(nodes[i], global_as);
-				p.port = out->listen_port;
+				node_bgp_settings(set, nodes[i], &p.as, &p.port);
 				p.passive = strcmp(p.ip, me->addr[f]) > 0;
 				if (add_peer(out, &p) < 0)
 					goto fail;
@@ -905,7 +911,7 @@ int bird_input_build(const struct bgp_resources *set, const char *node, struct b
 				if (!nodes[j]->addr[f])
 					continue;
 				snprintf(p.ip, sizeof(p.ip), "%s", nodes[j]->addr[f]);
-				p.as = node_as(nodes[j], global_as);
+				node_bgp_settings(set, nodes[j], &p.as, &p.port);
 				if (add_peer(out, &p) < 0)
 					goto fail;
 			}

@@ -362,6 +362,43 @@ static void test_normal_priority(void **state)
 	free(t);
 }
 
+/* listenPort: BIRD listens there, and mesh peers (the same configuration
+ * everywhere) are reached there. */
+static void test_listen_port(void **state)
+{
+	char *t = render_for("kind: BGPConfiguration\napiVersion: projectcalico.org/v3\nmetadata: "
+	                     "{name: default}\nspec: {listenPort: 1179}\n---\n" NODE3,
+	                     "kube-master", BGP_V4);
+
+	assert_contains(t, "router id 10.192.0.2;\nlisten bgp port 1179;\n");
+	assert_contains(t, "protocol bgp Mesh_10_192_0_3_port_1179 from bgp_template {\n"
+	                   "  neighbor 10.192.0.3 port 1179 as 64512;\n");
+	free(t);
+	/* A node-specific BGPConfiguration overrides it for that node. */
+	t = render_for(
+	    "kind: BGPConfiguration\napiVersion: projectcalico.org/v3\nmetadata: "
+	    "{name: default}\nspec: {listenPort: 1179}\n---\n"
+	    "kind: BGPConfiguration\napiVersion: projectcalico.org/v3\nmetadata: "
+	    "{name: node.kube-master}\nspec: {listenPort: 2179, asNumber: 65009}\n---\n" NODE3,
+	    "kube-master", BGP_V4);
+	assert_contains(t, "listen bgp port 2179;\n");
+	assert_contains(t, "  local as 65009;\n");
+	/* ... and the other nodes, which listen on 1179, are reached there. */
+	assert_contains(t, "  neighbor 10.192.0.3 port 1179 as 64512;\n");
+	free(t);
+	/* kube-master reaches kube-node-1 at kube-node-1's own port and AS. */
+	t = render_for(
+	    "kind: BGPConfiguration\napiVersion: projectcalico.org/v3\nmetadata: "
+	    "{name: default}\nspec: {listenPort: 1179}\n---\n"
+	    "kind: BGPConfiguration\napiVersion: projectcalico.org/v3\nmetadata: "
+	    "{name: node.kube-node-1}\nspec: {listenPort: 2179, asNumber: 65009}\n---\n" NODE3,
+	    "kube-master", BGP_V4);
+	assert_contains(t, "listen bgp port 1179;\n");
+	assert_contains(t, "protocol bgp Mesh_10_192_0_3_port_2179 from bgp_template {\n"
+	                   "  neighbor 10.192.0.3 port 2179 as 65009;\n");
+	free(t);
+}
+
 static void test_aggregation(void **state)
 {
 	const char *yaml = NODE3
@@ -541,6 +578,7 @@ int main(void)
 	    cmocka_unit_test(test_peer_options),
 	    cmocka_unit_test(test_shadowed_peers),
 	    cmocka_unit_test(test_normal_priority),
+	    cmocka_unit_test(test_listen_port),
 	    cmocka_unit_test(test_aggregation),
 	    cmocka_unit_test(test_kernel_and_families),
 	    cmocka_unit_test(test_errors),
