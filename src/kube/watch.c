@@ -147,12 +147,14 @@ static void failed(struct kube_watch *w, enum step s, const struct kube_response
 	schedule(w, s, d);
 }
 
-static void start_failed(struct kube_watch *w, enum step s, const struct herr *err)
+/* Likewise for a failure of our own: the request could not be made, or
+ * its answer could not be used. */
+static void step_failed(struct kube_watch *w, enum step s, const char *what, const struct herr *err)
 {
 	uint64_t d = backoff_ms(w);
 
 	w->st.errors++;
-	notice(w, "%s not started: %s; retrying in %llu ms", s == STEP_LIST ? "list" : "watch",
+	notice(w, "%s %s: %s; retrying in %llu ms", s == STEP_LIST ? "list" : "watch", what,
 	       err->msg, (unsigned long long)d);
 	schedule(w, s, d);
 }
@@ -253,7 +255,7 @@ static void list_complete(struct kube_watch *w)
 		struct herr e;
 		herr_set(&e, -ENOMEM, "out of memory for %zu objects", n);
 		list_reset(w);
-		start_failed(w, STEP_LIST, &e);
+		step_failed(w, STEP_LIST, "failed", &e);
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
@@ -293,13 +295,13 @@ static void list_page_done(struct kube_watch *w)
 	if (!json_is_object(doc) || (items && !json_is_array(items) && !json_is_null(items)) ||
 	    !set_rv(w, doc)) {
 		struct herr e;
-		herr_set(&e, -EINVAL, "%s: list response %s", w->path,
+		herr_set(&e, -EINVAL, "%s: response %s", w->path,
 		         !doc ? je.text
 		              : (items && !json_is_array(items)
 		                     ? "items: not a list"
 		                     : "metadata.resourceVersion: missing"));
 		json_decref(doc);
-		start_failed(w, STEP_LIST, &e);
+		step_failed(w, STEP_LIST, "failed", &e);
 		return;
 	}
 	json_array_foreach(items, i, it)
@@ -360,12 +362,12 @@ static void list_page(struct kube_watch *w)
 	w->req = kube_request_start(w->c, target, LIST_TIMEOUT_MS, list_data, list_done, w, &err);
 	free(target);
 	if (!w->req)
-		start_failed(w, STEP_LIST, &err);
+		step_failed(w, STEP_LIST, "not started", &err);
 	return;
 nomem:
 	curl_free(cont);
 	herr_set(&err, -ENOMEM, "out of memory");
-	start_failed(w, STEP_LIST, &err);
+	step_failed(w, STEP_LIST, "not started", &err);
 }
 
 /* A 410 right after a watch started is normal once (the RV was compacted
@@ -521,7 +523,7 @@ static void watch_begin(struct kube_watch *w)
 	             w->path, rv, w->timeout_s, sel) < 0) {
 		curl_free(rv);
 		herr_set(&err, -ENOMEM, "out of memory");
-		start_failed(w, STEP_WATCH, &err);
+		step_failed(w, STEP_WATCH, "not started", &err);
 		return;
 	}
 	curl_free(rv);
@@ -529,7 +531,7 @@ static void watch_begin(struct kube_watch *w)
 	                            watch_data, watch_done, w, &err);
 	free(target);
 	if (!w->req)
-		start_failed(w, STEP_WATCH, &err);
+		step_failed(w, STEP_WATCH, "not started", &err);
 }
 
 static void on_timer(struct loop *l, struct loop_timer *t, void *arg)
