@@ -45,7 +45,7 @@ struct kube_watch;
 
 struct kube_client *kube_client_new(struct loop *loop, const struct kube_config *cfg,
                                     struct herr *err);
-/* Stops every watch. */
+/* Stops every watch. Not from inside one of the client's own callbacks. */
 void kube_client_free(struct kube_client *c);
 
 struct kube_watch_opts {
@@ -60,7 +60,8 @@ struct kube_watch_opts {
 	    optional; /* a 404 (CRD not installed, e.g. KubeVirt) is not an error: retried slowly */
 };
 
-/* After the first complete list of a watch (readiness). */
+/* After the first complete list of a watch (readiness). An optional resource
+ * that is not installed (404) counts as synced with no objects. */
 typedef void (*kube_synced_cb)(void *arg, const char *kind);
 /* A problem worth logging: a malformed line, a retry, a relist. */
 typedef void (*kube_notice_cb)(void *arg, const char *kind, const char *message);
@@ -83,7 +84,9 @@ struct kube_watch_stats {
 void kube_watch_get_stats(const struct kube_watch *w, struct kube_watch_stats *out);
 
 /* The incremental parser of a watch stream, exposed for tests and fuzzing:
- * feed bytes as they arrive; each complete line is passed to `line`. */
+ * feed bytes as they arrive; each complete line is passed to `line` without
+ * its '\n' (nor one '\r' before it), not NUL-terminated; empty lines are
+ * skipped. */
 struct line_splitter;
 typedef void (*line_cb)(void *arg, const char *line, size_t len);
 struct line_splitter *line_splitter_new(size_t max_line, line_cb cb, void *arg);
