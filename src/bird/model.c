@@ -573,6 +573,21 @@ void bgp_filter_free(struct bgp_filter *f)
 	memset(f, 0, sizeof(*f));
 }
 
+/* A Kubernetes object name (DNS-1123 subdomain): the filter's name goes into
+ * a quoted BIRD symbol and a comment line, so nothing else may pass. */
+static bool dns1123_subdomain(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' ||
+		      s[i] == '.'))
+			return false;
+	return true;
+}
+
 int bgp_filter_decode(const json_t *obj, struct bgp_filter *out, struct herr *err)
 {
 	static const char *const lists[2][2] = {{"importV4", "exportV4"}, {"importV6", "exportV6"}};
@@ -586,6 +601,10 @@ int bgp_filter_decode(const json_t *obj, struct bgp_filter *out, struct herr *er
 	if ((rc = decode_name(obj, "BGPFilter", &name, err)) < 0)
 		return rc;
 	struct ctx c = {"BGPFilter", name, err};
+	if (!dns1123_subdomain(name))
+		return fail(&c, "metadata.name",
+		            "not a valid name (lower-case letters, digits, '-' and '.', "
+		            "starting and ending with a letter or digit, at most 253)");
 	if (!(out->name = strdup(name)))
 		return herr_set(err, -ENOMEM, "out of memory");
 	spec = json_object_get(obj, "spec");

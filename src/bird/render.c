@@ -3,7 +3,6 @@
  * into bird_aggr.cfg and bird_ipam.cfg is inlined. */
 #include "bird/render.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/sha.h>
 #include <stdarg.h>

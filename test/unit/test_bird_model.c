@@ -270,6 +270,14 @@ static void test_unknown_fields(void **state)
 	                "BGPFilter my-filter: spec.exportV4: must be a list of rules");
 	assert_rejected("kind: BGPFilter\nmetadata: {}\nspec: {}\n",
 	                "BGPFilter without metadata.name");
+	assert_rejected("kind: BGPFilter\nmetadata: {name: \"it's\"}\nspec: {}\n",
+	                "BGPFilter it's: metadata.name: not a valid name (lower-case letters, "
+	                "digits, '-' and '.', starting and ending with a letter or digit, at most "
+	                "253)");
+	assert_rejected("kind: BGPFilter\nmetadata: {name: Upper}\nspec: {}\n",
+	                "BGPFilter Upper: metadata.name: not a valid name (lower-case letters, "
+	                "digits, '-' and '.', starting and ending with a letter or digit, at most "
+	                "253)");
 }
 
 /* Wrong JSON types are rejected with the field named, never trusted. */
