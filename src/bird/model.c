@@ -232,6 +232,21 @@ static bool addr_with_prefix(const char *s, int family, char out[46], int *prefi
 	return true;
 }
 
+/* A Kubernetes object name (DNS-1123 subdomain). Names of BGPFilters and
+ * Nodes end up in quoted BIRD symbols and comment lines: nothing else may pass. */
+static bool dns1123_subdomain(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' ||
+		      s[i] == '.'))
+			return false;
+	return true;
+}
+
 /* ---- metadata ------------------------------------------------------------------- */
 
 static int decode_name(const json_t *obj, const char *kind, const char **name, struct herr *err)
@@ -571,21 +586,6 @@ void bgp_filter_free(struct bgp_filter *f)
 			free(f->rules[fam][d].v);
 		}
 	memset(f, 0, sizeof(*f));
-}
-
-/* A Kubernetes object name (DNS-1123 subdomain): the filter's name goes into
- * a quoted BIRD symbol and a comment line, so nothing else may pass. */
-static bool dns1123_subdomain(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 253 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' ||
-		      s[i] == '.'))
-			return false;
-	return true;
 }
 
 int bgp_filter_decode(const json_t *obj, struct bgp_filter *out, struct herr *err)
@@ -1202,6 +1202,10 @@ int bgp_node_decode(const json_t *obj, struct bgp_node *out, struct herr *err)
 	if ((rc = decode_name(obj, "Node", &name, err)) < 0)
 		return rc;
 	struct ctx c = {"Node", name, err};
+	if (!dns1123_subdomain(name))
+		return fail(&c, "metadata.name",
+		            "not a valid name (lower-case letters, digits, '-' and '.', "
+		            "starting and ending with a letter or digit, at most 253)");
 	if (!(out->name = strdup(name)))
 		return herr_set(err, -ENOMEM, "out of memory");
 	if ((rc = decode_labels(&c, obj, &out->labels)) < 0)
@@ -1263,6 +1267,11 @@ int bgp_block_affinity_decode(const json_t *obj, struct bgp_block_affinity *out,
 	if ((v = json_object_get(spec, "state")) && !json_is_null(v) &&
 	    (rc = get_string(&c, "spec.state", v, &s)) < 0)
 		goto out;
+	for (const char *q = s; *q; q++)
+		if (!isalnum((unsigned char)*q)) {
+			rc = fail(&c, "spec.state", "\"%s\" is not a block affinity state", s);
+			goto out;
+		}
 	out->state = strdup(s);
 	if ((v = json_object_get(spec, "deleted")))
 		out->deleted =

@@ -532,6 +532,15 @@ static void test_nodes(void **state)
 	assert_rejected("apiVersion: v1\nkind: Node\nmetadata: {name: n4}\n"
 	                "spec: {podCIDRs: [10.244.0.0]}\n",
 	                "Node n4: spec.podCIDRs[0]: \"10.244.0.0\" is not a CIDR");
+	assert_rejected(
+	    "apiVersion: crd.projectcalico.org/v1\nkind: BlockAffinity\n"
+	    "metadata: {name: b}\nspec: {cidr: 10.0.0.0/24, node: n1, state: \"a\\nb\"}\n",
+	    "BlockAffinity b: spec.state: \"a\nb\" is not a block affinity state");
+	assert_rejected(
+	    "apiVersion: v1\nkind: Node\nmetadata: {name: \"n\\nrouter id 1.1.1.1;\"}\n",
+	    "Node n\nrouter id 1.1.1.1;: metadata.name: not a valid name (lower-case "
+	    "letters, digits, '-' and '.', starting and ending with a letter or digit, "
+	    "at most 253)");
 	assert_rejected("apiVersion: crd.projectcalico.org/v1\nkind: BlockAffinity\n"
 	                "metadata: {name: b}\nspec: {cidr: 10.0.0.0/40, node: n1}\n",
 	                "BlockAffinity b: spec.cidr: \"10.0.0.0/40\" is not a CIDR");
