@@ -441,6 +441,42 @@ static void expired_continue_token_restarts_the_list(void **state)
 	t_free(t);
 }
 
+/* ---- a failed page is asked for again, not the whole list ---- */
+
+static void respond_page_fails(struct t *t, struct fake_conn *c, int n, const char *target)
+{
+	if (n == 0)
+		fake_reply(c, 200, "<html>proxy error</html>");
+	else if (n == 1)
+		fake_reply(c, 200, LIST("10", ",\"continue\":\"c1\"", POD("a", "1")));
+	else if (n == 2)
+		fake_reply(c, 503, "{\"kind\":\"Status\",\"code\":503,\"message\":\"busy\"}");
+	else if (n == 3)
+		fake_reply(c, 200, LIST("10", "", POD("b", "2")));
+	else
+		fake_stream_begin(t->stream = c);
+}
+
+static void failed_page_is_retried(void **state)
+{
+	struct t *t = t_new(respond_page_fails, NULL);
+
+	t_watch(t, "/api/v1/pods", false);
+	RUN_UNTIL(t, t->stream);
+	assert_string_equal(t->target[0], "/api/v1/pods?limit=2" SEL);
+	assert_string_equal(t->target[1], "/api/v1/pods?limit=2" SEL);
+	assert_string_equal(t->target[2], "/api/v1/pods?limit=2&continue=c1" SEL);
+	assert_string_equal(t->target[3], "/api/v1/pods?limit=2&continue=c1" SEL);
+	assert_string_equal(t->log, "ADDED Pod/ns/a@1;ADDED Pod/ns/b@2;");
+	assert_non_null(
+	    strstr(t->notices, "list failed: /api/v1/pods: response '[' or '{' expected"));
+	assert_non_null(strstr(t->notices, "list failed: HTTP 503: busy; retrying in"));
+	assert_int_equal(stats(t).errors, 2);
+	assert_int_equal(stats(t).lists, 1);
+	assert_int_equal(t->synced, 1);
+	t_free(t);
+}
+
 /* ---- an optional resource that is not installed ---- */
 
 static void respond_404(struct t *t, struct fake_conn *c, int n, const char *target)
@@ -505,6 +541,7 @@ int main(void)
 	    cmocka_unit_test(dropped_stream_and_errors_back_off),
 	    cmocka_unit_test(token_file_reread_on_401_and_rotation),
 	    cmocka_unit_test(expired_continue_token_restarts_the_list),
+	    cmocka_unit_test(failed_page_is_retried),
 	    cmocka_unit_test(missing_optional_resource_is_synced_and_quiet),
 	    cmocka_unit_test(several_watches_on_one_client),
 	};
