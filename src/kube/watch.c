@@ -30,7 +30,6 @@
 #define BACKOFF_CAP_MS   30000
 #define MISSING_RETRY_MS 30000 /* an optional resource that is not installed */
 #define LIST_TIMEOUT_MS  60000
-#define WATCH_GRACE_S    30 /* a watch open this long past timeoutSeconds is stalled */
 #define SHORT_WATCH_MS   1000
 
 enum step { STEP_LIST, STEP_WATCH };
@@ -501,6 +500,16 @@ static void watch_done(void *arg, const struct kube_response *r)
 	}
 }
 
+/* The server ends a watch after timeoutSeconds; one still open well past
+ * that (by the timeout again, between 2 and 30 s) is stalled, and libcurl
+ * aborts it. Bookmarks cannot tell: a quiet resource sends few. */
+static uint64_t stall_ms(const struct kube_watch *w)
+{
+	uint64_t grace = w->timeout_s < 2 ? 2 : w->timeout_s > 30 ? 30 : w->timeout_s;
+
+	return ((uint64_t)w->timeout_s + grace) * 1000;
+}
+
 static void watch_begin(struct kube_watch *w)
 {
 	char sel[2048], *target = NULL, *rv;
@@ -527,8 +536,8 @@ static void watch_begin(struct kube_watch *w)
 		return;
 	}
 	curl_free(rv);
-	w->req = kube_request_start(w->c, target, (long)(w->timeout_s + WATCH_GRACE_S) * 1000,
-	                            watch_data, watch_done, w, &err);
+	w->req =
+	    kube_request_start(w->c, target, (long)stall_ms(w), watch_data, watch_done, w, &err);
 	free(target);
 	if (!w->req)
 		step_failed(w, STEP_WATCH, "not started", &err);

@@ -477,6 +477,35 @@ static void failed_page_is_retried(void **state)
 	t_free(t);
 }
 
+/* ---- a stalled stream is abandoned and resumed ---- */
+
+static void respond_stall(struct t *t, struct fake_conn *c, int n, const char *target)
+{
+	if (n == 0)
+		fake_reply(c, 200, LIST("10", "", POD("a", "1")));
+	else
+		fake_stream_begin(t->stream = c); /* and then silence */
+}
+
+static void stalled_stream_is_resumed(void **state)
+{
+	struct t *t = t_new(respond_stall, NULL);
+	struct kube_watch_opts o = {
+	    .path = "/api/v1/pods", .kind = "Pod", .api_version = "v1", .timeout_seconds = 1};
+	struct herr err;
+
+	assert_non_null(t->w =
+	                    kube_watch_start(t->kc, &o, on_event, on_synced, on_notice, t, &err));
+	RUN_UNTIL(t, t->nreq == 3);
+	/* timeoutSeconds=1 plus 2 s of grace, then a backoff. */
+	assert_true(t->at[2] - t->at[1] >= 3000);
+	assert_string_equal(t->target[2], "/api/v1/pods?watch=1&resourceVersion=10"
+	                                  "&allowWatchBookmarks=true&timeoutSeconds=1");
+	assert_non_null(strstr(t->notices, "watch stream failed: Operation timed out"));
+	assert_int_equal(stats(t).errors, 1);
+	t_free(t);
+}
+
 /* ---- an optional resource that is not installed ---- */
 
 static void respond_404(struct t *t, struct fake_conn *c, int n, const char *target)
@@ -542,6 +571,7 @@ int main(void)
 	    cmocka_unit_test(token_file_reread_on_401_and_rotation),
 	    cmocka_unit_test(expired_continue_token_restarts_the_list),
 	    cmocka_unit_test(failed_page_is_retried),
+	    cmocka_unit_test(stalled_stream_is_resumed),
 	    cmocka_unit_test(missing_optional_resource_is_synced_and_quiet),
 	    cmocka_unit_test(several_watches_on_one_client),
 	};
