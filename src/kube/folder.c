@@ -1,10 +1,12 @@
 /* folder.c - per-file object lists, merged into one cache on every change. */
+#define _GNU_SOURCE
 #include "kube/folder.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +32,21 @@ struct folder_store {
 	void *arg;
 };
 
-static void report(struct folder_store *fs, const char *fmt, const char *a, const char *b)
-{
-	char msg[1024];
+static void report(struct folder_store *fs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
-	snprintf(msg, sizeof(msg), fmt, a, b);
-	if (fs->on_error)
+static void report(struct folder_store *fs, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (msg && fs->on_error)
 		fs->on_error(fs->arg, msg);
+	free(msg);
 }
 
 static int is_data_file(const char *name)
@@ -88,17 +98,16 @@ static void file_load(struct folder_store *fs, const char *name)
 			file_drop(fs, name);
 			return;
 		}
-		report(fs, "%s (ignored; the file's last good objects stay)%s", err.msg, "");
+		report(fs, "%s (ignored; the file's last good objects stay)", err.msg);
 		return;
 	}
 	/* Every document must be an object with a kind and a name. */
 	for (size_t d = 0; d < docs.n; d++) {
 		char key[1024];
 		if (obj_key(docs.v[d], key, sizeof(key), &err) < 0) {
-			char where[PATH_MAX + 32];
-			snprintf(where, sizeof(where), "%s: document %zu", path, d + 1);
-			report(fs, "%s: %s (file ignored; its last good objects stay)", where,
-			       err.msg);
+			report(fs,
+			       "%s: document %zu: %s (file ignored; its last good objects stay)",
+			       path, d + 1, err.msg);
 			yaml_docs_free(&docs);
 			return;
 		}
