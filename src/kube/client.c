@@ -413,6 +413,7 @@ struct kube_client *kube_client_new(struct loop *loop, const struct kube_config 
 	c->cfg.key_file = dup_opt(cfg->key_file, &ok);
 	c->cfg.cert_data = dup_opt(cfg->cert_data, &ok);
 	c->cfg.key_data = dup_opt(cfg->key_data, &ok);
+	/* As in client-go, a token file wins over a literal token. */
 	if (cfg->token && !cfg->token_file)
 		c->token = dup_opt(cfg->token, &ok);
 	if (!ok) {
