@@ -219,6 +219,10 @@ static void check_done(struct kube_client *c)
 		    .received = r->received,
 		};
 		curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &resp.status);
+		curl_off_t retry_after = 0;
+		if (curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &retry_after) == CURLE_OK &&
+		    retry_after > 0)
+			resp.retry_after = (long)retry_after;
 		if (resp.curl_code == CURLE_OK)
 			resp.error = "";
 		/* Unlink first: the owner forgets the request in its callback. */

@@ -23,6 +23,7 @@ struct kube_response {
 	const char *error; /* libcurl's explanation, "" when none */
 	const char *body;  /* non-2xx: the start of the body; "" otherwise */
 	uint64_t received; /* body bytes passed to the data callback */
+	long retry_after;  /* seconds the server asked us to wait (429, 503), or 0 */
 };
 
 /* Return 0 to go on, or -1 to abort the transfer (done then sees a

@@ -138,6 +138,11 @@ static void failed(struct kube_watch *w, enum step s, const struct kube_response
 	char why[512];
 	uint64_t d = backoff_ms(w);
 
+	/* An overloaded server (API priority and fairness) says how long to
+	 * wait; within the backoff cap, do as it says. */
+	if (r->retry_after > 0 && (uint64_t)r->retry_after * 1000 > d)
+		d = r->retry_after * 1000 < BACKOFF_CAP_MS ? (uint64_t)r->retry_after * 1000
+		                                           : BACKOFF_CAP_MS;
 	describe(r, why, sizeof(why));
 	if (r->status == 401)
 		kube_client_token_rejected(w->c);

@@ -157,17 +157,22 @@ static const char *reason(int status)
 	}
 }
 
-void fake_reply(struct fake_conn *c, int status, const char *body)
+void fake_reply_with(struct fake_conn *c, int status, const char *headers, const char *body)
 {
-	char head[256];
+	char head[1024];
 	int n = snprintf(head, sizeof(head),
 	                 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
-	                 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-	                 status, reason(status), strlen(body));
+	                 "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
+	                 status, reason(status), strlen(body), headers);
 
 	put(c, head, (size_t)n);
 	put(c, body, strlen(body));
 	conn_close(c);
+}
+
+void fake_reply(struct fake_conn *c, int status, const char *body)
+{
+	fake_reply_with(c, status, "", body);
 }
 
 void fake_stream_begin(struct fake_conn *c)

@@ -21,6 +21,8 @@ void fake_server_free(struct fake_server *s);
 
 /* A whole response (Content-Length), then the connection closes. */
 void fake_reply(struct fake_conn *c, int status, const char *body);
+/* Likewise with extra header lines, each ending in "\r\n". */
+void fake_reply_with(struct fake_conn *c, int status, const char *headers, const char *body);
 /* A 200 with a chunked body that stays open: a watch. */
 void fake_stream_begin(struct fake_conn *c);
 /* One chunk. */

@@ -310,7 +310,8 @@ static void respond_faults(struct t *t, struct fake_conn *c, int n, const char *
 		fake_reply(c, 500, "{\"kind\":\"Status\",\"code\":500,\"message\":\"etcd down\"}");
 		break;
 	case 3:
-		fake_reply(c, 429, "{\"kind\":\"Status\",\"code\":429,\"message\":\"slow down\"}");
+		fake_reply_with(c, 429, "Retry-After: 1\r\n",
+		                "{\"kind\":\"Status\",\"code\":429,\"message\":\"slow down\"}");
 		break;
 	}
 }
@@ -346,10 +347,11 @@ static void dropped_stream_and_errors_back_off(void **state)
 	assert_non_null(strstr(t->notices, "watch stream failed"));
 	assert_non_null(strstr(t->notices, "watch failed: HTTP 500: etcd down; retrying in"));
 	assert_non_null(strstr(t->notices, "watch failed: HTTP 429: slow down; retrying in"));
-	/* Retries wait: at least half the step (200 ms, 400 ms, 800 ms). */
+	/* Retries wait: at least half the step (200 ms, 400 ms), or what the
+	 * server asked for (Retry-After: 1) when that is longer. */
 	assert_true(t->at[2] - t->at[1] >= 100);
 	assert_true(t->at[3] - t->at[2] >= 200);
-	assert_true(t->at[4] - t->at[3] >= 400);
+	assert_true(t->at[4] - t->at[3] >= 1000);
 	t_free(t);
 }
 
