@@ -55,7 +55,7 @@ static int kc_string(struct kc *kc, const json_t *obj, const char *key, const ch
 	*out = NULL;
 	if (!v || json_is_null(v))
 		return 0;
-	snprintf(field, sizeof(field), "%s.%s", where, key);
+	snprintf(field, sizeof(field), "%s%s%s", where, *where ? "." : "", key);
 	if (!json_is_string(v))
 		return kc_fail(kc, -EINVAL, field, "not a string");
 	*out = json_string_value(v);

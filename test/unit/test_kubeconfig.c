@@ -217,6 +217,7 @@ static void errors_name_the_file_and_field(void **state)
 	     "users: [{name: u, user: {token: [1, 2]}}]\n",
 	     "users[0].user.token: not a string"},
 	    {"- just\n- a list\n", "document: not a mapping"},
+	    {"current-context: [a]\n", "current-context: not a string"},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
