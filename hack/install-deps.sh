@@ -8,7 +8,7 @@ packages=(
 	libcurl4-openssl-dev libjansson-dev libyaml-dev libnl-3-dev libnl-route-3-dev
 	libnftnl-dev libmnl-dev libpcap-dev libwebsockets-dev libcmocka-dev libssl-dev
 	bird iproute2 nftables iputils-arping iputils-ping tcpdump
-	containernetworking-plugins python3 python3-yaml jq procps psmisc
+	containernetworking-plugins python3 python3-yaml jq procps psmisc curl openssl
 	clang-format
 )
 

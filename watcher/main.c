@@ -12,14 +12,17 @@ struct command {
 };
 
 static const struct command commands[] = {
-	/* One line per subcommand; keep sorted by name. */
-	{"bird-snippet", cmd_bird_snippet,
-	 "bird-snippet --ibgp | --ebgp COMMUNITY [--normal N] [--elevated N]   BIRD filters for a hand-run BIRD"},
-	{"replay", cmd_replay,
-	 "replay [--node NAME] [--timeline] [-q] FILE   feed recorded events through the core"},
-	{"render-bird", cmd_render_bird,
-	 "render-bird -f FILE... --node NAME [-o DIR]   render bird.cfg and bird6.cfg from YAML"},
-	{NULL, NULL, NULL},
+    /* One line per subcommand; keep sorted by name. */
+    {"bird-snippet", cmd_bird_snippet,
+     "bird-snippet --ibgp | --ebgp COMMUNITY [--normal N] [--elevated N]   BIRD filters for a "
+     "hand-run BIRD"},
+    {"render-bird", cmd_render_bird,
+     "render-bird -f FILE... --node NAME [-o DIR]   render bird.cfg and bird6.cfg from YAML"},
+    {"replay", cmd_replay,
+     "replay [--node NAME] [--timeline] [-q] FILE   feed recorded events through the core"},
+    {"run", cmd_run,
+     "run [--node NAME] (--datastore dir:PATH | --kubeconfig PATH) ...   the node daemon"},
+    {NULL, NULL, NULL},
 };
 
 static void usage(FILE *out)

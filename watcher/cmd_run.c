@@ -1,0 +1,268 @@
+/* handoff-watcher run: the per-node daemon.
+ *
+ *   run [--node NAME] (--datastore dir:PATH | --kubeconfig PATH | in a pod)
+ *       [--endpoint-dir DIR] [--bird-dir DIR [--bird-socket S] [--bird6-socket S]]
+ *       [--http ADDR:PORT]
+ *
+ * One thread, one epoll loop: datastore events, CNI records, netlink, pcap,
+ * the FSM's convergence timer and signals all arrive as file descriptors.
+ * SIGTERM/SIGINT exit leaving routes in place (a restart reconciles them);
+ * SIGHUP re-reads the log level. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "dataplane/capture.h"
+#include "dataplane/routes.h"
+#include "kube/folder.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "status.h"
+#include "watcher.h"
+
+static void on_store(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct folder_store *fs = arg;
+	struct herr err = {{0}};
+
+	if (folder_store_handle(fs, &err) < 0)
+		hlog(HLOG_ERROR, "Datastore folder", "error=\"%s\"", err.msg);
+}
+
+static void on_store_error(void *arg, const char *message)
+{
+	struct watcher *w = arg;
+	w->objects_rejected++;
+	hlog(HLOG_WARN, "Datastore file ignored", "error=\"%s\"", message);
+}
+
+static void on_netlink(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct watcher *w = arg;
+	struct herr err = {{0}};
+
+	if (route_syncer_handle_events(w->routes, &err) < 0) {
+		w->route_sync_errors++;
+		hlog(HLOG_WARN, "Route re-sync failed", "error=\"%s\"", err.msg);
+	}
+}
+
+static void on_capture(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct watcher *w = arg;
+	capture_set_dispatch(w->captures, intake_garp, w);
+}
+
+static void on_fsm_timer(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct watcher *w = arg;
+	engine_advance(w->engine, loop_now_ms(), &w->decisions);
+}
+
+static void on_signal(struct loop *l, int signo, void *arg)
+{
+	if (signo == SIGHUP) {
+		hlog_init();
+		hlog(HLOG_INFO, "SIGHUP: log level re-read", "%s", "");
+		return;
+	}
+	hlog(HLOG_INFO, "Stopping; workload routes stay in place", "signal=%d", signo);
+	loop_stop(l);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(
+	    f,
+	    "usage: handoff-watcher run [--node NAME] (--datastore dir:PATH | --kubeconfig PATH)\n"
+	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
+	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n");
+}
+
+static int parse_opts(int argc, char **argv, struct watcher_opts *o)
+{
+	static const struct option opts[] = {
+	    {"node", required_argument, NULL, 'n'},
+	    {"datastore", required_argument, NULL, 'd'},
+	    {"kubeconfig", required_argument, NULL, 'k'},
+	    {"endpoint-dir", required_argument, NULL, 'e'},
+	    {"bird-dir", required_argument, NULL, 'b'},
+	    {"bird-socket", required_argument, NULL, 's'},
+	    {"bird6-socket", required_argument, NULL, '6'},
+	    {"http", required_argument, NULL, 'H'},
+	    {"no-dataplane", no_argument, NULL, 'N'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
+	static char hostname[256];
+	int c;
+
+	o->node = getenv("NODE_NAME");
+	o->http_listen = "127.0.0.1:9099";
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			o->node = optarg;
+			break;
+		case 'd':
+			if (strncmp(optarg, "dir:", 4)) {
+				fprintf(stderr, "run: --datastore: expected dir:PATH, got \"%s\"\n",
+				        optarg);
+				return -1;
+			}
+			o->datastore_dir = optarg + 4;
+			break;
+		case 'k':
+			o->kubeconfig = optarg;
+			break;
+		case 'e':
+			o->endpoint_dir = optarg;
+			break;
+		case 'b':
+			o->bird_dir = optarg;
+			break;
+		case 's':
+			o->bird_socket = optarg;
+			break;
+		case '6':
+			o->bird6_socket = optarg;
+			break;
+		case 'H':
+			o->http_listen = optarg;
+			break;
+		case 'N':
+			o->no_dataplane = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return -1;
+	}
+	if (!o->node || !*o->node) {
+		if (gethostname(hostname, sizeof(hostname)) < 0)
+			return -1;
+		o->node = hostname;
+	}
+	if (!o->datastore_dir && !o->kubeconfig && !getenv("KUBERNETES_SERVICE_HOST")) {
+		fprintf(stderr, "run: no datastore: give --datastore dir:PATH or --kubeconfig PATH "
+		                "(in a pod the service account is used)\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* A link came up: captures waiting for it can open now. */
+static void on_link_up(void *arg, const char *ifname)
+{
+	struct watcher *w = arg;
+	struct herr err = {{0}};
+
+	if (capture_set_link_up(w->captures, ifname, &err) < 0)
+		hlog(HLOG_WARN, "GARP capture on a new link failed", "interface=%s error=\"%s\"",
+		     ifname, err.msg);
+}
+
+static int setup_dataplane(struct watcher *w, struct herr *err)
+{
+	struct route_syncer_opts ro = {.on_link_up = on_link_up, .on_link_up_arg = w};
+
+	if (w->opt.no_dataplane)
+		return 0;
+	w->captures = capture_set_new();
+	w->routes = route_syncer_new(&ro, err);
+	if (!w->routes || !w->captures)
+		return -1;
+	if (loop_add_fd(w->loop, route_syncer_fd(w->routes), EPOLLIN, on_netlink, w) < 0 ||
+	    loop_add_fd(w->loop, capture_set_fd(w->captures), EPOLLIN, on_capture, w) < 0)
+		return herr_set(err, -EIO, "cannot watch netlink or captures");
+	return 0;
+}
+
+static int setup_sources(struct watcher *w, struct herr *err)
+{
+	if (w->opt.endpoint_dir) {
+		w->records =
+		    folder_store_open(w->opt.endpoint_dir, intake_record, on_store_error, w, err);
+		if (!w->records)
+			return -1;
+		loop_add_fd(w->loop, folder_store_fd(w->records), EPOLLIN, on_store, w->records);
+	}
+	if (w->opt.datastore_dir) {
+		w->store =
+		    folder_store_open(w->opt.datastore_dir, intake_object, on_store_error, w, err);
+		if (!w->store)
+			return -1;
+		loop_add_fd(w->loop, folder_store_fd(w->store), EPOLLIN, on_store, w->store);
+		return 0;
+	}
+	return watcher_kube_start(w, err);
+}
+
+static void teardown(struct watcher *w)
+{
+	watcher_kube_stop(w);
+	folder_store_close(w->store);
+	folder_store_close(w->records);
+	capture_set_free(w->captures);
+	route_syncer_free(w->routes); /* the routes themselves stay */
+	loop_timer_free(w->fsm_timer);
+	watcher_http_stop(w);
+	loop_free(w->loop);
+	engine_free(w->engine);
+	decisions_free(&w->decisions);
+	obj_cache_free(w->pods);
+	bgp_resources_free(&w->bgp);
+	free(w->last_arp_sig);
+	status_free(w->status);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct watcher w;
+	struct herr err = {{0}};
+	int rc = 1;
+
+	memset(&w, 0, sizeof(w));
+	if (parse_opts(argc, argv, &w.opt) < 0)
+		return 2;
+	w.loop = loop_new();
+	w.engine = engine_new(w.opt.node);
+	w.pods = obj_cache_new();
+	w.status = status_new();
+	if (!w.loop || !w.engine || !w.pods || !w.status)
+		goto out;
+	w.fsm_timer = loop_timer_new(w.loop, on_fsm_timer, &w);
+	loop_add_signal(w.loop, SIGTERM, on_signal, &w);
+	loop_add_signal(w.loop, SIGINT, on_signal, &w);
+	loop_add_signal(w.loop, SIGHUP, on_signal, &w);
+	loop_on_iteration(w.loop, sync_after_iteration, &w);
+	hlog(HLOG_INFO, "Starting", "node=%s datastore=%s", w.opt.node,
+	     w.opt.datastore_dir ? w.opt.datastore_dir
+	                         : (w.opt.kubeconfig ? w.opt.kubeconfig : "in-cluster"));
+
+	if (setup_dataplane(&w, &err) < 0 || watcher_http_start(&w, &err) < 0 ||
+	    setup_sources(&w, &err) < 0) {
+		hlog(HLOG_ERROR, "Cannot start", "error=\"%s\"", err.msg);
+		goto out;
+	}
+	/* The initial content is decided: apply it before waiting for anything. */
+	sync_after_iteration(w.loop, &w);
+	rc = loop_run(w.loop) < 0 ? 1 : 0;
+out:
+	teardown(&w);
+	return rc;
+}

@@ -1,0 +1,131 @@
+/* http.c - the node's endpoints: /healthz, /readyz, /metrics, /migrations. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataplane/routes.h"
+#include "http/prom.h"
+#include "http/server.h"
+#include "kube/client.h"
+#include "status.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "watcher.h"
+
+static void write_metrics(struct watcher *w, FILE *f)
+{
+	char labels[128];
+
+	prom_header(f, "handoff_ready", "gauge", "1 once the initial lists are done and applied.");
+	prom_sample(f, "handoff_ready", NULL, w->synced);
+	prom_header(f, "handoff_loop_iterations_total", "counter", "Event loop iterations.");
+	prom_sample(f, "handoff_loop_iterations_total", NULL, (double)loop_iterations(w->loop));
+	status_write_metrics(w->status, f);
+
+	prom_header(f, "handoff_watch_restarts_total", "counter",
+	            "Watch requests started again after the first, by resource.");
+	for (size_t i = 0; i < w->nwatches; i++) {
+		struct kube_watch_stats st;
+		kube_watch_get_stats(w->watches[i], &st);
+		snprintf(labels, sizeof(labels), "resource=\"%s\"", w->watch_kinds[i]);
+		prom_sample(f, "handoff_watch_restarts_total", labels, (double)st.restarts);
+	}
+	prom_header(f, "handoff_watch_relists_total", "counter",
+	            "Full lists after 410 Gone, by resource.");
+	for (size_t i = 0; i < w->nwatches; i++) {
+		struct kube_watch_stats st;
+		kube_watch_get_stats(w->watches[i], &st);
+		snprintf(labels, sizeof(labels), "resource=\"%s\"", w->watch_kinds[i]);
+		prom_sample(f, "handoff_watch_relists_total", labels, (double)st.relists);
+	}
+	prom_header(f, "handoff_watch_events_total", "counter",
+	            "Watch events applied, by resource.");
+	for (size_t i = 0; i < w->nwatches; i++) {
+		struct kube_watch_stats st;
+		kube_watch_get_stats(w->watches[i], &st);
+		snprintf(labels, sizeof(labels), "resource=\"%s\"", w->watch_kinds[i]);
+		prom_sample(f, "handoff_watch_events_total", labels, (double)st.events);
+	}
+
+	if (w->routes) {
+		struct route_syncer_stats rs;
+		route_syncer_get_stats(w->routes, &rs);
+		prom_header(f, "handoff_routes_added_total", "counter", "Workload routes created.");
+		prom_sample(f, "handoff_routes_added_total", NULL, (double)rs.added);
+		prom_header(f, "handoff_routes_deleted_total", "counter",
+		            "Workload routes removed.");
+		prom_sample(f, "handoff_routes_deleted_total", NULL, (double)rs.deleted);
+		prom_header(
+		    f, "handoff_routes_waiting", "gauge",
+		    "Routes held back, by reason (another protocol's route, missing link).");
+		prom_sample(f, "handoff_routes_waiting", "reason=\"conflict\"",
+		            rs.waiting_conflict);
+		prom_sample(f, "handoff_routes_waiting", "reason=\"link\"", rs.waiting_link);
+	}
+	prom_header(f, "handoff_route_sync_errors_total", "counter",
+	            "Route syncs that did not complete.");
+	prom_sample(f, "handoff_route_sync_errors_total", NULL, (double)w->route_sync_errors);
+	prom_header(f, "handoff_bird_reloads_total", "counter",
+	            "BIRD configurations written and applied.");
+	prom_sample(f, "handoff_bird_reloads_total", NULL, (double)w->bird_reloads);
+	prom_header(f, "handoff_bird_reload_failures_total", "counter",
+	            "BIRD configurations BIRD rejected or that could not be applied.");
+	prom_sample(f, "handoff_bird_reload_failures_total", NULL, (double)w->bird_reload_failures);
+	prom_header(f, "handoff_objects_rejected_total", "counter",
+	            "Objects or files rejected as invalid (the previous version stays).");
+	prom_sample(f, "handoff_objects_rejected_total", NULL, (double)w->objects_rejected);
+	const struct endpoint *const *eps;
+	prom_header(f, "handoff_endpoints", "gauge", "Local workload endpoints.");
+	prom_sample(f, "handoff_endpoints", NULL, (double)engine_endpoints(w->engine, &eps));
+}
+
+static void handle(void *arg, const char *path, struct http_response *r)
+{
+	struct watcher *w = arg;
+
+	if (!strcmp(path, "/healthz")) {
+		/* Served from the loop itself: an answer means the loop turns. */
+		r->body = strdup("ok\n");
+	} else if (!strcmp(path, "/readyz")) {
+		if (w->synced) {
+			r->body = strdup("ready\n");
+		} else {
+			r->status = 503;
+			if (asprintf(&r->body, "waiting for %u initial list(s)\n",
+			             w->pending_lists) < 0)
+				r->body = NULL;
+		}
+	} else if (!strcmp(path, "/metrics")) {
+		size_t len = 0;
+		FILE *f = open_memstream(&r->body, &len);
+		if (f) {
+			write_metrics(w, f);
+			fclose(f);
+		}
+		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	} else if (!strcmp(path, "/migrations")) {
+		r->body = status_migrations_json(w->status);
+		r->content_type = "application/json";
+	} else {
+		r->status = 404;
+		r->body = strdup("not found: try /healthz, /readyz, /metrics, /migrations\n");
+	}
+}
+
+int watcher_http_start(struct watcher *w, struct herr *err)
+{
+	if (!w->opt.http_listen || !*w->opt.http_listen)
+		return 0;
+	w->http = http_server_new(w->loop, w->opt.http_listen, handle, w, err);
+	if (!w->http)
+		return -1;
+	hlog(HLOG_INFO, "HTTP endpoints", "listen=%s", w->opt.http_listen);
+	return 0;
+}
+
+void watcher_http_stop(struct watcher *w)
+{
+	http_server_free(w->http);
+	w->http = NULL;
+}

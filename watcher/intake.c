@@ -1,0 +1,188 @@
+/* intake.c - objects in: datastore or API server events, CNI endpoint records
+ * and GARP reports go to the engine (or to the BGP set for BIRD). Nothing is
+ * applied to the kernel here: sync.c does that once per loop iteration, after
+ * every event of the iteration has been decided (calico-semantics F.2). */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/folder.h"
+#include "util/log.h"
+#include "util/loop.h"
+#include "status.h"
+#include "watcher.h"
+
+static const char *meta(const json_t *obj, const char *field)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
+	return s ? s : "";
+}
+
+static void rejected(struct watcher *w, const json_t *obj, const struct herr *err)
+{
+	w->objects_rejected++;
+	hlog(HLOG_WARN, "Object rejected; its previous version stays in force",
+	     "kind=%s name=%s%s%s error=\"%s\"", json_string_value(json_object_get(obj, "kind")),
+	     meta(obj, "namespace"), *meta(obj, "namespace") ? "/" : "", meta(obj, "name"),
+	     err->msg);
+}
+
+/* The CNI's record for a pod, when it has written one. */
+static const json_t *record_for(struct watcher *w, const char *ns, const char *name)
+{
+	char key[600];
+
+	if (!w->records)
+		return NULL;
+	snprintf(key, sizeof(key), "EndpointRecord/%s/%s", ns, name);
+	return obj_cache_get(folder_store_cache(w->records), key);
+}
+
+/* The record knows the interface and addresses as soon as the pod is wired,
+ * before the API server reports the pod's IPs. Labels (and so the pod's role)
+ * only come from the Pod, so an endpoint exists only once its Pod is known. */
+static int merge_record(struct endpoint *ep, const json_t *rec)
+{
+	json_t *spec = json_object_get(rec, "spec");
+	const char *ifname = json_string_value(json_object_get(spec, "interface"));
+	const char *mac = json_string_value(json_object_get(spec, "mac"));
+	json_t *addrs = json_object_get(spec, "addresses");
+	size_t i;
+	json_t *a;
+
+	if (ifname && *ifname)
+		snprintf(ep->ifname, sizeof(ep->ifname), "%s", ifname);
+	if (mac && !ep->mac[0])
+		snprintf(ep->mac, sizeof(ep->mac), "%s", mac);
+	if (ep->naddrs || !json_is_array(addrs))
+		return 0;
+	ep->addrs = calloc(json_array_size(addrs) + 1, sizeof(*ep->addrs));
+	if (!ep->addrs)
+		return -1;
+	json_array_foreach(addrs, i, a)
+	{
+		char buf[HANDOFF_ADDRSIZ + 8], *slash;
+		if (!json_is_string(a) || json_string_length(a) >= sizeof(buf))
+			continue;
+		memcpy(buf, json_string_value(a), json_string_length(a) + 1);
+		if ((slash = strchr(buf, '/')))
+			*slash = '\0';
+		if (strlen(buf) < HANDOFF_ADDRSIZ && addr_family(buf))
+			memcpy(ep->addrs[ep->naddrs++], buf, strlen(buf) + 1);
+	}
+	return 0;
+}
+
+/* Bring the engine's view of pod ns/name up to date from the cached Pod and record. */
+static void refresh_endpoint(struct watcher *w, const char *ns, const char *name)
+{
+	char key[600];
+	const json_t *pod;
+	struct endpoint ep = {0};
+	struct herr err = {{0}};
+	uint64_t now = loop_now_ms();
+
+	snprintf(key, sizeof(key), "Pod/%s/%s", ns, name);
+	pod = obj_cache_get(w->pods, key);
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	if (!pod) {
+		engine_endpoint_delete(w->engine, key, now, &w->decisions);
+		w->plan_dirty = true;
+		return;
+	}
+	if (endpoint_decode_pod(pod, &ep, &err) < 0) {
+		rejected(w, pod, &err);
+		return;
+	}
+	const json_t *rec = record_for(w, ns, name);
+	if (rec)
+		merge_record(&ep, rec);
+	engine_endpoint_upsert(w->engine, &ep, now, &w->decisions);
+	endpoint_free(&ep);
+	w->plan_dirty = true;
+}
+
+static void intake_pod(struct watcher *w, enum obj_event ev, const json_t *obj)
+{
+	const char *node =
+	    json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));
+	bool local = ev != OBJ_DELETED && node && !strcmp(node, w->opt.node);
+
+	if (local)
+		obj_cache_upsert(w->pods, (json_t *)obj, NULL, NULL, NULL);
+	else
+		obj_cache_delete(w->pods, obj, NULL, NULL, NULL);
+	refresh_endpoint(w, *meta(obj, "namespace") ? meta(obj, "namespace") : "default",
+	                 meta(obj, "name"));
+}
+
+static bool is_bgp_kind(const char *kind)
+{
+	return !strcmp(kind, "BGPConfiguration") || !strcmp(kind, "BGPPeer") ||
+	       !strcmp(kind, "BGPFilter") || !strcmp(kind, "Node") ||
+	       !strcmp(kind, "BlockAffinity");
+}
+
+void intake_object(void *arg, enum obj_event ev, const json_t *obj)
+{
+	struct watcher *w = arg;
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	struct herr err = {{0}};
+	uint64_t now = loop_now_ms();
+	int r;
+
+	if (!kind)
+		return;
+	hlog(HLOG_DEBUG, "Object event", "event=%s kind=%s namespace=%s name=%s",
+	     obj_event_name(ev), kind, meta(obj, "namespace"), meta(obj, "name"));
+	if (!strcmp(kind, "Pod")) {
+		intake_pod(w, ev, obj);
+		return;
+	}
+	if (is_bgp_kind(kind)) {
+		if (ev == OBJ_DELETED)
+			bgp_resources_remove(&w->bgp, kind, meta(obj, "name"));
+		else if (bgp_resources_add(&w->bgp, obj, &err) < 0) {
+			rejected(w, obj, &err);
+			return;
+		}
+		w->bird_dirty = true;
+		return;
+	}
+	if (ev == OBJ_DELETED)
+		r = engine_delete(w->engine, kind, meta(obj, "namespace"), meta(obj, "name"), now,
+		                  &w->decisions, &err);
+	else
+		r = engine_apply(w->engine, obj, now, &w->decisions, &err);
+	if (r < 0)
+		rejected(w, obj, &err);
+	else if (r == 0)
+		w->plan_dirty = true;
+}
+
+void intake_record(void *arg, enum obj_event ev, const json_t *obj)
+{
+	struct watcher *w = arg;
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+
+	if (!kind || strcmp(kind, "EndpointRecord"))
+		return;
+	hlog(HLOG_INFO, "CNI endpoint record", "event=%s pod=%s/%s", obj_event_name(ev),
+	     meta(obj, "namespace"), meta(obj, "name"));
+	refresh_endpoint(w, meta(obj, "namespace"), meta(obj, "name"));
+}
+
+void intake_garp(const char *endpoint_key, const char *ifname, void *arg)
+{
+	struct watcher *w = arg;
+	struct herr err = {{0}};
+
+	status_garp_seen(w->status, mono_us());
+	hlog(HLOG_INFO, "Detected GARP/RARP packet on workload interface", "id=%s interface=%s",
+	     endpoint_key, ifname);
+	if (engine_garp(w->engine, endpoint_key, NULL, loop_now_ms(), &w->decisions, &err) < 0)
+		hlog(HLOG_WARN, "GARP for an unknown endpoint", "id=%s error=\"%s\"", endpoint_key,
+		     err.msg);
+	w->plan_dirty = true;
+}

@@ -1,0 +1,90 @@
+/* source_kube.c - what the watcher follows on the API server: one list+watch
+ * per resource, all on the client's one curl multi handle. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kube/client.h"
+#include "util/log.h"
+#include "watcher.h"
+
+struct resource {
+	const char *path, *kind, *api_version;
+	bool node_scoped; /* field selector spec.nodeName=<node> */
+	bool optional;    /* KubeVirt may not be installed */
+};
+
+static const struct resource resources[] = {
+    {"/apis/projectcalico.org/v3/felixconfigurations", "FelixConfiguration", "projectcalico.org/v3",
+     false, false},
+    {"/apis/projectcalico.org/v3/bgpconfigurations", "BGPConfiguration", "projectcalico.org/v3",
+     false, false},
+    {"/apis/projectcalico.org/v3/bgppeers", "BGPPeer", "projectcalico.org/v3", false, false},
+    {"/apis/projectcalico.org/v3/bgpfilters", "BGPFilter", "projectcalico.org/v3", false, false},
+    {"/apis/projectcalico.org/v3/livemigrations", "LiveMigration", "projectcalico.org/v3", false,
+     false},
+    {"/api/v1/nodes", "Node", "v1", false, false},
+    {"/api/v1/pods", "Pod", "v1", true, false},
+    {"/apis/kubevirt.io/v1/virtualmachineinstancemigrations", "VirtualMachineInstanceMigration",
+     "kubevirt.io/v1", false, true},
+};
+#define NRESOURCES (sizeof(resources) / sizeof(resources[0]))
+
+static void on_synced(void *arg, const char *kind)
+{
+	struct watcher *w = arg;
+
+	if (w->pending_lists)
+		w->pending_lists--;
+	hlog(HLOG_INFO, "Initial list done", "kind=%s remaining=%u", kind, w->pending_lists);
+}
+
+static void on_notice(void *arg, const char *kind, const char *message)
+{
+	hlog(HLOG_WARN, "API server", "kind=%s message=\"%s\"", kind, message);
+}
+
+int watcher_kube_start(struct watcher *w, struct herr *err)
+{
+	struct kube_config cfg = {0};
+	char selector[300];
+	int r;
+
+	r = w->opt.kubeconfig ? kube_config_from_kubeconfig(w->opt.kubeconfig, &cfg, err)
+	                      : kube_config_in_cluster(NULL, &cfg, err);
+	if (r < 0)
+		return r;
+	w->kube = kube_client_new(w->loop, &cfg, err);
+	kube_config_free(&cfg);
+	if (!w->kube)
+		return -1;
+	snprintf(selector, sizeof(selector), "spec.nodeName=%s", w->opt.node);
+	for (size_t i = 0; i < NRESOURCES; i++) {
+		const struct resource *res = &resources[i];
+		struct kube_watch_opts o = {
+		    .path = res->path,
+		    .kind = res->kind,
+		    .api_version = res->api_version,
+		    .field_selector = res->node_scoped ? selector : NULL,
+		    .optional = res->optional,
+		};
+		struct kube_watch *kw =
+		    kube_watch_start(w->kube, &o, intake_object, on_synced, on_notice, w, err);
+		if (!kw)
+			return -1;
+		if (w->nwatches < sizeof(w->watches) / sizeof(w->watches[0])) {
+			w->watches[w->nwatches] = kw;
+			w->watch_kinds[w->nwatches++] = res->kind;
+		}
+		/* An optional resource (KubeVirt) does not hold readiness back. */
+		if (!res->optional)
+			w->pending_lists++;
+	}
+	return 0;
+}
+
+void watcher_kube_stop(struct watcher *w)
+{
+	kube_client_free(w->kube);
+	w->kube = NULL;
+}

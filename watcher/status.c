@@ -1,0 +1,201 @@
+/* status.c - migration records and their figures. */
+#include "status.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "http/prom.h"
+
+/* Where an endpoint's migration stands, for durations and outcomes. */
+struct ep_track {
+	char *key;
+	uint64_t entered_mono_ms; /* when the current state was entered */
+	bool was_live;            /* this episode reached Live */
+	struct ep_track *next;
+};
+
+enum outcome { OUT_COMPLETED, OUT_GARP_MISSED, OUT_FAILED, OUT_REMIGRATED, OUT_DELETED, OUT_N };
+static const char *outcome_names[OUT_N] = {"completed", "garp_missed", "failed", "remigrated",
+                                           "deleted"};
+
+struct status {
+	json_t *migrations; /* uid -> endpoint -> record */
+	json_t *uid_of;     /* endpoint -> uid of its current episode */
+	struct ep_track *tracks;
+	uint64_t outcomes[OUT_N];
+	struct prom_histogram target_to_live, live_to_timewait, timewait_to_base, garp_to_route;
+	uint64_t garp_pending_us;
+};
+
+static const double phase_bounds[] = {0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300};
+static const double fast_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.002,
+                                     0.005,  0.01,    0.025,  0.05,  0.1};
+
+struct status *status_new(void)
+{
+	struct status *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->migrations = json_object();
+	s->uid_of = json_object();
+	prom_histogram_init(&s->target_to_live, phase_bounds,
+	                    sizeof(phase_bounds) / sizeof(double));
+	prom_histogram_init(&s->live_to_timewait, phase_bounds,
+	                    sizeof(phase_bounds) / sizeof(double));
+	prom_histogram_init(&s->timewait_to_base, phase_bounds,
+	                    sizeof(phase_bounds) / sizeof(double));
+	prom_histogram_init(&s->garp_to_route, fast_bounds, sizeof(fast_bounds) / sizeof(double));
+	return s;
+}
+
+void status_free(struct status *s)
+{
+	if (!s)
+		return;
+	while (s->tracks) {
+		struct ep_track *t = s->tracks;
+		s->tracks = t->next;
+		free(t->key);
+		free(t);
+	}
+	json_decref(s->migrations);
+	json_decref(s->uid_of);
+	free(s);
+}
+
+static struct ep_track *track(struct status *s, const char *key)
+{
+	for (struct ep_track *t = s->tracks; t; t = t->next)
+		if (!strcmp(t->key, key))
+			return t;
+	struct ep_track *t = calloc(1, sizeof(*t));
+	if (!t || !(t->key = strdup(key))) {
+		free(t);
+		return NULL;
+	}
+	t->next = s->tracks;
+	s->tracks = t;
+	return t;
+}
+
+/* The record of (uid, endpoint), created on first use. */
+static json_t *record(struct status *s, const char *uid, const char *endpoint)
+{
+	json_t *byuid = json_object_get(s->migrations, uid);
+	json_t *rec;
+
+	if (!byuid) {
+		byuid = json_object();
+		json_object_set_new(s->migrations, uid, byuid);
+	}
+	rec = json_object_get(byuid, endpoint);
+	if (!rec) {
+		rec = json_pack("{s:s,s:s,s:[]}", "role", "NONE", "state", "Base", "transitions");
+		json_object_set_new(byuid, endpoint, rec);
+	}
+	return rec;
+}
+
+static void outcome(struct status *s, const struct decision *d, const struct ep_track *t)
+{
+	if (d->to != LM_BASE)
+		return;
+	if (d->input == LM_IN_TIMERPOP)
+		s->outcomes[t && t->was_live ? OUT_COMPLETED : OUT_GARP_MISSED]++;
+	else if (d->from == LM_TARGET)
+		s->outcomes[OUT_FAILED]++;
+	else if (d->input == LM_IN_SOURCE)
+		s->outcomes[OUT_REMIGRATED]++;
+	else
+		s->outcomes[OUT_DELETED]++;
+}
+
+void status_record(struct status *s, const struct decision *d, uint64_t wall_ms, uint64_t mono_ms)
+{
+	char a[24], b[24], c[24];
+
+	if (d->kind == DEC_ROLE) {
+		if (d->uid && *d->uid) {
+			json_object_set_new(s->uid_of, d->endpoint, json_string(d->uid));
+			json_object_set_new(record(s, d->uid, d->endpoint), "role",
+			                    json_string(lm_role_name(d->role)));
+		} else {
+			const char *uid =
+			    json_string_value(json_object_get(s->uid_of, d->endpoint));
+			if (uid)
+				json_object_set_new(record(s, uid, d->endpoint), "role",
+				                    json_string("NONE"));
+		}
+		return;
+	}
+	if (d->kind != DEC_TRANSITION)
+		return;
+	const char *uid = d->uid && *d->uid ? d->uid : "";
+	json_t *rec = record(s, uid, d->endpoint);
+	json_object_set_new(rec, "state", json_string(lm_state_name(d->to, a)));
+	json_array_append_new(json_object_get(rec, "transitions"),
+	                      json_pack("{s:s,s:s,s:s,s:I}", "from", lm_state_name(d->from, b),
+	                                "input", lm_input_name(d->input, c), "to",
+	                                lm_state_name(d->to, a), "at_ms", (json_int_t)wall_ms));
+
+	struct ep_track *t = track(s, d->endpoint);
+	if (!t)
+		return;
+	double spent = (double)(mono_ms - t->entered_mono_ms) / 1000.0;
+	if (d->from == LM_TARGET && d->to == LM_LIVE)
+		prom_histogram_observe(&s->target_to_live, spent);
+	else if (d->from == LM_LIVE && d->to == LM_TIMEWAIT)
+		prom_histogram_observe(&s->live_to_timewait, spent);
+	else if (d->from == LM_TIMEWAIT && d->to == LM_BASE)
+		prom_histogram_observe(&s->timewait_to_base, spent);
+	if (d->from == LM_BASE)
+		t->was_live = false;
+	if (d->to == LM_LIVE)
+		t->was_live = true;
+	outcome(s, d, t);
+	t->entered_mono_ms = mono_ms;
+}
+
+void status_garp_seen(struct status *s, uint64_t mono_us)
+{
+	if (!s->garp_pending_us)
+		s->garp_pending_us = mono_us;
+}
+
+void status_routes_applied(struct status *s, uint64_t mono_us)
+{
+	if (!s->garp_pending_us)
+		return;
+	prom_histogram_observe(&s->garp_to_route, (double)(mono_us - s->garp_pending_us) / 1e6);
+	s->garp_pending_us = 0;
+}
+
+char *status_migrations_json(const struct status *s)
+{
+	return json_dumps(s->migrations, JSON_INDENT(2) | JSON_SORT_KEYS);
+}
+
+void status_write_metrics(const struct status *s, FILE *f)
+{
+	char labels[64];
+
+	prom_header(f, "handoff_migrations_total", "counter",
+	            "Migrations seen by this node's endpoints, by how they ended.");
+	for (int i = 0; i < OUT_N; i++) {
+		snprintf(labels, sizeof(labels), "outcome=\"%s\"", outcome_names[i]);
+		prom_sample(f, "handoff_migrations_total", labels, (double)s->outcomes[i]);
+	}
+	prom_header(f, "handoff_migration_phase_seconds", "histogram",
+	            "Time from entering a state to leaving it, per transition.");
+	prom_histogram_write(f, "handoff_migration_phase_seconds", "phase=\"target_to_live\"",
+	                     &s->target_to_live);
+	prom_histogram_write(f, "handoff_migration_phase_seconds", "phase=\"live_to_timewait\"",
+	                     &s->live_to_timewait);
+	prom_histogram_write(f, "handoff_migration_phase_seconds", "phase=\"timewait_to_base\"",
+	                     &s->timewait_to_base);
+	prom_header(f, "handoff_garp_to_route_seconds", "histogram",
+	            "From a GARP/RARP read on a workload interface to its routes applied.");
+	prom_histogram_write(f, "handoff_garp_to_route_seconds", NULL, &s->garp_to_route);
+}
