@@ -65,11 +65,57 @@ static void on_fsm_timer(struct loop *l, struct loop_timer *t, void *arg)
 	engine_advance(w->engine, loop_now_ms(), &w->decisions);
 }
 
+/* The flags that can change while running, from --flags-file: one
+ * "--flag value" per line, '#' comments. Other flags are refused by name. */
+static int reread_flags(struct watcher *w, struct herr *err)
+{
+	char line[512];
+	unsigned lineno = 0;
+	FILE *f;
+	int level = -1;
+
+	if (!w->opt.flags_file)
+		return 0;
+	f = fopen(w->opt.flags_file, "r");
+	if (!f)
+		return herr_set(err, -errno, "%s: %s", w->opt.flags_file, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char flag[64], value[256];
+		lineno++;
+		if (line[strspn(line, " \t")] == '#' || line[strspn(line, " \t\n")] == '\0')
+			continue;
+		if (sscanf(line, " %63s %255s", flag, value) != 2 || strcmp(flag, "--log-level") ||
+		    (level = hlog_parse_level(value)) < 0) {
+			fclose(f);
+			return herr_set(
+			    err, -EINVAL,
+			    "%s:%u: only \"--log-level debug|info|warn|error\" can change "
+			    "while running (the rest needs a restart)",
+			    w->opt.flags_file, lineno);
+		}
+	}
+	fclose(f);
+	if (level >= 0)
+		hlog_set_level((enum hlog_level)level);
+	return 0;
+}
+
 static void on_signal(struct loop *l, int signo, void *arg)
 {
+	struct watcher *w = arg;
+	struct herr err = {{0}};
+
 	if (signo == SIGHUP) {
-		hlog_init();
-		hlog(HLOG_INFO, "SIGHUP: log level re-read", "%s", "");
+		/* New flags, and a full re-sync: routes, ARP table, captures, BIRD. */
+		if (reread_flags(w, &err) < 0)
+			hlog(HLOG_WARN, "SIGHUP: flags file rejected; flags unchanged",
+			     "error=\"%s\"", err.msg);
+		free(w->last_arp_sig);
+		w->last_arp_sig = NULL;
+		w->plan_dirty = true;
+		w->bird_dirty = true;
+		hlog(HLOG_INFO, "SIGHUP: flags re-read, full re-sync", "flags_file=%s",
+		     w->opt.flags_file ? w->opt.flags_file : "none");
 		return;
 	}
 	hlog(HLOG_INFO, "Stopping; workload routes stay in place", "signal=%d", signo);
@@ -82,7 +128,9 @@ static void usage(FILE *f)
 	    f,
 	    "usage: handoff-watcher run [--node NAME] (--datastore dir:PATH | --kubeconfig PATH)\n"
 	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
-	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n");
+	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n"
+	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
+	    "          [--watch-timeout SECONDS]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -97,6 +145,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"bird6-socket", required_argument, NULL, '6'},
 	    {"http", required_argument, NULL, 'H'},
 	    {"no-dataplane", no_argument, NULL, 'N'},
+	    {"log-level", required_argument, NULL, 'L'},
+	    {"flags-file", required_argument, NULL, 'F'},
+	    {"watch-timeout", required_argument, NULL, 'T'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -140,6 +191,35 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 		case 'N':
 			o->no_dataplane = true;
 			break;
+		case 'L':
+			if (hlog_parse_level(optarg) < 0) {
+				fprintf(stderr,
+				        "run: --log-level: \"%s\" is not debug, info, warn or "
+				        "error\n",
+				        optarg);
+				return -1;
+			}
+			hlog_set_level((enum hlog_level)hlog_parse_level(optarg));
+			o->log_level = optarg;
+			break;
+		case 'F':
+			o->flags_file = optarg;
+			break;
+		case 'T': {
+			/* Watch timeoutSeconds; a stalled stream is noticed after
+			 * about twice this (tests use a few seconds). */
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v < 1 || v > 3600) {
+				fprintf(
+				    stderr,
+				    "run: --watch-timeout: expected 1..3600 seconds, got \"%s\"\n",
+				    optarg);
+				return -1;
+			}
+			o->watch_timeout_s = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -254,6 +334,10 @@ int cmd_run(int argc, char **argv)
 	     w.opt.datastore_dir ? w.opt.datastore_dir
 	                         : (w.opt.kubeconfig ? w.opt.kubeconfig : "in-cluster"));
 
+	if (reread_flags(&w, &err) < 0) {
+		hlog(HLOG_ERROR, "Cannot start", "error=\"%s\"", err.msg);
+		goto out;
+	}
 	if (setup_dataplane(&w, &err) < 0 || watcher_http_start(&w, &err) < 0 ||
 	    setup_sources(&w, &err) < 0) {
 		hlog(HLOG_ERROR, "Cannot start", "error=\"%s\"", err.msg);

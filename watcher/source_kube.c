@@ -67,6 +67,7 @@ int watcher_kube_start(struct watcher *w, struct herr *err)
 		    .api_version = res->api_version,
 		    .field_selector = res->node_scoped ? selector : NULL,
 		    .optional = res->optional,
+		    .timeout_seconds = w->opt.watch_timeout_s,
 		};
 		struct kube_watch *kw =
 		    kube_watch_start(w->kube, &o, intake_object, on_synced, on_notice, w, err);

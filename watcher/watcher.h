@@ -33,6 +33,9 @@ struct watcher_opts {
 	const char *bird6_socket;  /* bird6's */
 	const char *http_listen;   /* "127.0.0.1:9099"; "" disables */
 	bool no_dataplane;         /* decide and log only (tests of the intake) */
+	const char *log_level;     /* --log-level: debug, info, warn, error */
+	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
+	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
 };
 
 struct watcher {
