@@ -89,7 +89,7 @@ static int reread_flags(struct watcher *w, struct herr *err)
 			fclose(f);
 			return herr_set(
 			    err, -EINVAL,
-			    "%s:%u: only \"--log-level debug|info|warn|error\" can change "
+			    "%s:%u: only '--log-level debug|info|warn|error' can change "
 			    "while running (the rest needs a restart)",
 			    w->opt.flags_file, lineno);
 		}

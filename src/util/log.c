@@ -19,20 +19,25 @@ void hlog_set_stream(FILE *f)
 	log_stream = f;
 }
 
+int hlog_parse_level(const char *v)
+{
+	if (!strcasecmp(v, "debug"))
+		return HLOG_DEBUG;
+	if (!strcasecmp(v, "info"))
+		return HLOG_INFO;
+	if (!strcasecmp(v, "warn"))
+		return HLOG_WARN;
+	if (!strcasecmp(v, "error"))
+		return HLOG_ERROR;
+	return -1;
+}
+
 void hlog_init(void)
 {
 	const char *v = getenv("HANDOFF_LOG_LEVEL");
+	int level = v ? hlog_parse_level(v) : -1;
 
-	if (!v)
-		return;
-	if (!strcasecmp(v, "debug"))
-		log_level = HLOG_DEBUG;
-	else if (!strcasecmp(v, "warn"))
-		log_level = HLOG_WARN;
-	else if (!strcasecmp(v, "error"))
-		log_level = HLOG_ERROR;
-	else
-		log_level = HLOG_INFO;
+	log_level = level < 0 ? HLOG_INFO : (enum hlog_level)level;
 }
 
 int hlog_enabled(enum hlog_level level)
@@ -55,7 +60,7 @@ void hlog(enum hlog_level level, const char *msg, const char *fields_fmt, ...)
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fprintf(out, "ts=%s.%03ldZ level=%s msg=\"%s\"", when, ts.tv_nsec / 1000000, names[level],
-		msg);
+	        msg);
 	if (fields_fmt && *fields_fmt) {
 		fputc(' ', out);
 		va_start(ap, fields_fmt);

@@ -15,6 +15,8 @@ enum hlog_level { HLOG_DEBUG, HLOG_INFO, HLOG_WARN, HLOG_ERROR };
 /* Lines below `level` are dropped. Default HLOG_INFO; HANDOFF_LOG_LEVEL=debug|info|warn|error
  * in the environment is read by hlog_init(). */
 void hlog_set_level(enum hlog_level level);
+/* "debug", "info", "warn", "error" -> level; -1 for anything else. */
+int hlog_parse_level(const char *name);
 void hlog_init(void);
 /* Where lines go; default stderr. */
 void hlog_set_stream(FILE *f);

@@ -79,8 +79,9 @@ spec: {nodeName: node-2}
 status: {podIPs: [{ip: 10.65.0.99}]}
 YAML
 
+echo "--log-level info" >"$dir/flags"
 ip netns exec "$node" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
-	--endpoint-dir "$dir/ep" --http "127.0.0.1:$port" >"$dir/log" 2>&1 &
+	--endpoint-dir "$dir/ep" --http "127.0.0.1:$port" --flags-file "$dir/flags" >"$dir/log" 2>&1 &
 pid=$!
 
 # wait_for DESCRIPTION COMMAND...: poll (bounded: 5 s) until COMMAND succeeds.
@@ -169,6 +170,18 @@ assert r['state']=='Base', r
 " || fail "/migrations"
 grep -q 'msg="Live migration state transition" from=Target id=vms/vm1-target input=GARPDetected migrationUid=uid-7 to=Live' "$dir/log" ||
 	fail "seed-000 transition line missing"
+
+# SIGHUP: the flags that can change are re-read (debug lines appear), a flag
+# that needs a restart is refused by name, and the routes are re-synced.
+echo "--log-level debug" >"$dir/flags"
+kill -HUP "$pid"
+wait_for "SIGHUP handled" grep -q 'msg="SIGHUP: flags re-read, full re-sync"' "$dir/log"
+printf 'kind: Pod\napiVersion: v1\nmetadata: {namespace: vms, name: other}\nspec: {nodeName: node-2}\n' >"$dir/ds/other.yaml"
+wait_for "debug logging after SIGHUP" grep -q 'level=debug msg="Object event"' "$dir/log"
+echo "--http 0.0.0.0:1" >"$dir/flags"
+kill -HUP "$pid"
+wait_for "flags file refused" grep -qF "flags:1: only '--log-level" "$dir/log"
+route_is 10.65.0.10 1024 || fail "routes changed by SIGHUP"
 
 # SIGTERM: a clean exit that leaves the routes in place.
 kill -TERM "$pid"
