@@ -7,8 +7,8 @@
 
 #include "core/model.h"
 
-#define ROUTE_PRIORITY_MIN 1u
-#define ROUTE_PRIORITY_MAX 2147483646u
+#define ROUTE_PRIORITY_MIN        1u
+#define ROUTE_PRIORITY_MAX        2147483646u
 #define DEFAULT_NORMAL_PRIORITY   1024u
 #define DEFAULT_ELEVATED_PRIORITY 512u
 #define DEFAULT_CONVERGENCE_MS    30000u
@@ -29,7 +29,7 @@ void route_config_defaults(struct route_config *rc);
  * result has elevated >= normal for a family, the rest is still applied and
  * a warning is written to `warn->msg` (empty otherwise). */
 void route_config_resolve(const struct felix_config *const *objs, size_t n, const char *node,
-			  struct route_config *out, struct herr *warn);
+                          struct route_config *out, struct herr *warn);
 
 /* Kubernetes duration ("30s", "1m30s", "500ms", "1h", "1.5s") -> milliseconds.
  * 0 or -EINVAL with a message naming what is wrong with `text`. */

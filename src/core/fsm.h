@@ -33,10 +33,10 @@ const char *lm_input_name(int in, char buf[24]);
 
 /* Actions run on a real transition, in this order: exit of old, entry of new. */
 enum lm_action {
-	LM_ACT_STOP_CAPTURE = 1 << 0, /* leaving Target */
-	LM_ACT_STOP_TIMER = 1 << 1,   /* leaving TimeWait */
+	LM_ACT_STOP_CAPTURE = 1 << 0,  /* leaving Target */
+	LM_ACT_STOP_TIMER = 1 << 1,    /* leaving TimeWait */
 	LM_ACT_START_CAPTURE = 1 << 2, /* entering Target */
-	LM_ACT_START_TIMER = 1 << 3,  /* entering TimeWait */
+	LM_ACT_START_TIMER = 1 << 3,   /* entering TimeWait */
 };
 
 struct fsm_step {
@@ -80,13 +80,13 @@ void lm_monitor_set_convergence(struct lm_monitor *m, uint64_t convergence_ms);
 
 /* A role update for an endpoint; only a change of role feeds the FSM (B.1). */
 void lm_monitor_role(struct lm_monitor *m, const char *key, enum lm_role role, const char *uid,
-		     uint64_t now_ms, struct lm_transitions *out);
+                     uint64_t now_ms, struct lm_transitions *out);
 /* A GARP/RARP was seen on the endpoint's interface. */
 void lm_monitor_garp(struct lm_monitor *m, const char *key, uint64_t now_ms,
-		     struct lm_transitions *out);
+                     struct lm_transitions *out);
 /* The endpoint went away: input Deleted, role and uid forgotten. */
 void lm_monitor_remove(struct lm_monitor *m, const char *key, uint64_t now_ms,
-		       struct lm_transitions *out);
+                       struct lm_transitions *out);
 /* Fire every convergence timer due at or before now_ms (TimerPop), in deadline
  * order (ties by key). Each pop is reported with t_ms = its own deadline, so a
  * virtual clock gives the same timeline whatever the tick; call this before

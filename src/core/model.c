@@ -102,7 +102,7 @@ void labels_free(struct labels *l)
 }
 
 int wep_ident_set(struct wep_ident *id, const char *hostname, const char *orchestrator,
-		  const char *workload, const char *endpoint)
+                  const char *workload, const char *endpoint)
 {
 	struct wep_ident n;
 
@@ -174,7 +174,7 @@ int endpoint_copy(struct endpoint *dst, const struct endpoint *src)
 	if (!dst->key || !dst->ns || !dst->name || !dst->node)
 		goto nomem;
 	if (src->id.orchestrator && wep_ident_set(&dst->id, src->id.hostname, src->id.orchestrator,
-						  src->id.workload, src->id.endpoint) < 0)
+	                                          src->id.workload, src->id.endpoint) < 0)
 		goto nomem;
 	if (labels_copy(&dst->labels, &src->labels) < 0)
 		goto nomem;

@@ -31,7 +31,7 @@ struct labels {
 	size_t n;
 };
 
-const char *labels_get(const struct labels *l, const char *key); /* NULL when absent */
+const char *labels_get(const struct labels *l, const char *key);      /* NULL when absent */
 int labels_set(struct labels *l, const char *key, const char *value); /* insert or replace */
 int labels_copy(struct labels *dst, const struct labels *src);
 bool labels_equal(const struct labels *a, const struct labels *b);
@@ -49,7 +49,7 @@ struct wep_ident {
 };
 
 int wep_ident_set(struct wep_ident *id, const char *hostname, const char *orchestrator,
-		  const char *workload, const char *endpoint);
+                  const char *workload, const char *endpoint);
 bool wep_ident_equal(const struct wep_ident *a, const struct wep_ident *b);
 void wep_ident_free(struct wep_ident *id);
 
@@ -71,8 +71,7 @@ void live_migration_free(struct live_migration *lm);
 /* KubeVirt VirtualMachineInstanceMigration -> LiveMigration (calico-semantics A.3).
  * Returns 1 and fills `out` when the VMIM yields a LiveMigration, 0 when its
  * phase (or a missing vmiName/uid) yields none, negative on malformed input. */
-int vmim_to_live_migration(const struct json_t *vmim, struct live_migration *out,
-			   struct herr *err);
+int vmim_to_live_migration(const struct json_t *vmim, struct live_migration *out, struct herr *err);
 
 /* ---- FelixConfiguration --------------------------------------------------- */
 
@@ -101,9 +100,9 @@ void felix_config_free(struct felix_config *fc);
 #define HANDOFF_ADDRSIZ  46
 
 struct endpoint {
-	char *key;  /* "<namespace>/<name>": the id roles, FSM, plan and replay use */
+	char *key; /* "<namespace>/<name>": the id roles, FSM, plan and replay use */
 	char *ns, *name;
-	char *node; /* spec.nodeName ("" when unscheduled) */
+	char *node;          /* spec.nodeName ("" when unscheduled) */
 	struct wep_ident id; /* k8s: {"", "k8s", "ns/name", "eth0"} */
 	struct labels labels;
 	char (*addrs)[HANDOFF_ADDRSIZ]; /* plain addresses (no prefix), IPv4 and IPv6 */

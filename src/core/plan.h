@@ -19,10 +19,10 @@
 #include "core/model.h"
 
 struct plan_route {
-	int family;                        /* 4 or 6 */
-	char dst[HANDOFF_ADDRSIZ + 4];     /* "10.65.0.10/32", "fd00::a/128" */
+	int family;                    /* 4 or 6 */
+	char dst[HANDOFF_ADDRSIZ + 4]; /* "10.65.0.10/32", "fd00::a/128" */
 	char ifname[HANDOFF_IFNAMSIZ];
-	uint32_t metric;                   /* 0: the route must not exist (suppressed) */
+	uint32_t metric; /* 0: the route must not exist (suppressed) */
 	char endpoint_key[256];
 };
 
@@ -48,7 +48,7 @@ struct plan {
 
 /* `states` may be NULL (everything in Base). Returns 0 or -ENOMEM. */
 int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_monitor *states,
-		 const struct route_config *cfg, struct plan *out);
+                 const struct route_config *cfg, struct plan *out);
 void plan_free(struct plan *p);
 
 /* The route plan entry for `dst` in `p`, or NULL. */

@@ -40,13 +40,13 @@ void roles_free(struct roles *r);
  * is rejected with -EINVAL (err names the LiveMigration and the column) and
  * the LiveMigration's previous version, if any, stays in force. */
 int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct role_events *out,
-		    struct herr *err);
+                    struct herr *err);
 void roles_lm_delete(struct roles *r, const char *ns, const char *name, struct role_events *out);
 
 /* Add or update a local endpoint. First sight emits only a role other than
  * NONE; an update re-evaluates target selectors against the new labels. */
 int roles_ep_upsert(struct roles *r, const char *key, const struct wep_ident *id,
-		    const struct labels *labels, struct role_events *out);
+                    const struct labels *labels, struct role_events *out);
 /* Forget an endpoint; emits nothing (the removal itself is the signal). */
 void roles_ep_delete(struct roles *r, const char *key);
 
