@@ -13,9 +13,28 @@
 #include "util/loop.h"
 #include "watcher.h"
 
-static void write_metrics(struct watcher *w, FILE *f)
+enum watch_figure { WATCH_RESTARTS, WATCH_RELISTS, WATCH_EVENTS };
+
+/* One counter family with a sample per watched resource. */
+static void watch_family(FILE *f, struct watcher *w, const char *name, const char *help,
+                         enum watch_figure which)
 {
 	char labels[128];
+
+	prom_header(f, name, "counter", help);
+	for (size_t i = 0; i < w->nwatches; i++) {
+		struct kube_watch_stats st;
+		kube_watch_get_stats(w->watches[i], &st);
+		uint64_t v = which == WATCH_RESTARTS  ? st.restarts
+		             : which == WATCH_RELISTS ? st.relists
+		                                      : st.events;
+		snprintf(labels, sizeof(labels), "resource=\"%s\"", w->watch_kinds[i]);
+		prom_sample(f, name, labels, (double)v);
+	}
+}
+
+static void write_metrics(struct watcher *w, FILE *f)
+{
 
 	prom_header(f, "handoff_ready", "gauge", "1 once the initial lists are done and applied.");
 	prom_sample(f, "handoff_ready", NULL, w->synced);
@@ -23,30 +42,12 @@ static void write_metrics(struct watcher *w, FILE *f)
 	prom_sample(f, "handoff_loop_iterations_total", NULL, (double)loop_iterations(w->loop));
 	status_write_metrics(w->status, f);
 
-	prom_header(f, "handoff_watch_restarts_total", "counter",
-	            "Watch requests started again after the first, by resource.");
-	for (size_t i = 0; i < w->nwatches; i++) {
-		struct kube_watch_stats st;
-		kube_watch_get_stats(w->watches[i], &st);
-		snprintf(labels, sizeof(labels), "resource=\"%s\"", w->watch_kinds[i]);
-		prom_sample(f, "handoff_watch_restarts_total", labels, (double)st.restarts);
-	}
-	prom_header(f, "handoff_watch_relists_total", "counter",
-	            "Full lists after 410 Gone, by resource.");
-	for (size_t i = 0; i < w->nwatches; i++) {
-		struct kube_watch_stats st;
-		kube_watch_get_stats(w->watches[i], &st);
-		snprintf(labels, sizeof(labels), "resource=\"%s\"", w->watch_kinds[i]);
-		prom_sample(f, "handoff_watch_relists_total", labels, (double)st.relists);
-	}
-	prom_header(f, "handoff_watch_events_total", "counter",
-	            "Watch events applied, by resource.");
-	for (size_t i = 0; i < w->nwatches; i++) {
-		struct kube_watch_stats st;
-		kube_watch_get_stats(w->watches[i], &st);
-		snprintf(labels, sizeof(labels), "resource=\"%s\"", w->watch_kinds[i]);
-		prom_sample(f, "handoff_watch_events_total", labels, (double)st.events);
-	}
+	watch_family(f, w, "handoff_watch_restarts_total",
+	             "Watch requests started again after the first, by resource.", WATCH_RESTARTS);
+	watch_family(f, w, "handoff_watch_relists_total", "Full lists after 410 Gone, by resource.",
+	             WATCH_RELISTS);
+	watch_family(f, w, "handoff_watch_events_total", "Watch events applied, by resource.",
+	             WATCH_EVENTS);
 
 	if (w->routes) {
 		struct route_syncer_stats rs;
