@@ -35,7 +35,6 @@ static void watch_family(FILE *f, struct watcher *w, const char *name, const cha
 
 static void write_metrics(struct watcher *w, FILE *f)
 {
-
 	prom_header(f, "handoff_ready", "gauge", "1 once the initial lists are done and applied.");
 	prom_sample(f, "handoff_ready", NULL, w->synced);
 	prom_header(f, "handoff_loop_iterations_total", "counter", "Event loop iterations.");
