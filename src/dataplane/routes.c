@@ -271,8 +271,10 @@ struct route_syncer {
 	uint32_t seq0, next_seq;
 	char extack[160]; /* the kernel's message for the first failure */
 
-	/* Set while reading notifications. */
-	bool need_dump, need_sync;
+	/* Set while reading notifications. links_stale: some link changed since
+	 * `links` was read (a link made before a plan wants it must still be
+	 * found when the plan comes). */
+	bool need_dump, need_sync, links_stale;
 	/* No reconciliation before the first plan: an empty want set would delete
 	 * every route a restarted watcher is meant to keep. */
 	bool have_plan;
@@ -434,6 +436,7 @@ static int reread_kernel(struct route_syncer *rs, struct herr *err)
 	r = nl_cache_refill(rs->req, rs->links);
 	if (r < 0)
 		return herr_set(err, -EIO, "route syncer: reading links: %s", nl_geterror(r));
+	rs->links_stale = false;
 	do {
 		kset_clear(&fresh);
 		r = dump_once(rs, &fresh, err);
@@ -896,6 +899,13 @@ int route_syncer_apply(struct route_syncer *rs, const struct plan *p, struct her
 		if (r < 0)
 			return ret ? ret : r;
 		rs->need_dump = false;
+	} else if (rs->links_stale) {
+		r = nl_cache_refill(rs->req, rs->links);
+		if (r < 0)
+			return ret ? ret
+			           : herr_set(err, -EIO, "route syncer: reading links: %s",
+			                      nl_geterror(r));
+		rs->links_stale = false;
 	}
 	r = sync_routes(rs, ret ? NULL : err);
 	return ret ? ret : r;
@@ -927,6 +937,7 @@ static int on_event(struct nl_msg *msg, void *arg)
 		 * came up (routes to re-add), went away: re-read everything. */
 		if (nlmsg_parse(nlh, sizeof(*ifi), tb, IFLA_MAX, NULL) < 0)
 			break;
+		rs->links_stale = true;
 		if (link_wanted(rs, ifi->ifi_index,
 		                tb[IFLA_IFNAME] ? nla_get_string(tb[IFLA_IFNAME]) : NULL))
 			rs->need_dump = true;
