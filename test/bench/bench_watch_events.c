@@ -1,0 +1,722 @@
+/* bench_watch_events - watch events per second through the watcher's whole
+ * per-event path, and resident memory with many endpoints and migrations.
+ *
+ *   bench_watch_events stream [FILE [EVENTS [PODS [PER_ITERATION]]]]
+ *       FILE: the recorded stream (written once if absent; default
+ *       /tmp/handoff-watch-100k.ndjson), EVENTS 100000, PODS 2000 local VMs,
+ *       PER_ITERATION 64 events per emulated loop iteration.
+ *   bench_watch_events memory [ENDPOINTS [MIGRATIONS]]
+ *       default 10000 local endpoints and 1000 concurrent LiveMigrations.
+ *
+ * The stream is newline-delimited JSON watch events as the API server sends
+ * them: KubeVirt virt-launcher Pods of one node (the watcher's field selector)
+ * and projectcalico.org/v3 LiveMigrations with KubeVirt-style target
+ * selectors and workload sources, ADDED/MODIFIED/DELETED. Migrations run
+ * concurrently (up to 64 in flight), in and out of this node, between pod
+ * status updates; a deterministic generator makes the same file every time.
+ *
+ * Replay runs in one thread, on the path of `handoff-watcher run` without the
+ * kernel: file read in 16 KiB pieces (a libcurl write) -> line_splitter ->
+ * json_loadb -> the watch's obj_cache -> intake (watcher/intake.c's dispatch,
+ * reproduced below: Pods through the local pod cache, endpoint_decode_pod and
+ * engine_endpoint_upsert/delete; LiveMigrations through engine_apply/delete)
+ * -> decisions; and every PER_ITERATION events, what watcher/sync.c does once
+ * per loop iteration before touching the kernel: log the decisions, compute
+ * the plan (engine_plan), re-arm the FSM timer. The clock is virtual (5 ms per
+ * event) so convergence timers fire as in a real stream; a target pod's GARP
+ * is reported when its migration reaches Running. Log lines go to /dev/null.
+ *
+ * Figures only, no verdict. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/engine.h"
+#include "kube/cache.h"
+#include "kube/client.h"
+#include "util/log.h"
+
+#define NODE       "node-1"
+#define MAX_LINE   (16u << 20)
+#define READ_PIECE 16384 /* what one libcurl write callback delivers at most */
+#define IN_FLIGHT  64    /* concurrent migrations in the recorded stream */
+#define EVENT_MS   5     /* virtual time between two events */
+
+/* ---- the recorded stream ------------------------------------------------------ */
+
+/* Deterministic pseudo-random numbers (xorshift64*), so the file is reproducible. */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+struct vm {
+	unsigned gen;   /* suffix of its current virt-launcher pod */
+	bool local;     /* its pod runs on this node */
+	bool migrating; /* a migration is in flight */
+	unsigned rv;    /* status updates so far, for varying content */
+};
+
+struct migration {
+	unsigned vm, id, step;
+	bool incoming; /* the target pod is on this node */
+};
+
+static void uid_of(char out[40], const char *tag, unsigned a, unsigned b)
+{
+	snprintf(out, 40, "%08x-%04x-4%03x-8000-%012x", a, b & 0xffff, (a ^ b) & 0xfff,
+	         (unsigned)(a * 2654435761u));
+	out[0] = tag[0];
+}
+
+static void vm_ns(char out[32], unsigned vm)
+{
+	snprintf(out, 32, "tenant-%02u", vm % 20);
+}
+
+/* The VM's IPv4 and IPv6 addresses: they move with it. */
+static void vm_ips(unsigned vm, char v4[32], char v6[48])
+{
+	snprintf(v4, 32, "10.%u.%u.%u", 64 + vm / 65536 % 64, vm / 256 % 256, vm % 256);
+	snprintf(v6, 48, "fd00:10:244::%x:%x", vm / 65536, vm % 65536);
+}
+
+/* A virt-launcher pod as the API server sends it (without managedFields).
+ * `job`: the migration's uid for a migration target pod, else NULL.
+ * `running`: addresses assigned and phase Running, else Pending. */
+static int pod_event(char *buf, size_t cap, const char *type, unsigned vm, unsigned gen,
+                     const char *job, bool running, unsigned rv)
+{
+	char ns[32], v4[32], v6[48], poduid[40], vmiuid[40], jobl[96] = "", status[1200];
+
+	vm_ns(ns, vm);
+	vm_ips(vm, v4, v6);
+	uid_of(poduid, "p", vm, gen);
+	uid_of(vmiuid, "v", vm, 0);
+	if (job)
+		snprintf(jobl, sizeof(jobl), ",\"kubevirt.io/migrationJobUID\":\"%s\"", job);
+	if (running)
+		snprintf(status, sizeof(status),
+		         "{\"phase\":\"Running\",\"conditions\":["
+		         "{\"type\":\"Initialized\",\"status\":\"True\","
+		         "\"lastTransitionTime\":\"2026-11-20T10:%02u:%02uZ\"},"
+		         "{\"type\":\"Ready\",\"status\":\"True\","
+		         "\"lastTransitionTime\":\"2026-11-20T10:%02u:%02uZ\"},"
+		         "{\"type\":\"ContainersReady\",\"status\":\"True\"},"
+		         "{\"type\":\"PodScheduled\",\"status\":\"True\"}],"
+		         "\"hostIP\":\"192.168.0.11\",\"hostIPs\":[{\"ip\":\"192.168.0.11\"}],"
+		         "\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"},{\"ip\":\"%s\"}],"
+		         "\"startTime\":\"2026-11-20T10:00:00Z\",\"qosClass\":\"Burstable\","
+		         "\"containerStatuses\":[{\"name\":\"compute\",\"ready\":true,"
+		         "\"restartCount\":0,\"image\":\"quay.io/kubevirt/virt-launcher:v1.4.0\","
+		         "\"started\":true,\"state\":{\"running\":{\"startedAt\":"
+		         "\"2026-11-20T10:00:03Z\"}}}]}",
+		         rv / 60 % 60, rv % 60, rv / 60 % 60, rv % 60, v4, v4, v6);
+	else
+		snprintf(status, sizeof(status),
+		         "{\"phase\":\"Pending\",\"conditions\":[{\"type\":\"PodScheduled\","
+		         "\"status\":\"True\"}],\"qosClass\":\"Burstable\"}");
+	return snprintf(
+	    buf, cap,
+	    "{\"type\":\"%s\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\","
+	    "\"metadata\":{\"name\":\"virt-launcher-vm-%u-%u\",\"generateName\":"
+	    "\"virt-launcher-vm-%u-\",\"namespace\":\"%s\",\"uid\":\"%s\","
+	    "\"resourceVersion\":\"%u\",\"creationTimestamp\":\"2026-11-20T10:00:00Z\","
+	    "\"labels\":{\"kubevirt.io\":\"virt-launcher\",\"kubevirt.io/created-by\":\"%s\","
+	    "\"kubevirt.io/nodeName\":\"" NODE "\",\"vm.kubevirt.io/name\":\"vm-%u\","
+	    "\"vmi.kubevirt.io/id\":\"vm-%u\"%s},"
+	    "\"annotations\":{\"kubevirt.io/domain\":\"vm-%u\","
+	    "\"kubectl.kubernetes.io/default-container\":\"compute\","
+	    "\"descheduler.alpha.kubernetes.io/request-evict-only\":\"\"},"
+	    "\"ownerReferences\":[{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":"
+	    "\"VirtualMachineInstance\",\"name\":\"vm-%u\",\"uid\":\"%s\",\"controller\":true,"
+	    "\"blockOwnerDeletion\":true}]},"
+	    "\"spec\":{\"nodeName\":\"" NODE "\",\"containers\":[{\"name\":\"compute\","
+	    "\"image\":\"quay.io/kubevirt/virt-launcher:v1.4.0\",\"command\":["
+	    "\"/usr/bin/virt-launcher-monitor\",\"--qemu-timeout\",\"321s\",\"--name\","
+	    "\"vm-%u\",\"--namespace\",\"%s\"],\"resources\":{\"limits\":{"
+	    "\"devices.kubevirt.io/kvm\":\"1\",\"devices.kubevirt.io/tun\":\"1\"},"
+	    "\"requests\":{\"cpu\":\"100m\",\"memory\":\"2294Mi\"}}}],"
+	    "\"restartPolicy\":\"Never\",\"serviceAccountName\":\"default\","
+	    "\"schedulerName\":\"default-scheduler\",\"terminationGracePeriodSeconds\":30,"
+	    "\"nodeSelector\":{\"kubevirt.io/schedulable\":\"true\"}},"
+	    "\"status\":%s}}\n",
+	    type, vm, gen, vm, ns, poduid, rv, vmiuid, vm, vm, jobl, vm, vm, vmiuid, vm, ns,
+	    status);
+}
+
+/* A LiveMigration as KubeVirt's migration maps to it (calico-semantics A.3):
+ * the source is the VM's current pod, the target the pod carrying this
+ * migration's job uid. */
+static int lm_event(char *buf, size_t cap, const char *type, unsigned vm, unsigned src_gen,
+                    unsigned id, unsigned rv)
+{
+	char ns[32], uid[40];
+
+	vm_ns(ns, vm);
+	uid_of(uid, "m", id, vm);
+	return snprintf(
+	    buf, cap,
+	    "{\"type\":\"%s\",\"object\":{\"apiVersion\":\"projectcalico.org/v3\","
+	    "\"kind\":\"LiveMigration\",\"metadata\":{\"name\":\"vm-%u-migration-%u\","
+	    "\"namespace\":\"%s\",\"uid\":\"%s\",\"resourceVersion\":\"%u\","
+	    "\"creationTimestamp\":\"2026-11-20T11:00:00Z\"},"
+	    "\"spec\":{\"source\":{\"workload\":{\"orchestratorID\":\"k8s\","
+	    "\"workloadID\":\"%s/virt-launcher-vm-%u-%u\"}},"
+	    "\"target\":{\"selector\":\"(vmi.kubevirt.io/id == 'vm-%u' || "
+	    "vm.kubevirt.io/name == 'vm-%u') && kubevirt.io/migrationJobUID == '%s'\"}}}}\n",
+	    type, vm, id, ns, uid, rv, ns, vm, src_gen, vm, vm, uid);
+}
+
+/* The next event of migration `m`, or 0 when it is over.
+ *   incoming: LM ADDED, target pod ADDED (Pending), target pod Running,
+ *             LM MODIFIED, LM DELETED, then the VM is local;
+ *   outgoing: LM ADDED, source pod MODIFIED, LM MODIFIED, LM DELETED,
+ *             source pod DELETED, then the VM is elsewhere. */
+static int migration_step(char *buf, size_t cap, struct migration *m, struct vm *vms, unsigned *rv)
+{
+	struct vm *v = &vms[m->vm];
+	char job[40];
+
+	uid_of(job, "m", m->id, m->vm);
+	switch (m->step++) {
+	case 0:
+		return lm_event(buf, cap, "ADDED", m->vm, v->gen, m->id, ++*rv);
+	case 1:
+		return m->incoming
+		           ? pod_event(buf, cap, "ADDED", m->vm, v->gen + 1, job, false, ++*rv)
+		           : pod_event(buf, cap, "MODIFIED", m->vm, v->gen, NULL, true, ++*rv);
+	case 2:
+		return m->incoming
+		           ? pod_event(buf, cap, "MODIFIED", m->vm, v->gen + 1, job, true, ++*rv)
+		           : lm_event(buf, cap, "MODIFIED", m->vm, v->gen, m->id, ++*rv);
+	case 3:
+		return m->incoming ? lm_event(buf, cap, "MODIFIED", m->vm, v->gen, m->id, ++*rv)
+		                   : lm_event(buf, cap, "DELETED", m->vm, v->gen, m->id, ++*rv);
+	case 4:
+		if (m->incoming) {
+			int n = lm_event(buf, cap, "DELETED", m->vm, v->gen, m->id, ++*rv);
+			v->gen++;
+			v->local = true;
+			return n;
+		}
+		v->local = false;
+		return pod_event(buf, cap, "DELETED", m->vm, v->gen, NULL, true, ++*rv);
+	}
+	v->migrating = false;
+	return 0;
+}
+
+static int write_stream(const char *path, long events, unsigned pods)
+{
+	FILE *f = fopen(path, "w");
+	struct vm *vms = calloc(pods, sizeof(*vms));
+	struct migration fl[IN_FLIGHT];
+	unsigned nfl = 0, next_vm = 0, ids = 0, rv = 1000;
+	char buf[8192];
+	long n = 0;
+
+	if (!f || !vms) {
+		fprintf(stderr, "bench_watch_events: cannot write %s: %s\n", path, strerror(errno));
+		free(vms);
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	/* The initial pods: two VMs in three run here; the others may come. */
+	for (unsigned i = 0; i < pods && n < events; i++) {
+		vms[i].local = i % 3 != 2;
+		if (!vms[i].local)
+			continue;
+		int len = pod_event(buf, sizeof(buf), "ADDED", i, 0, NULL, true, ++rv);
+		fwrite(buf, 1, (size_t)len, f);
+		n++;
+	}
+	while (n < events) {
+		int len = 0;
+		if (rnd() % 2) {
+			/* A status update of a running local pod not migrating. */
+			unsigned i = (unsigned)(rnd() % pods);
+			if (!vms[i].local || vms[i].migrating)
+				continue;
+			len = pod_event(buf, sizeof(buf), "MODIFIED", i, vms[i].gen, NULL, true,
+			                ++vms[i].rv * 7 + ++rv);
+		} else if (nfl < IN_FLIGHT && rnd() % 4 == 0) {
+			unsigned i = next_vm++ % pods;
+			if (vms[i].migrating)
+				continue;
+			vms[i].migrating = true;
+			fl[nfl++] =
+			    (struct migration){.vm = i, .id = ids++, .incoming = !vms[i].local};
+			continue;
+		} else if (nfl) {
+			unsigned k = (unsigned)(rnd() % nfl);
+			len = migration_step(buf, sizeof(buf), &fl[k], vms, &rv);
+			if (!len) {
+				fl[k] = fl[--nfl];
+				continue;
+			}
+		} else {
+			continue;
+		}
+		fwrite(buf, 1, (size_t)len, f);
+		n++;
+	}
+	free(vms);
+	if (fclose(f) != 0) {
+		fprintf(stderr, "bench_watch_events: write %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	printf("recorded %ld events (%u VMs, %u migrations started) into %s\n", n, pods, ids, path);
+	return 0;
+}
+
+/* ---- the watcher's per-event path, without the kernel ----------------------------- */
+
+struct bench {
+	struct obj_cache *pod_watch, *lm_watch; /* each watch's own cache (kube/watch.c) */
+	struct obj_cache *pods;                 /* intake's cache of this node's Pods */
+	struct obj_cache *records;              /* CNI endpoint records (none here) */
+	struct engine *engine;
+	struct decisions decisions;
+	uint64_t now;
+	bool plan_dirty;
+	long lines, events, malformed, rejected, decisions_logged, garps, iterations, plans;
+	unsigned per_iteration;
+	uint64_t plan_ns, routes_in_plans;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static double cpu_seconds(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
+}
+
+static const char *meta(const json_t *obj, const char *field)
+{
+	const char *s = json_string_value(json_object_get(json_object_get(obj, "metadata"), field));
+	return s ? s : "";
+}
+
+/* As intake.c's refresh_endpoint(): the engine's view of ns/name from the
+ * cached Pod and the CNI record. */
+static void refresh_endpoint(struct bench *b, const char *ns, const char *name)
+{
+	char key[600];
+	const json_t *pod;
+	struct endpoint ep = {0};
+	struct herr err = {{0}};
+
+	snprintf(key, sizeof(key), "Pod/%s/%s", ns, name);
+	pod = obj_cache_get(b->pods, key);
+	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	if (!pod) {
+		engine_endpoint_delete(b->engine, key, b->now, &b->decisions);
+		b->plan_dirty = true;
+		return;
+	}
+	if (endpoint_decode_pod(pod, &ep, &err) < 0) {
+		b->rejected++;
+		return;
+	}
+	snprintf(key, sizeof(key), "EndpointRecord/%s/%s", ns, name);
+	if (obj_cache_get(b->records, key))
+		abort(); /* the bench writes no records */
+	engine_endpoint_upsert(b->engine, &ep, b->now, &b->decisions);
+	endpoint_free(&ep);
+	b->plan_dirty = true;
+}
+
+/* As intake.c's intake_object() for the kinds in the stream. */
+static void intake(void *arg, enum obj_event ev, const json_t *obj)
+{
+	struct bench *b = arg;
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	struct herr err = {{0}};
+	int r;
+
+	if (!kind)
+		return;
+	hlog(HLOG_DEBUG, "Object event", "event=%s kind=%s namespace=%s name=%s",
+	     obj_event_name(ev), kind, meta(obj, "namespace"), meta(obj, "name"));
+	if (!strcmp(kind, "Pod")) {
+		const char *node =
+		    json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));
+		if (ev != OBJ_DELETED && node && !strcmp(node, NODE))
+			obj_cache_upsert(b->pods, (json_t *)obj, NULL, NULL, NULL);
+		else
+			obj_cache_delete(b->pods, obj, NULL, NULL, NULL);
+		refresh_endpoint(b, *meta(obj, "namespace") ? meta(obj, "namespace") : "default",
+		                 meta(obj, "name"));
+		return;
+	}
+	if (ev == OBJ_DELETED)
+		r = engine_delete(b->engine, kind, meta(obj, "namespace"), meta(obj, "name"),
+		                  b->now, &b->decisions, &err);
+	else
+		r = engine_apply(b->engine, obj, b->now, &b->decisions, &err);
+	if (r < 0)
+		b->rejected++;
+	else if (r == 0)
+		b->plan_dirty = true;
+	/* The VM resumes on this node when its migration reaches Running: the
+	 * capture would report its GARP in one of the next iterations. */
+	if (ev == OBJ_MODIFIED && !strcmp(kind, "LiveMigration")) {
+		const char *sel = json_string_value(json_object_get(
+		    json_object_get(json_object_get(obj, "spec"), "target"), "selector"));
+		const json_t *tp;
+		char key[600];
+		unsigned vm;
+		/* Find the target pod this bench created: virt-launcher-vm-N-(gen+1). */
+		const char *src = json_string_value(json_object_get(
+		    json_object_get(json_object_get(json_object_get(obj, "spec"), "source"),
+		                    "workload"),
+		    "workloadID"));
+		unsigned gen;
+		if (sel && src &&
+		    sscanf(strrchr(src, '/') + 1, "virt-launcher-vm-%u-%u", &vm, &gen) == 2) {
+			snprintf(key, sizeof(key), "Pod/%s/virt-launcher-vm-%u-%u",
+			         meta(obj, "namespace"), vm, gen + 1);
+			if ((tp = obj_cache_get(b->pods, key))) {
+				snprintf(key, sizeof(key), "%s/%s", meta(tp, "namespace"),
+				         meta(tp, "name"));
+				if (engine_garp(b->engine, key, NULL, b->now, &b->decisions,
+				                &err) == 0)
+					b->garps++;
+				b->plan_dirty = true;
+			}
+		}
+	}
+}
+
+/* What sync.c does once per loop iteration, up to the kernel. */
+static void iteration(struct bench *b)
+{
+	uint64_t due;
+
+	b->iterations++;
+	for (size_t i = 0; i < b->decisions.n; i++) {
+		const struct decision *d = &b->decisions.v[i];
+		switch (d->kind) {
+		case DEC_ROLE:
+			hlog(HLOG_INFO, "LiveMigration role changed",
+			     "endpoint=%s role=%s migrationUid=%s", d->endpoint,
+			     lm_role_name(d->role), d->uid);
+			break;
+		case DEC_TRANSITION: {
+			struct lm_transition t = {.endpoint_key = d->endpoint,
+			                          .uid = d->uid,
+			                          .from = d->from,
+			                          .to = d->to,
+			                          .input = d->input};
+			char fields[768];
+			lm_transition_fields(&t, fields, sizeof(fields));
+			hlog(HLOG_INFO, "Live migration state transition", "%s", fields);
+			break;
+		}
+		case DEC_ROUTE:
+			hlog(HLOG_INFO, "Workload route",
+			     "endpoint=%s dst=%s interface=%s metric=%u", d->endpoint, d->dst,
+			     d->ifname, d->metric);
+			break;
+		case DEC_CONFIG:
+			hlog(HLOG_WARN, "Route priority configuration", "warning=\"%s\"",
+			     d->message ? d->message : "");
+			break;
+		}
+	}
+	b->decisions_logged += (long)b->decisions.n;
+	if (b->decisions.n)
+		b->plan_dirty = true;
+	decisions_clear(&b->decisions);
+	if (b->plan_dirty) {
+		struct plan p = {0};
+		uint64_t t0 = mono_ns();
+		if (engine_plan(b->engine, &p) == 0) {
+			b->routes_in_plans += p.nroutes;
+			plan_free(&p);
+		}
+		b->plan_ns += mono_ns() - t0;
+		b->plans++;
+	}
+	b->plan_dirty = false;
+	engine_next_deadline(b->engine, &due);
+}
+
+/* As kube/watch.c's on_line() and on_event_line(). */
+static void on_line(void *arg, const char *line, size_t len)
+{
+	struct bench *b = arg;
+	json_error_t je;
+	json_t *ev;
+
+	b->lines++;
+	if (!line || !(ev = json_loadb(line, len, 0, &je))) {
+		b->malformed++;
+		return;
+	}
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	json_t *obj = json_object_get(ev, "object");
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	struct obj_cache *c = kind && !strcmp(kind, "Pod") ? b->pod_watch : b->lm_watch;
+	struct herr err = {{0}};
+	int rc;
+
+	b->now += EVENT_MS;
+	if (!type || !json_is_object(obj)) {
+		b->malformed++;
+	} else {
+		if (type[0] == 'D')
+			rc = obj_cache_delete(c, obj, intake, b, &err);
+		else
+			rc = obj_cache_upsert(c, obj, intake, b, &err);
+		if (rc < 0)
+			b->malformed++;
+		else
+			b->events++;
+	}
+	json_decref(ev);
+	if (b->per_iteration && b->lines % b->per_iteration == 0)
+		iteration(b);
+}
+
+static int bench_init(struct bench *b, unsigned per_iteration)
+{
+	memset(b, 0, sizeof(*b));
+	b->pod_watch = obj_cache_new();
+	b->lm_watch = obj_cache_new();
+	b->pods = obj_cache_new();
+	b->records = obj_cache_new();
+	b->engine = engine_new(NODE);
+	b->now = 1800000000000ull;
+	b->per_iteration = per_iteration;
+	return b->pod_watch && b->lm_watch && b->pods && b->records && b->engine ? 0 : -1;
+}
+
+static void bench_fini(struct bench *b)
+{
+	engine_free(b->engine);
+	decisions_free(&b->decisions);
+	obj_cache_free(b->pods);
+	obj_cache_free(b->records);
+	obj_cache_free(b->pod_watch);
+	obj_cache_free(b->lm_watch);
+}
+
+/* The floor of the path: splitting and JSON parsing alone, nothing applied. */
+static long parsed;
+static void parse_only(void *arg, const char *line, size_t len)
+{
+	json_error_t je;
+	json_t *ev = line ? json_loadb(line, len, 0, &je) : NULL;
+
+	parsed += ev != NULL;
+	json_decref(ev);
+}
+
+static void parse_floor(const char *path)
+{
+	struct line_splitter *ls = line_splitter_new(MAX_LINE, parse_only, NULL);
+	char buf[READ_PIECE];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0 || !ls) {
+		line_splitter_free(ls);
+		return;
+	}
+	double cpu0 = cpu_seconds();
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		line_splitter_feed(ls, buf, (size_t)n);
+	double cpu = cpu_seconds() - cpu0;
+	close(fd);
+	line_splitter_free(ls);
+	printf("floor: read + split + json_loadb + json_decref only: CPU %.3f s -> %.0f "
+	       "events/s\n",
+	       cpu, (double)parsed / (cpu > 0 ? cpu : 1e-9));
+}
+
+static int run_stream(int argc, char **argv)
+{
+	const char *path = argc > 0 ? argv[0] : "/tmp/handoff-watch-100k.ndjson";
+	long events = argc > 1 ? atol(argv[1]) : 100000;
+	long pods = argc > 2 ? atol(argv[2]) : 2000;
+	long per = argc > 3 ? atol(argv[3]) : 64;
+	struct bench b;
+	char buf[READ_PIECE];
+	ssize_t n;
+	long bytes = 0;
+
+	if (events < 1 || pods < 1 || per < 1) {
+		fprintf(stderr, "usage: bench_watch_events stream [FILE [EVENTS [PODS "
+		                "[PER_ITERATION]]]]\n");
+		return 2;
+	}
+	if (access(path, R_OK) != 0 && write_stream(path, events, (unsigned)pods) < 0)
+		return 1;
+	parse_floor(path);
+	int fd = open(path, O_RDONLY);
+	struct line_splitter *ls = NULL;
+	if (fd < 0 || bench_init(&b, (unsigned)per) < 0 ||
+	    !(ls = line_splitter_new(MAX_LINE, on_line, &b))) {
+		fprintf(stderr, "bench_watch_events: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	double cpu0 = cpu_seconds();
+	uint64_t t0 = mono_ns();
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		line_splitter_feed(ls, buf, (size_t)n);
+		bytes += n;
+	}
+	iteration(&b); /* the last partial iteration */
+	double wall = (double)(mono_ns() - t0) / 1e9, cpu = cpu_seconds() - cpu0;
+	close(fd);
+
+	printf("stream: %s, %ld bytes, %ld lines, %ld events applied, %ld malformed, "
+	       "%ld rejected\n",
+	       path, bytes, b.lines, b.events, b.malformed, b.rejected);
+	printf("pipeline: %ld decisions, %ld GARPs, %ld loop iterations (%ld events each), "
+	       "%ld plans, %zu endpoints at the end\n",
+	       b.decisions_logged, b.garps, b.iterations, per, b.plans,
+	       engine_endpoints(b.engine, &(const struct endpoint *const *){NULL}));
+	printf("events/s: wall %.3f s -> %.0f events/s; CPU %.3f s -> %.0f events/s on one "
+	       "core\n",
+	       wall, (double)b.events / wall, cpu, (double)b.events / (cpu > 0 ? cpu : 1e-9));
+	printf("plan step: %.3f s of the wall time (%.1f%%), %.1f us per plan, %.0f routes "
+	       "per plan on average\n",
+	       (double)b.plan_ns / 1e9, 100.0 * (double)b.plan_ns / 1e9 / wall,
+	       b.plans ? (double)b.plan_ns / 1e3 / (double)b.plans : 0.0,
+	       b.plans ? (double)b.routes_in_plans / (double)b.plans : 0.0);
+	line_splitter_free(ls);
+	bench_fini(&b);
+	return 0;
+}
+
+/* ---- resident memory ------------------------------------------------------------ */
+
+/* "VmRSS" or "VmHWM" from /proc/self/status, in KiB. */
+static long proc_status_kib(const char *field)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	size_t fl = strlen(field);
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, field, fl) && line[fl] == ':')
+			v = atol(line + fl + 1);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+/* Feed lines to the splitter in network-sized pieces, as they are generated. */
+struct feeder {
+	struct line_splitter *ls;
+	char buf[1 << 16];
+	size_t len;
+};
+
+static void feed_line(struct feeder *f, const char *line, int n)
+{
+	if (f->len + (size_t)n > sizeof(f->buf)) {
+		line_splitter_feed(f->ls, f->buf, f->len);
+		f->len = 0;
+	}
+	memcpy(f->buf + f->len, line, (size_t)n);
+	f->len += (size_t)n;
+}
+
+static int run_memory(int argc, char **argv)
+{
+	long neps = argc > 0 ? atol(argv[0]) : 10000;
+	long nlms = argc > 1 ? atol(argv[1]) : 1000;
+	static struct feeder f;
+	struct bench b;
+	char line[8192], job[40];
+
+	if (neps < 1 || nlms < 0 || nlms > neps) {
+		fprintf(stderr, "usage: bench_watch_events memory [ENDPOINTS [MIGRATIONS <= "
+		                "ENDPOINTS]]\n");
+		return 2;
+	}
+	long rss0 = proc_status_kib("VmRSS");
+	if (bench_init(&b, 64) < 0 || !(f.ls = line_splitter_new(MAX_LINE, on_line, &b)))
+		return 1;
+	double cpu0 = cpu_seconds();
+	/* Every LM_STRIDE-th endpoint is the target pod of a migration in
+	 * progress (its job label set); each LiveMigration's source is the VM's
+	 * pod on another node. */
+	long stride = nlms ? neps / nlms : neps + 1;
+	unsigned rv = 1;
+	for (long i = 0; i < neps; i++) {
+		bool target = nlms && i % stride == 0 && i / stride < nlms;
+		if (target)
+			uid_of(job, "m", (unsigned)(i / stride), (unsigned)i);
+		int n = pod_event(line, sizeof(line), "ADDED", (unsigned)i, 1, target ? job : NULL,
+		                  true, rv++);
+		feed_line(&f, line, n);
+	}
+	for (long k = 0; k < nlms; k++) {
+		int n = lm_event(line, sizeof(line), "ADDED", (unsigned)(k * stride), 0,
+		                 (unsigned)k, rv++);
+		feed_line(&f, line, n);
+	}
+	line_splitter_feed(f.ls, f.buf, f.len);
+	iteration(&b);
+	double cpu = cpu_seconds() - cpu0;
+
+	long rss = proc_status_kib("VmRSS"), hwm = proc_status_kib("VmHWM");
+	size_t captures = 0;
+	struct plan p = {0};
+	if (engine_plan(b.engine, &p) == 0)
+		captures = p.ncaptures;
+	printf("memory: %zu local endpoints, %ld LiveMigrations (%zu targets suppressed and "
+	       "captured), %ld events, %ld rejected, loaded in %.3f s CPU\n",
+	       engine_endpoints(b.engine, &(const struct endpoint *const *){NULL}), nlms, captures,
+	       b.events, b.rejected, cpu);
+	plan_free(&p);
+	printf("RSS: before %.1f MiB, after loading %.1f MiB (VmRSS), peak %.1f MiB (VmHWM)\n",
+	       (double)rss0 / 1024, (double)rss / 1024, (double)hwm / 1024);
+	line_splitter_free(f.ls);
+	bench_fini(&b);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	FILE *devnull = fopen("/dev/null", "w");
+
+	if (!devnull)
+		return 1;
+	hlog_set_stream(devnull); /* logged, as the watcher does, but not shown */
+	if (argc > 1 && !strcmp(argv[1], "stream"))
+		return run_stream(argc - 2, argv + 2);
+	if (argc > 1 && !strcmp(argv[1], "memory"))
+		return run_memory(argc - 2, argv + 2);
+	fprintf(stderr, "usage: bench_watch_events stream [FILE [EVENTS [PODS [PER_ITERATION]]]]\n"
+	                "       bench_watch_events memory [ENDPOINTS [MIGRATIONS]]\n");
+	return 2;
+}
