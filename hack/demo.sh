@@ -1,21 +1,83 @@
 #!/usr/bin/env bash
-# The main job: show a live migration, on built-in defaults.
+# The main job: a live migration, live, measured.
 #
-# Feeds the recorded clean KubeVirt migration (test/replay/clean-migration.jsonl:
-# VM moves from node-a to node-b, the VM announces itself with RARP at 2.8 s,
-# the migration completes at 4.5 s) through handoff's core on a virtual clock
-# and prints what node-b decides, with every transition's timing.
+#   hack/demo.sh                  the live demo (root): see below, ~20 s
+#   hack/demo.sh --replay         the recorded migration through the core on a
+#                                 virtual clock (no root needed)
+#   hack/demo.sh --results FILE   live demo, and its figures as key=value lines
+#
+# The live demo builds a small cluster in network namespaces (removed on exit,
+# whatever happens; no traffic leaves them):
+#
+#       node-a 10.99.0.1   node-b 10.99.0.2   node-c 10.99.0.3     one L2 segment,
+#          |                  |                  |                 iBGP full mesh
+#       VM 10.65.0.10      VM 10.65.0.10      ping -> 10.65.0.10
+#       (source pod)       (target pod)       every 2 ms
+#
+# Every node runs real BIRD 1.6 and a real `handoff-watcher run`, which follows
+# a shared datastore folder (Pods, LiveMigration, BGP resources), renders and
+# reloads its node's BIRD, programs workload routes and captures the VM's GARP.
+# The VM migrates from node-a to node-b the way KubeVirt does it: LiveMigration
+# written, target pod created (its route suppressed), source paused, target
+# resumed with a GARP, source pod deleted, LiveMigration deleted. Printed: the
+# timeline (watchers' transitions, kernel routes, the script's steps), node-c's
+# route over time, packets lost and the blackout.
+#
+# HANDOFF_BUILD_DIR=DIR uses that build instead of installing and building
+# (the e2e test does this).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
-"$top/hack/install-deps.sh"
-build=$("$top/hack/build.sh")
-scenario="$top/test/replay/clean-migration.jsonl"
 
-echo "== handoff replay: clean migration, as node-b (the target) sees it"
-"$build/watcher/handoff-watcher" replay -q --timeline --node node-b "$scenario"
-echo
-echo "== the same recording, as node-a (the source) sees it"
-"$build/watcher/handoff-watcher" replay -q --timeline --node node-a "$scenario"
-echo
-echo "Route metric on the target: suppressed while Target, 512 from the RARP"
-echo "(Live) through TimeWait, back to 1024 after the 30 s convergence time."
+mode=live results=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--replay) mode=replay ;;
+	--results)
+		results=${2:?--results needs a file}
+		shift
+		;;
+	-h | --help)
+		sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "demo: unknown argument $1 (try --help)" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
+
+if [ -n "${HANDOFF_BUILD_DIR:-}" ]; then
+	build=$HANDOFF_BUILD_DIR
+else
+	"$top/hack/install-deps.sh"
+	build=$("$top/hack/build.sh")
+fi
+export HANDOFF_BUILD_DIR=$build
+
+replay() {
+	local scenario="$top/test/replay/clean-migration.jsonl"
+	echo "== handoff replay: clean migration, as node-b (the target) sees it"
+	"$build/watcher/handoff-watcher" replay -q --timeline --node node-b "$scenario"
+	echo
+	echo "== the same recording, as node-a (the source) sees it"
+	"$build/watcher/handoff-watcher" replay -q --timeline --node node-a "$scenario"
+	echo
+	echo "Route metric on the target: suppressed while Target, 512 from the RARP"
+	echo "(Live) through TimeWait, back to 1024 after the 30 s convergence time."
+}
+
+if [ "$mode" = replay ]; then
+	replay
+	exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: the live demo needs root (network namespaces); showing the replay instead" >&2
+	echo "      (run as root, or hack/demo.sh --replay to get this directly)" >&2
+	echo
+	replay
+	exit 0
+fi
+
+exec "$top/hack/demo/live.sh" ${results:+--results "$results"}

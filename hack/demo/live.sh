@@ -1,0 +1,261 @@
+#!/usr/bin/env bash
+# The live part of hack/demo.sh (see there). Root; HANDOFF_BUILD_DIR set.
+#   live.sh [--results FILE]
+# Namespaces, daemons and files are removed on exit by topo.sh's cleanup,
+# extended here with the watchers, the ping and the route monitors.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+results=
+[ "${1:-}" = --results ] && results=${2:?}
+# shellcheck source=../../test/e2e/lib/topo.sh
+. "$top/test/e2e/lib/topo.sh"
+# shellcheck source=../../test/e2e/lib/bgp.sh
+. "$top/test/e2e/lib/bgp.sh" # bgp_protocols
+
+VM_IP=10.65.0.10
+VM_MAC=52:54:00:6b:0a:10 # the guest's MAC: the same on both nodes, as after a migration
+HOST_MAC=ee:ee:ee:ee:ee:ee
+SRC_POD=virt-launcher-vm1-aaaaa
+DST_POD=virt-launcher-vm1-bbbbb
+MIG_UID=6f1c7d2e-demo-4b1a-9c55-vm1migration
+CONVERGENCE=5s
+PING_INTERVAL=0.002
+declare -A NODE_IP=([a]=10.99.0.1 [b]=10.99.0.2 [c]=10.99.0.3)
+PIDS=() # background processes started here, stopped by demo_cleanup
+
+demo_cleanup() {
+	local status=$? p
+	set +e
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	if [ "$status" -ne 0 ] && [ -n "$TOPO_DIR" ]; then
+		for f in "$TOPO_DIR"/watcher-*.log; do
+			[ -f "$f" ] && { echo "--- $f (last lines)"; tail -n 20 "$f"; } >&2
+		done
+		[ -s "$TOPO_DIR/wait.log" ] && { echo "--- waits"; tail -n 20 "$TOPO_DIR/wait.log"; } >&2
+	fi
+	(exit "$status")
+	topo_cleanup
+}
+
+# step TEXT: a line of the demo's own actions, printed and kept for the timeline.
+# $EPOCHREALTIME, not date: no fork between the switchover's two steps.
+step() {
+	local now=$EPOCHREALTIME
+	printf '%s\tscript\t%s\n' "$now" "$*" >>"$TOPO_DIR/events.tsv"
+	TZ=UTC printf '%(%H:%M:%S)T.%s  %s\n' "${now%.*}" "${now#*.}" "$*"
+}
+
+# The host-side interface name the CNI and the watcher derive from the pod
+# (endpoint_ifname in src/core/model.c): "ho" + 48 bits of FNV-1a 64.
+ifname_of() {
+	python3 -c "
+h=0xcbf29ce484222325
+for c in b'$1.$2':
+    h^=c; h=(h*0x100000001b3)&0xffffffffffffffff
+print('ho%012x'%(h&0xffffffffffff))"
+}
+
+# put FILE: stdin becomes FILE in the datastore folder in one rename, so a
+# watcher never reads half a file.
+put() {
+	cat >"$TOPO_DIR/ds/.$1.tmp"
+	mv "$TOPO_DIR/ds/.$1.tmp" "$TOPO_DIR/ds/$1"
+}
+
+# vm_wire NODE VM POD: namespace VM holds the guest's eth0 (VM_IP/32, default
+# via 169.254.1.1), wired by a veth to NODE as the pod's interface, which is
+# set up as handoff's CNI does (link_setup_host_iface): MAC ee:ee:ee:ee:ee:ee,
+# proxy ARP without delay, no reverse-path filter, forwarding.
+vm_wire() {
+	local node=$1 vm=$2 pod=$3 ifn nsn nsv
+	ifn=$(ifname_of vms "$pod")
+	topo_ns "$vm"
+	nsn=$(ns_of "$node") nsv=$(ns_of "$vm")
+	# A quiet guest: no IPv6 router solicitations or DAD on the wire.
+	ip netns exec "$nsv" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$nsn" link add "$ifn" type veth peer name eth0 netns "$nsv"
+	ip netns exec "$nsn" sysctl -qw "net.ipv6.conf.$ifn.disable_ipv6=1" \
+		"net.ipv4.conf.$ifn.proxy_arp=1" "net.ipv4.neigh.$ifn.proxy_delay=0" \
+		"net.ipv4.conf.$ifn.rp_filter=0" "net.ipv4.conf.$ifn.forwarding=1"
+	ip -n "$nsn" link set "$ifn" address "$HOST_MAC" up
+	ip -n "$nsv" link set eth0 address "$VM_MAC" up
+	ip -n "$nsv" addr add "$VM_IP/32" dev eth0
+	ip -n "$nsv" route add 169.254.1.1 dev eth0 scope link
+	ip -n "$nsv" route add default via 169.254.1.1 dev eth0
+}
+
+# pod_yaml NODE POD [MIGRATION_UID]: a virt-launcher pod as the API server has it.
+pod_yaml() {
+	cat <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  namespace: vms
+  name: $2
+  labels:
+    vmi.kubevirt.io/id: vm1
+    kubevirt.io/created-by: vm1${3:+
+    kubevirt.io/migrationJobUID: $3}
+spec: {nodeName: node-$1}
+status: {phase: Running, podIP: $VM_IP, podIPs: [{ip: $VM_IP}]}
+YAML
+}
+
+# http NODE PATH: ask NODE's watcher.
+http() { ip netns exec "$(ns_of "$1")" curl -sf "http://127.0.0.1:9099$2"; }
+
+# until_ok SECONDS DESCRIPTION COMMAND...: poll every 20 ms.
+until_ok() {
+	local n=$(($1 * 50)) what=$2
+	shift 2
+	for _ in $(seq "$n"); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.02
+	done
+	die "timed out after $n polls waiting for: $what"
+}
+# vm_sent_more VM N: the guest has sent more than N packets.
+vm_sent_more() {
+	local n
+	n=$(ip -n "$(ns_of "$1")" -s -j link show eth0 | jq '.[0].stats64.tx.packets')
+	[ "$n" -gt "$2" ]
+}
+state_is() { grep -q "id=vms/$2 .*to=$3\$" "$TOPO_DIR/watcher-$1.log"; }
+
+topo_init
+trap demo_cleanup EXIT
+[ -x "$WATCHER" ] || die "$WATCHER not built"
+mkdir -p "$TOPO_DIR/ds"
+: >"$TOPO_DIR/events.tsv"
+
+echo "== building the cluster: 3 nodes in network namespaces, BIRD + handoff-watcher on each"
+topo_fabric fabric
+for n in a b c; do
+	topo_node "$n"
+	topo_attach "$n" fabric "${NODE_IP[$n]}/24"
+	# Proxy ARP answers for the guest's gateway only where the node has a
+	# route to it (bird-notes.md); real hosts have a default route.
+	ip -n "$(ns_of "$n")" route add default via 10.99.0.254 dev eth0
+done
+
+put felix.yaml <<YAML
+apiVersion: projectcalico.org/v3
+kind: FelixConfiguration
+metadata: {name: default}
+spec: {liveMigrationRouteConvergenceTime: $CONVERGENCE}
+YAML
+{
+	cat <<YAML
+apiVersion: projectcalico.org/v3
+kind: BGPConfiguration
+metadata: {name: default}
+spec: {asNumber: 64512, nodeToNodeMeshEnabled: true}
+YAML
+	for n in a b c; do
+		printf -- '---\napiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: node-%s}\nspec: {bgp: {ipv4Address: %s/24}}\n' \
+			"$n" "${NODE_IP[$n]}"
+	done
+} | put bgp.yaml
+
+for n in a b c; do
+	ip netns exec "$(ns_of "$n")" "$WATCHER" run --node "node-$n" --datastore "dir:$TOPO_DIR/ds" \
+		--bird-dir "$TOPO_DIR/$n" --bird-socket "$(bird_sock "$n")" \
+		--http 127.0.0.1:9099 >"$TOPO_DIR/watcher-$n.log" 2>&1 &
+	PIDS+=($!)
+done
+for n in a b c; do
+	until_ok 5 "node-$n's watcher to render bird.cfg" test -s "$TOPO_DIR/$n/bird.cfg"
+	bird_start "$n" "$TOPO_DIR/$n/bird.cfg"
+done
+for n in a b c; do
+	# shellcheck disable=SC2046
+	wait_established "$n" $(bgp_protocols "$n")
+	until_ok 5 "node-$n's watcher ready" http "$n" /readyz
+done
+step "cluster up: BIRD sessions Established, watchers ready"
+
+echo "== the VM runs on node-a (pod vms/$SRC_POD)"
+vm_wire a vm-src "$SRC_POD"
+pod_yaml a "$SRC_POD" | put pod-source.yaml
+wait_route c "$VM_IP" "via=${NODE_IP[a]} metric=1024 proto=bird" 2>>"$TOPO_DIR/wait.log"
+step "node-c routes the VM via node-a at 1024"
+
+# Watch routes on every node, then the traffic.
+for n in a b c; do
+	ip -n "$(ns_of "$n")" -ts monitor route >"$TOPO_DIR/mon-$n.log" 2>&1 &
+	PIDS+=($!)
+done
+ip netns exec "$(ns_of c)" ping -n -D -i "$PING_INTERVAL" -w 60 "$VM_IP" >"$TOPO_DIR/ping.log" 2>&1 &
+ping_pid=$!
+PIDS+=("$ping_pid")
+until_ok 5 "ping replies from the VM" grep -q "bytes from $VM_IP" "$TOPO_DIR/ping.log"
+step "node-c pings the VM every ${PING_INTERVAL}s: replies from node-a's VM"
+sleep 1
+
+echo "== the migration"
+put migration.yaml <<YAML
+apiVersion: projectcalico.org/v3
+kind: LiveMigration
+metadata: {namespace: vms, name: kubevirt-migrate-vm1, uid: $MIG_UID}
+spec:
+  source:
+    workload: {orchestratorID: k8s, workloadID: vms/$SRC_POD}
+  target:
+    selector: "(vmi.kubevirt.io/id == 'vm1' || vm.kubevirt.io/name == 'vm1') && kubevirt.io/migrationJobUID == '$MIG_UID'"
+YAML
+step "LiveMigration vms/kubevirt-migrate-vm1 written"
+# The target pod: the guest is there but paused (it sends nothing) until
+# the memory copy ends.
+vm_wire b vm-dst "$DST_POD"
+pod_yaml b "$DST_POD" "$MIG_UID" | put pod-target.yaml
+step "target pod vms/$DST_POD on node-b, VM paused"
+# The guest's frames with the kernel's timestamps: when the GARP was on the wire.
+ip netns exec "$(ns_of vm-dst)" tcpdump -n -tt -l -i eth0 arp >"$TOPO_DIR/garp.log" 2>&1 &
+PIDS+=($!)
+until_ok 5 "tcpdump on the target VM" grep -q "listening on" "$TOPO_DIR/garp.log"
+until_ok 5 "node-b: target pod in state Target" state_is b "$DST_POD" Target
+wait_route b "$VM_IP" "via=${NODE_IP[a]} metric=1024 proto=bird" 2>>"$TOPO_DIR/wait.log"
+step "node-b: pod is Target, its own route suppressed (node-b routes via node-a)"
+sleep 1
+
+# Switchover, as QEMU does it: the source stops, the target resumes and
+# announces itself. arping waits after its one frame, so it runs on its own.
+step "switchover: source VM paused (its link goes down)"
+ip -n "$(ns_of vm-src)" link set eth0 down
+step "target VM resumed: sends a gratuitous ARP"
+ip netns exec "$(ns_of vm-dst)" arping -q -U -c 1 -I eth0 "$VM_IP" &
+arping_pid=$!
+PIDS+=("$arping_pid")
+wait_route c "$VM_IP" "via=${NODE_IP[b]} metric=512 proto=bird" 2>>"$TOPO_DIR/wait.log"
+step "node-c routes the VM via node-b at 512"
+until_ok 5 "the target VM answering" vm_sent_more vm-dst 20
+wait "$arping_pid" || true
+sleep 1
+
+step "migration completed: source pod deleted"
+rm "$TOPO_DIR/ds/pod-source.yaml"
+ip -n "$(ns_of a)" link del "$(ifname_of vms "$SRC_POD")"
+wait_route a "$VM_IP" "via=${NODE_IP[b]} metric=512 proto=bird" 2>>"$TOPO_DIR/wait.log"
+step "node-a routes the VM via node-b at 512 (its own route gone)"
+rm "$TOPO_DIR/ds/migration.yaml"
+step "LiveMigration deleted: node-b holds 512 for the convergence time ($CONVERGENCE)"
+wait_route c "$VM_IP" "via=${NODE_IP[b]} metric=1024 proto=bird" 8000 2>>"$TOPO_DIR/wait.log"
+step "node-c routes the VM via node-b at 1024"
+sleep 0.5
+
+kill -INT "$ping_pid"
+wait "$ping_pid" || true
+step "ping stopped"
+http b /metrics >"$TOPO_DIR/metrics-b.txt"
+http b /migrations >"$TOPO_DIR/migrations-b.json"
+routes_of c "$VM_IP" >"$TOPO_DIR/route-c-final.txt"
+ip -n "$(ns_of vm-dst)" -s -j link show eth0 >"$TOPO_DIR/vm-dst-link.json"
+for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+PIDS=()
+
+echo
+python3 "$here/report.py" "$TOPO_DIR" --vm "$VM_IP" --interval "$PING_INTERVAL" \
+	--node-b "${NODE_IP[b]}" --node-a "${NODE_IP[a]}" ${results:+--results "$results"}

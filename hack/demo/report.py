@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""The live demo's report: one timeline and the figures, from what live.sh
+kept in its work directory:
+
+  events.tsv        the script's own steps   (epoch seconds, "script", text)
+  watcher-X.log     each node's handoff-watcher (logfmt, ts=...Z)
+  mon-X.log         `ip -ts monitor route` on each node
+  ping.log          `ping -D` from node-c to the VM
+  metrics-b.txt     node-b's watcher /metrics at the end
+  route-c-final.txt node-c's kernel routes for the VM at the end
+  vm-dst-link.json  the target guest's eth0 counters
+
+t = 0 is the gratuitous ARP of the resumed VM. With --results FILE the
+figures are also written as key=value lines (the e2e test reads them)."""
+import argparse
+import datetime
+import json
+import os
+import re
+import sys
+
+
+def local_epoch(stamp):
+    """ip -ts prints local time without a zone."""
+    return datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%f").timestamp()
+
+
+def utc_epoch(stamp):
+    d = datetime.datetime.strptime(stamp.rstrip("Z"), "%Y-%m-%dT%H:%M:%S.%f")
+    return d.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def logfmt(line):
+    return dict(
+        (k, v.strip('"'))
+        for k, v in re.findall(r'(\w+)=("(?:[^"\\]|\\.)*"|\S+)', line)
+    )
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return []
+
+
+class Report:
+    def __init__(self, d, vm, node_ip):
+        self.d, self.vm, self.node_ip = d, vm, node_ip
+        self.events = []  # (time, who, text)
+        self.routes = {}  # node -> [(time, text)]
+        self.first = {}  # name -> time of a marker event
+
+    def node_of(self, ip):
+        for n, a in self.node_ip.items():
+            if a == ip:
+                return n
+        return ip
+
+    def load_script(self):
+        for line in read(os.path.join(self.d, "events.tsv")):
+            t, who, text = line.split("\t", 2)
+            self.events.append((float(t), who, text))
+            if text.startswith("target VM resumed"):
+                self.first["garp_sent"] = float(t)
+            if text.startswith("switchover"):
+                self.first["switchover"] = float(t)
+
+    def load_garp(self):
+        """tcpdump in the target VM: the first gratuitous ARP on the wire."""
+        pat = re.compile(r"^(\d+\.\d+) ARP, Request who-has (\S+)(?: \([^)]*\))? tell (\S+)")
+        for line in read(os.path.join(self.d, "garp.log")):
+            m = pat.match(line)
+            if m and m.group(2) == self.vm and m.group(3) == self.vm:
+                t = float(m.group(1))
+                self.first["garp_wire"] = t
+                self.events.append((t, "node-b VM", f"gratuitous ARP for {self.vm} on the wire"))
+                return
+
+    def load_watchers(self):
+        for n in "abc":
+            for line in read(os.path.join(self.d, f"watcher-{n}.log")):
+                f = logfmt(line)
+                msg, ts = f.get("msg", ""), f.get("ts")
+                if not ts:
+                    continue
+                t = utc_epoch(ts)
+                if msg == "Live migration state transition":
+                    self.events.append(
+                        (t, f"node-{n} watcher",
+                         f"{f.get('id')}: {f.get('from')} --{f.get('input')}--> {f.get('to')}"))
+                elif msg.startswith("Detected GARP"):
+                    self.events.append((t, f"node-{n} watcher", f"GARP/RARP seen on {f.get('interface')}"))
+                    self.first.setdefault("garp_seen_" + n, t)
+
+    def load_routes(self):
+        pat = re.compile(r"^\[(\S+)\] (Deleted )?" + re.escape(self.vm) + r" (.*)$")
+        for n in "abc":
+            for line in read(os.path.join(self.d, f"mon-{n}.log")):
+                m = pat.match(line)
+                if not m:
+                    continue
+                t = local_epoch(m.group(1))
+                rest = m.group(3)
+                via = re.search(r"via (\S+)", rest)
+                dev = re.search(r"dev (\S+)", rest)
+                metric = re.search(r"metric (\d+)", rest)
+                proto = re.search(r"proto (\S+)", rest)
+                where = (f"via node-{self.node_of(via.group(1))}" if via
+                         else f"dev {dev.group(1) if dev else '?'} (the VM)")
+                text = (f"{'-' if m.group(2) else '+'} {self.vm} {where} "
+                        f"metric {metric.group(1) if metric else 0} "
+                        f"proto {proto.group(1) if proto else '?'}")
+                self.routes.setdefault(n, []).append((t, text))
+                self.events.append((t, f"node-{n} kernel", text))
+                if not m.group(2) and metric:
+                    key = f"route_{n}_{metric.group(1)}" + (f"_{self.node_of(via.group(1))}" if via else "")
+                    self.first.setdefault(key, t)
+
+    def load_ping(self):
+        replies = []
+        sent = received = None
+        for line in read(os.path.join(self.d, "ping.log")):
+            m = re.match(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)", line)
+            if m:
+                replies.append((float(m.group(1)), int(m.group(2))))
+            m = re.match(r"^(\d+) packets transmitted, (\d+) received", line)
+            if m:
+                sent, received = int(m.group(1)), int(m.group(2))
+        return replies, sent, received
+
+
+def ms(x):
+    return f"{x * 1000:.1f} ms"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("dir")
+    ap.add_argument("--vm", required=True)
+    ap.add_argument("--interval", type=float, required=True)
+    ap.add_argument("--node-a", required=True)
+    ap.add_argument("--node-b", required=True)
+    ap.add_argument("--results")
+    a = ap.parse_args()
+
+    r = Report(a.dir, a.vm, {"a": a.node_a, "b": a.node_b})
+    r.load_script()
+    r.load_garp()
+    r.load_watchers()
+    r.load_routes()
+    replies, sent, received = r.load_ping()
+    out = {}
+
+    # t = 0: the GARP on the wire (tcpdump's kernel timestamp), else the
+    # script's step that launched it.
+    t0 = r.first.get("garp_wire", r.first.get("garp_sent"))
+    if t0 is None:
+        sys.exit("report: no GARP in garp.log nor a GARP step in events.tsv")
+
+    # The longest silence of the traffic: consecutive replies furthest apart.
+    gap, gap_from, gap_to = 0.0, None, None
+    for (t1, s1), (t2, s2) in zip(replies, replies[1:]):
+        if t2 - t1 > gap:
+            gap, gap_from, gap_to = t2 - t1, (t1, s1), (t2, s2)
+    if gap_from:
+        r.events.append((gap_from[0], "node-c ping", f"last reply before the blackout (seq {gap_from[1]})"))
+        r.events.append((gap_to[0], "node-c ping", f"first reply after the blackout (seq {gap_to[1]})"))
+
+    when = datetime.datetime.fromtimestamp(t0, datetime.timezone.utc)
+    print(f"== timeline (t = 0: the resumed VM's gratuitous ARP on the wire, {when:%H:%M:%S.%f} UTC)")
+    for t, who, text in sorted(r.events, key=lambda e: e[0]):
+        print(f"  {t - t0:+9.4f} s  {who:<15} {text}")
+
+    print()
+    print(f"== node-c's route to {a.vm} over time (its kernel, ip monitor)")
+    for t, text in r.routes.get("c", []):
+        print(f"  {t - t0:+9.4f} s  {text}")
+    final = " ".join(read(os.path.join(a.dir, "route-c-final.txt"))).strip()
+    print(f"  at the end: {final or '<none>'}")
+    out["c_final_route"] = final.replace(" ", ",")
+
+    print()
+    print(f"== traffic: ping from node-c to the VM every {a.interval * 1000:g} ms")
+    after = [t for t, _ in replies if t > t0]
+    out["ping_sent"] = sent if sent is not None else 0
+    out["ping_received"] = received if received is not None else len(replies)
+    out["ping_lost"] = out["ping_sent"] - out["ping_received"]
+    out["replies_after_garp"] = len(after)
+    out["blackout_ms"] = f"{gap * 1000:.1f}"
+    print(f"  sent {out['ping_sent']}, received {out['ping_received']}, lost {out['ping_lost']}")
+    if gap_from:
+        print(f"  blackout (longest time without a reply): {ms(gap)}, "
+              f"from {gap_from[0] - t0:+.4f} s to {gap_to[0] - t0:+.4f} s "
+              f"({gap_to[1] - gap_from[1] - 1} requests unanswered)")
+    print(f"  replies after the GARP: {len(after)} (the source VM is paused: all from node-b's VM)")
+    try:
+        with open(os.path.join(a.dir, "vm-dst-link.json")) as f:
+            out["target_vm_tx_packets"] = json.load(f)[0]["stats64"]["tx"]["packets"]
+        print(f"  node-b's VM sent {out['target_vm_tx_packets']} packets")
+    except (OSError, ValueError, KeyError, IndexError):
+        pass
+
+    print()
+    print("== where the blackout goes")
+    rows = []
+    b512 = r.first.get("route_b_512")
+    c512 = r.first.get("route_c_512_b")
+    a512 = r.first.get("route_a_512_b")
+    if gap_from and "switchover" in r.first:
+        rows.append(("last reply from the source VM -> GARP on the wire", t0 - gap_from[0]))
+    if b512:
+        out["garp_to_route_b_ms"] = f"{(b512 - t0) * 1000:.2f}"
+        rows.append(("GARP on the wire -> route at 512 in node-b's kernel (handoff)", b512 - t0))
+    if b512 and c512:
+        out["route_b_to_c_ms"] = f"{(c512 - b512) * 1000:.2f}"
+        rows.append(("node-b's route -> node-c's route via node-b (BIRD, iBGP)", c512 - b512))
+    if gap_to and c512:
+        rows.append(("node-c's route -> first reply (next ping, guest ARPs its gateway)",
+                     gap_to[0] - c512))
+    for text, x in rows:
+        print(f"  {text:<68} {ms(x):>9}")
+    if gap_from and gap_to:
+        print(f"  {'= the blackout':<68} {ms(gap):>9}")
+    print("  notes:")
+    if "switchover" in r.first:
+        print(f"    source paused -> GARP on the wire (this script starting arping): {ms(t0 - r.first['switchover'])}")
+    metrics = "\n".join(read(os.path.join(a.dir, "metrics-b.txt")))
+    s_ = re.search(r"^handoff_garp_to_route_seconds_sum (\S+)", metrics, re.M)
+    c_ = re.search(r"^handoff_garp_to_route_seconds_count (\S+)", metrics, re.M)
+    if s_ and c_ and float(c_.group(1)) > 0:
+        g2r = float(s_.group(1)) / float(c_.group(1))
+        out["watcher_garp_to_route_ms"] = f"{g2r * 1000:.3f}"
+        print(f"    GARP captured -> route programmed, inside node-b's watcher (/metrics): {ms(g2r)}")
+    if b512 and a512:
+        print(f"    node-a (the source node) routes via node-b {ms(a512 - b512)} after node-b's route")
+
+    if a.results:
+        with open(a.results, "w") as f:
+            for k, v in out.items():
+                f.write(f"{k}={v}\n")
+
+
+if __name__ == "__main__":
+    main()
