@@ -303,11 +303,13 @@ void cni_ipam_result_free(struct cni_ipam_result *r)
 int cni_mac_link_local(const char *mac, char *out, size_t len)
 {
 	unsigned int b[6];
+	unsigned char a[16] = {0xfe, 0x80};
 
 	if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
 		return -EINVAL;
 	/* EUI-64: flip the universal/local bit, insert ff:fe in the middle. */
-	snprintf(out, len, "fe80::%x:%x:%x:%x", ((b[0] ^ 2) << 8) | b[1], (b[2] << 8) | 0xff,
-	         (0xfe << 8) | b[3], (b[4] << 8) | b[5]);
-	return 0;
+	a[8] = (unsigned char)(b[0] ^ 2), a[9] = (unsigned char)b[1], a[10] = (unsigned char)b[2];
+	a[11] = 0xff, a[12] = 0xfe;
+	a[13] = (unsigned char)b[3], a[14] = (unsigned char)b[4], a[15] = (unsigned char)b[5];
+	return inet_ntop(AF_INET6, a, out, (socklen_t)len) ? 0 : -ENOSPC;
 }
