@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# handoff-cni on a real kernel, with Debian's host-local IPAM from /usr/lib/cni.
+# A namespace plays the host (the plugin runs there through `ip netns exec`, so
+# the machine's own namespace is never touched) and another plays the pod.
+# Checks what a user relies on: the host side named by the watcher's rule with
+# the fixed MAC and proxy ARP, the pod's /32 (and /128) with routes via the
+# link-local gateways, the endpoint record, traffic once the watcher's route
+# exists, CHECK, DEL (idempotent, address released), rollback of a failed ADD,
+# and a bad configuration answered with CNI error JSON naming the field.
+set -euo pipefail
+build=${HANDOFF_BUILD_DIR:?}
+cni=$build/cni/handoff-cni
+tag=$$
+host=hcni-host-$tag pod=hcni-pod-$tag
+dir=$(mktemp -d /tmp/handoff-cni-XXXXXX)
+
+cleanup() {
+	ip netns del "$host" 2>/dev/null || true
+	ip netns del "$pod" 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+[ -x /usr/lib/cni/host-local ] || fail "/usr/lib/cni/host-local missing (containernetworking-plugins)"
+ip netns add "$host"
+ip netns add "$pod"
+# The host's own address for the pod to reach, and a default route as every
+# node has (proxy ARP answers only for targets routed out another interface).
+ip -n "$host" link set lo up
+ip -n "$host" addr add 10.99.0.1/32 dev lo
+ip -n "$host" addr add fd99::1/128 dev lo
+ip -n "$host" link add up0 type veth peer name up1
+ip -n "$host" link set up0 up
+ip -n "$host" link set up1 up
+ip -n "$host" route add default dev up0
+
+conf() { # $1: extra top-level fields
+	cat <<JSON
+{"cniVersion": "1.0.0", "name": "handoff", "type": "handoff-cni", $1
+ "endpointDir": "$dir/endpoints",
+ "ipam": {"type": "host-local", "dataDir": "$dir/ipam",
+          "ranges": [[{"subnet": "10.66.0.0/24"}], [{"subnet": "fd66::/64"}]]}}
+JSON
+}
+# run COMMAND NETNS [extra config fields]: the plugin as a runtime runs it.
+run() {
+	conf "${3:-}" | ip netns exec "$host" env CNI_COMMAND="$1" CNI_CONTAINERID=ctr-$tag \
+		CNI_NETNS="$2" CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=kubevirt;K8S_POD_NAME=virt-launcher-vm1" \
+		"$cni"
+}
+netns=/run/netns/$pod
+# The watcher's naming rule (src/core/model.c), computed independently: FNV-1a.
+hostif=$(python3 -c '
+h = 0xcbf29ce484222325
+for c in b"kubevirt.virt-launcher-vm1":
+    h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
+print("ho%012x" % (h & 0xffffffffffff))')
+
+# --- ADD
+run ADD "$netns" >"$dir/result.json" || fail "ADD failed: $(cat "$dir/result.json")"
+jq -e --arg h "$hostif" --arg ns "$netns" '
+	.cniVersion == "1.0.0" and
+	.interfaces[0].name == $h and .interfaces[0].mac == "ee:ee:ee:ee:ee:ee" and
+	.interfaces[1].name == "eth0" and .interfaces[1].sandbox == $ns and
+	.ips[0].address == "10.66.0.2/32" and .ips[0].gateway == "169.254.1.1" and
+	.ips[0].interface == 1 and .ips[1].address == "fd66::2/128" and
+	.ips[1].gateway == "fe80::ecee:eeff:feee:eeee" and
+	(.routes | index({"dst": "0.0.0.0/0", "gw": "169.254.1.1"})) != null and
+	(.routes | index({"dst": "::/0", "gw": "fe80::ecee:eeff:feee:eeee"})) != null' \
+	"$dir/result.json" >/dev/null || fail "ADD result: $(cat "$dir/result.json")"
+
+ip -n "$host" link show "$hostif" | grep -q "link/ether ee:ee:ee:ee:ee:ee" ||
+	fail "host side $hostif: missing or wrong MAC: $(ip -n "$host" link)"
+[ "$(ip netns exec "$host" cat /proc/sys/net/ipv4/conf/"$hostif"/proxy_arp)" = 1 ] ||
+	fail "host side $hostif: proxy_arp is not 1"
+[ "$(ip netns exec "$host" cat /proc/sys/net/ipv4/conf/"$hostif"/rp_filter)" = 0 ] ||
+	fail "host side $hostif: rp_filter is not 0"
+ip -n "$host" route | grep -q 10.66.0.2 && fail "the CNI added a host route (the watcher owns it)"
+ip -n "$pod" -4 addr show dev eth0 | grep -q "inet 10.66.0.2/32" || fail "pod eth0 lacks 10.66.0.2/32"
+ip -n "$pod" -6 addr show dev eth0 | grep -q "inet6 fd66::2/128" || fail "pod eth0 lacks fd66::2/128"
+ip -n "$pod" route | grep -qx "default via 169.254.1.1 dev eth0 *" || fail "pod: no default via 169.254.1.1"
+ip -n "$pod" route | grep -q "^169.254.1.1 dev eth0 .*scope link" || fail "pod: no 169.254.1.1 scope link"
+ip -n "$pod" -6 route | grep -q "^default via fe80::ecee:eeff:feee:eeee dev eth0" ||
+	fail "pod: no IPv6 default via fe80::ecee:eeff:feee:eeee"
+podmac=$(ip -n "$pod" link show eth0 | awk '/link\/ether/ {print $2}')
+
+rec=$dir/endpoints/kubevirt_virt-launcher-vm1.json
+[ -f "$rec" ] || fail "no endpoint record $rec"
+jq -e --arg h "$hostif" --arg m "$podmac" --arg ns "$netns" --arg c "ctr-$tag" '
+	.apiVersion == "handoff.dev/v1" and .kind == "EndpointRecord" and
+	.metadata == {"namespace": "kubevirt", "name": "virt-launcher-vm1"} and
+	.spec.interface == $h and .spec.addresses == ["10.66.0.2/32", "fd66::2/128"] and
+	.spec.mac == $m and .spec.containerID == $c and .spec.netns == $ns' "$rec" >/dev/null ||
+	fail "endpoint record: $(cat "$rec")"
+ls "$dir/endpoints" | grep -q tmp && fail "temporary record file left behind"
+
+# --- traffic: the route the watcher would add, then proxy ARP answers for the gateway.
+ip -n "$host" route add 10.66.0.2/32 dev "$hostif"
+ip -n "$host" -6 route add fd66::2/128 dev "$hostif"
+ip netns exec "$pod" ping -c 1 -W 2 10.99.0.1 >/dev/null || fail "pod cannot reach 10.99.0.1 on the host"
+ip -n "$pod" neigh show 169.254.1.1 | grep -q "lladdr ee:ee:ee:ee:ee:ee" ||
+	fail "gateway 169.254.1.1 not resolved to ee:ee:ee:ee:ee:ee: $(ip -n "$pod" neigh)"
+ip netns exec "$pod" ping -6 -c 1 -w 5 fd99::1 >/dev/null || fail "pod cannot reach fd99::1 on the host"
+
+# --- CHECK with prevResult: passes now, fails once the pod lost its address.
+check() {
+	conf "\"prevResult\": $(cat "$dir/result.json")," | ip netns exec "$host" env CNI_COMMAND=CHECK \
+		CNI_CONTAINERID=ctr-$tag CNI_NETNS="$netns" CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=kubevirt;K8S_POD_NAME=virt-launcher-vm1" "$cni"
+}
+check >"$dir/check.out" || fail "CHECK on a healthy pod: $(cat "$dir/check.out")"
+ip -n "$pod" addr del 10.66.0.2/32 dev eth0
+if check >"$dir/check.out"; then fail "CHECK passed with 10.66.0.2 gone"; fi
+grep -q "address 10.66.0.2 is missing" "$dir/check.out" || fail "CHECK error: $(cat "$dir/check.out")"
+
+# --- DEL: veth, record and lease gone; a second DEL is fine.
+run DEL "$netns" >"$dir/del.out" || fail "DEL: $(cat "$dir/del.out")"
+ip -n "$host" link show "$hostif" >/dev/null 2>&1 && fail "DEL left $hostif"
+ip -n "$pod" link show eth0 >/dev/null 2>&1 && fail "DEL left the pod's eth0"
+[ -e "$rec" ] && fail "DEL left the endpoint record"
+[ -e "$dir/ipam/handoff/10.66.0.2" ] && fail "DEL left the IPAM lease of 10.66.0.2"
+run DEL "$netns" >"$dir/del.out" || fail "second DEL: $(cat "$dir/del.out")"
+run DEL "" >"$dir/del.out" || fail "DEL without a netns: $(cat "$dir/del.out")"
+
+# --- a failed ADD (the pod namespace is gone) rolls back: no veth, no lease.
+if run ADD /run/netns/hcni-missing-$tag >"$dir/bad.out"; then fail "ADD into a missing netns succeeded"; fi
+jq -e '.code == 5 and (.msg | contains("CNI_NETNS"))' "$dir/bad.out" >/dev/null ||
+	fail "failed ADD error: $(cat "$dir/bad.out")"
+ip -n "$host" link show "$hostif" >/dev/null 2>&1 && fail "failed ADD left $hostif"
+[ -z "$(ls "$dir/ipam/handoff" | grep -E '^(10\.66|fd66)')" ] ||
+	fail "failed ADD left leases: $(ls "$dir/ipam/handoff")"
+
+# --- bad configuration: CNI error JSON naming the field, non-zero exit.
+if run ADD "$netns" '"hostMAC": 42,' >"$dir/bad.out"; then fail "hostMAC 42 accepted"; fi
+jq -e '.cniVersion == "1.0.0" and .code == 7 and
+	(.msg | startswith("hostMAC: must be a string like ee:ee:ee:ee:ee:ee"))' "$dir/bad.out" \
+	>/dev/null || fail "bad hostMAC answer: $(cat "$dir/bad.out")"
+if run ADD "$netns" '"hostMac": "ee:ee:ee:ee:ee:ee",' >"$dir/bad.out"; then fail "unknown field accepted"; fi
+jq -e '.code == 2 and (.msg | startswith("hostMac: unknown field"))' "$dir/bad.out" >/dev/null ||
+	fail "unknown field answer: $(cat "$dir/bad.out")"
+ip -n "$host" link show "$hostif" >/dev/null 2>&1 && fail "rejected ADD created $hostif"
+
+# --- VERSION
+echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$cni" | jq -e \
+	'.supportedVersions == ["0.3.0","0.3.1","0.4.0","1.0.0"]' >/dev/null || fail "VERSION"
+echo "PASS"
