@@ -102,6 +102,8 @@ int cni_wire_add(const struct cni_conf *c, const char *host_if, const char *netn
                  struct cni_wired *out, struct herr *err);
 /* DEL: remove the host side (its peer goes with it); absent is fine. */
 int cni_wire_del(const char *host_if, struct herr *err);
+/* DEL of a pod that had a tap: remove tap0 from its namespace (gone is fine). */
+int cni_wire_del_tap(const char *netns_path, struct herr *err);
 /* CHECK: host_if exists with host_mac; ifname in netns_path carries each address. */
 int cni_wire_check(const char *host_if, const char *host_mac, const char *netns_path,
                    const char *ifname, const struct cni_ipam_result *ips, struct herr *err);

@@ -127,8 +127,11 @@ static int cmd_add(struct ctx *x)
 	if (r == 0) {
 		r = cni_record_write(x->conf.endpoint_dir, x->args.pod_ns, x->args.pod_name,
 		                     x->host_if, &ipam, w.ctr_mac, x->container_id, x->netns, &err);
-		if (r < 0)
+		if (r < 0) {
 			cni_wire_del(x->host_if, &ignored);
+			if (w.tap)
+				cni_wire_del_tap(x->netns, &ignored);
+		}
 	}
 	if (r < 0) {
 		/* Give the address back: nothing of this ADD survives a failure. */
@@ -154,6 +157,8 @@ static int cmd_del(struct ctx *x)
 
 	if (x->args.pod_ns[0] && x->args.pod_name[0]) {
 		if (cni_wire_del(x->host_if, &e2) < 0 && r == 0)
+			r = -1, err = e2;
+		if ((x->conf.tap || x->args.tap) && cni_wire_del_tap(x->netns, &e2) < 0 && r == 0)
 			r = -1, err = e2;
 		if (cni_record_remove(x->conf.endpoint_dir, x->args.pod_ns, x->args.pod_name, &e2) <
 		        0 &&

@@ -249,6 +249,32 @@ int cni_wire_del(const char *host_if, struct herr *err)
 	return r == -ENODEV ? 0 : r;
 }
 
+int cni_wire_del_tap(const char *netns_path, struct herr *err)
+{
+	int podns, hostns, r = 0;
+
+	if (!netns_path || !*netns_path)
+		return 0;
+	podns = open(netns_path, O_RDONLY | O_CLOEXEC);
+	if (podns < 0) /* the pod's namespace is gone, and its tap with it */
+		return 0;
+	hostns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (hostns < 0 || setns(podns, CLONE_NEWNET) < 0) {
+		r = herr_set(err, -errno, "CNI_NETNS %s: %s", netns_path, strerror(errno));
+	} else {
+		r = link_delete("tap0", err);
+		if (r == -ENODEV)
+			r = 0;
+		if (setns(hostns, CLONE_NEWNET) < 0 && r == 0)
+			r = herr_set(err, -errno, "back to the host namespace: %s",
+			             strerror(errno));
+	}
+	if (hostns >= 0)
+		close(hostns);
+	close(podns);
+	return r;
+}
+
 static bool has_address(struct nl_cache *addrs, int ifindex, const struct cni_ip *ip)
 {
 	for (struct nl_object *o = nl_cache_get_first(addrs); o; o = nl_cache_get_next(o)) {

@@ -11,12 +11,13 @@ set -euo pipefail
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni
 tag=$$
-host=hcni-host-$tag pod=hcni-pod-$tag
+host=hcni-host-$tag pod=hcni-pod-$tag vmpod=hcni-vm-$tag
 dir=$(mktemp -d /tmp/handoff-cni-XXXXXX)
 
 cleanup() {
 	ip netns del "$host" 2>/dev/null || true
 	ip netns del "$pod" 2>/dev/null || true
+	ip netns del "$vmpod" 2>/dev/null || true
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -144,6 +145,27 @@ if run ADD "$netns" '"hostMac": "ee:ee:ee:ee:ee:ee",' >"$dir/bad.out"; then fail
 jq -e '.code == 2 and (.msg | startswith("hostMac: unknown field"))' "$dir/bad.out" >/dev/null ||
 	fail "unknown field answer: $(cat "$dir/bad.out")"
 ip -n "$host" link show "$hostif" >/dev/null 2>&1 && fail "rejected ADD created $hostif"
+
+# --- a VM pod (HANDOFF_TAP=1 in CNI_ARGS) under an older spec version (0.3.1):
+# tap0 appears in the pod, up; the result lists it and gives ips a "version".
+ip netns add "$vmpod"
+vmconf='{"cniVersion": "0.3.1", "name": "handoff", "type": "handoff-cni",
+ "endpointDir": "'$dir'/endpoints",
+ "ipam": {"type": "host-local", "dataDir": "'$dir'/ipam", "ranges": [[{"subnet": "10.66.0.0/24"}]]}}'
+vmrun() {
+	echo "$vmconf" | ip netns exec "$host" env CNI_COMMAND="$1" CNI_CONTAINERID=vm-$tag \
+		CNI_NETNS="/run/netns/$vmpod" CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni \
+		CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=kubevirt;K8S_POD_NAME=vm2;HANDOFF_TAP=1" "$cni"
+}
+vmrun ADD >"$dir/vm.json" || fail "tap ADD: $(cat "$dir/vm.json")"
+jq -e '.cniVersion == "0.3.1" and .ips[0].version == "4" and
+	(.interfaces | map(.name) | index("tap0")) != null' "$dir/vm.json" >/dev/null ||
+	fail "tap ADD result: $(cat "$dir/vm.json")"
+ip -n "$vmpod" -d link show tap0 | grep -q "tun type tap" || fail "no tap device tap0 in the VM pod"
+ip -n "$vmpod" link show tap0 | grep -q "<.*UP.*>" || fail "tap0 is not up"
+vmrun DEL >"$dir/vm.out" || fail "tap DEL: $(cat "$dir/vm.out")"
+ip -n "$vmpod" link show tap0 >/dev/null 2>&1 && fail "DEL left tap0"
+[ -e "$dir/endpoints/kubevirt_vm2.json" ] && fail "DEL left the VM pod's record"
 
 # --- VERSION
 echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$cni" | jq -e \
