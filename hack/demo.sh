@@ -11,8 +11,8 @@
 #
 #       node-a 10.99.0.1   node-b 10.99.0.2   node-c 10.99.0.3     one L2 segment,
 #          |                  |                  |                 iBGP full mesh
-#       VM 10.65.0.10      VM 10.65.0.10      ping -> 10.65.0.10
-#       (source pod)       (target pod)       every 2 ms
+#       VM 10.65.0.10      VM 10.65.0.10      traffic to 10.65.0.10:
+#       (source pod)       (target pod)       a UDP datagram a ms, echoed
 #
 # Every node runs real BIRD 1.6 and a real `handoff-watcher run`, which follows
 # a shared datastore folder (Pods, LiveMigration, BGP resources), renders and
@@ -21,7 +21,7 @@
 # written, target pod created (its route suppressed), source paused, target
 # resumed with a GARP, source pod deleted, LiveMigration deleted. Printed: the
 # timeline (watchers' transitions, kernel routes, the script's steps), node-c's
-# route over time, packets lost and the blackout.
+# route over time, datagrams lost and the blackout.
 #
 # HANDOFF_BUILD_DIR=DIR uses that build instead of installing and building
 # (the e2e test does this).

@@ -2,7 +2,8 @@
 # The live part of hack/demo.sh (see there). Root; HANDOFF_BUILD_DIR set.
 #   live.sh [--results FILE]
 # Namespaces, daemons and files are removed on exit by topo.sh's cleanup,
-# extended here with the watchers, the ping and the route monitors.
+# extended here with the watchers, the traffic and the route monitors.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -20,7 +21,8 @@ SRC_POD=virt-launcher-vm1-aaaaa
 DST_POD=virt-launcher-vm1-bbbbb
 MIG_UID=6f1c7d2e-demo-4b1a-9c55-vm1migration
 CONVERGENCE=5s
-PING_INTERVAL=0.002
+PROBE_INTERVAL=0.001 # udp_probe.py: one datagram a millisecond, echoed by the VM
+PROBE_PORT=7
 declare -A NODE_IP=([a]=10.99.0.1 [b]=10.99.0.2 [c]=10.99.0.3)
 PIDS=() # background processes started here, stopped by demo_cleanup
 
@@ -122,6 +124,13 @@ vm_sent_more() {
 	n=$(ip -n "$(ns_of "$1")" -s -j link show eth0 | jq '.[0].stats64.tx.packets')
 	[ "$n" -gt "$2" ]
 }
+# vm_echo VM: the guest echoes the demo's UDP traffic.
+vm_echo() {
+	ip netns exec "$(ns_of "$1")" python3 "$here/udp_probe.py" echo "$PROBE_PORT" \
+		>"$TOPO_DIR/echo-$1.log" 2>&1 &
+	PIDS+=($!)
+	until_ok 5 "the echo service in $1" grep -q ready "$TOPO_DIR/echo-$1.log"
+}
 state_is() { grep -q "id=vms/$2 .*to=$3\$" "$TOPO_DIR/watcher-$1.log"; }
 
 topo_init
@@ -187,11 +196,14 @@ for n in a b c; do
 	ip -n "$(ns_of "$n")" -ts monitor route >"$TOPO_DIR/mon-$n.log" 2>&1 &
 	PIDS+=($!)
 done
-ip netns exec "$(ns_of c)" ping -n -D -i "$PING_INTERVAL" -w 60 "$VM_IP" >"$TOPO_DIR/ping.log" 2>&1 &
-ping_pid=$!
-PIDS+=("$ping_pid")
-until_ok 5 "ping replies from the VM" grep -q "bytes from $VM_IP" "$TOPO_DIR/ping.log"
-step "node-c pings the VM every ${PING_INTERVAL}s: replies from node-a's VM"
+vm_echo vm-src
+ip netns exec "$(ns_of c)" python3 "$here/udp_probe.py" send "$VM_IP" "$PROBE_PORT" \
+	"$PROBE_INTERVAL" 40 "$TOPO_DIR/probe.txt" >"$TOPO_DIR/probe.log" 2>&1 &
+probe_pid=$!
+PIDS+=("$probe_pid")
+until_ok 5 "the traffic to start" grep -q ready "$TOPO_DIR/probe.log"
+until_ok 5 "echoes from the VM" vm_sent_more vm-src 20
+step "node-c sends the VM a numbered UDP datagram every ${PROBE_INTERVAL}s: node-a's VM echoes them"
 sleep 1
 
 echo "== the migration"
@@ -210,28 +222,40 @@ step "LiveMigration vms/kubevirt-migrate-vm1 written"
 # the memory copy ends.
 vm_wire b vm-dst "$DST_POD"
 pod_yaml b "$DST_POD" "$MIG_UID" | put pod-target.yaml
-step "target pod vms/$DST_POD on node-b, VM paused"
+# The memory copy brings the guest's kernel along, with its neighbour entry
+# for the gateway: valid on node-b too, the host MAC being the same.
+ip -n "$(ns_of vm-dst)" neigh replace 169.254.1.1 lladdr "$HOST_MAC" dev eth0 nud stale
+vm_echo vm-dst
+step "target pod vms/$DST_POD on node-b, VM paused (memory being copied)"
 # The guest's frames with the kernel's timestamps: when the GARP was on the wire.
 ip netns exec "$(ns_of vm-dst)" tcpdump -n -tt -l -i eth0 arp >"$TOPO_DIR/garp.log" 2>&1 &
 PIDS+=($!)
 until_ok 5 "tcpdump on the target VM" grep -q "listening on" "$TOPO_DIR/garp.log"
+# The guest's announcement, ready to go on cue (announce.py): no process
+# start between pausing the source and the GARP.
+mkfifo "$TOPO_DIR/cue"
+ip netns exec "$(ns_of vm-dst)" python3 "$here/announce.py" eth0 "$VM_MAC" "$VM_IP" \
+	<"$TOPO_DIR/cue" >"$TOPO_DIR/announce.log" 2>&1 &
+announce_pid=$!
+PIDS+=("$announce_pid")
+exec 7>"$TOPO_DIR/cue"
+until_ok 5 "the target VM's announcer" grep -q ready "$TOPO_DIR/announce.log"
 until_ok 5 "node-b: target pod in state Target" state_is b "$DST_POD" Target
 wait_route b "$VM_IP" "via=${NODE_IP[a]} metric=1024 proto=bird" 2>>"$TOPO_DIR/wait.log"
 step "node-b: pod is Target, its own route suppressed (node-b routes via node-a)"
 sleep 1
 
 # Switchover, as QEMU does it: the source stops, the target resumes and
-# announces itself. arping waits after its one frame, so it runs on its own.
+# announces itself.
 step "switchover: source VM paused (its link goes down)"
 ip -n "$(ns_of vm-src)" link set eth0 down
 step "target VM resumed: sends a gratuitous ARP"
-ip netns exec "$(ns_of vm-dst)" arping -q -U -c 1 -I eth0 "$VM_IP" &
-arping_pid=$!
-PIDS+=("$arping_pid")
+echo go >&7
+exec 7>&-
 wait_route c "$VM_IP" "via=${NODE_IP[b]} metric=512 proto=bird" 2>>"$TOPO_DIR/wait.log"
 step "node-c routes the VM via node-b at 512"
 until_ok 5 "the target VM answering" vm_sent_more vm-dst 20
-wait "$arping_pid" || true
+wait "$announce_pid" || die "the target VM's announcer failed: $(cat "$TOPO_DIR/announce.log")"
 sleep 1
 
 step "migration completed: source pod deleted"
@@ -245,9 +269,9 @@ wait_route c "$VM_IP" "via=${NODE_IP[b]} metric=1024 proto=bird" 8000 2>>"$TOPO_
 step "node-c routes the VM via node-b at 1024"
 sleep 0.5
 
-kill -INT "$ping_pid"
-wait "$ping_pid" || true
-step "ping stopped"
+kill -INT "$probe_pid"
+wait "$probe_pid" || die "the traffic sender failed: $(cat "$TOPO_DIR/probe.log")"
+step "traffic stopped"
 http b /metrics >"$TOPO_DIR/metrics-b.txt"
 http b /migrations >"$TOPO_DIR/migrations-b.json"
 routes_of c "$VM_IP" >"$TOPO_DIR/route-c-final.txt"
@@ -257,5 +281,5 @@ for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 PIDS=()
 
 echo
-python3 "$here/report.py" "$TOPO_DIR" --vm "$VM_IP" --interval "$PING_INTERVAL" \
+python3 "$here/report.py" "$TOPO_DIR" --vm "$VM_IP" --interval "$PROBE_INTERVAL" \
 	--node-b "${NODE_IP[b]}" --node-a "${NODE_IP[a]}" ${results:+--results "$results"}

@@ -5,7 +5,8 @@ kept in its work directory:
   events.tsv        the script's own steps   (epoch seconds, "script", text)
   watcher-X.log     each node's handoff-watcher (logfmt, ts=...Z)
   mon-X.log         `ip -ts monitor route` on each node
-  ping.log          `ping -D` from node-c to the VM
+  probe.txt         udp_probe.py: node-c's numbered datagrams echoed by the VM
+  garp.log          tcpdump in the target VM (the GARP on the wire)
   metrics-b.txt     node-b's watcher /metrics at the end
   route-c-final.txt node-c's kernel routes for the VM at the end
   vm-dst-link.json  the target guest's eth0 counters
@@ -51,6 +52,7 @@ class Report:
         self.events = []  # (time, who, text)
         self.routes = {}  # node -> [(time, text)]
         self.first = {}  # name -> time of a marker event
+        self.transitions = {}  # node -> ["from>input>to", ...]
 
     def node_of(self, ip):
         for n, a in self.node_ip.items():
@@ -69,7 +71,7 @@ class Report:
 
     def load_garp(self):
         """tcpdump in the target VM: the first gratuitous ARP on the wire."""
-        pat = re.compile(r"^(\d+\.\d+) ARP, Request who-has (\S+)(?: \([^)]*\))? tell (\S+)")
+        pat = re.compile(r"^(\d+\.\d+) ARP, Request who-has (\S+)(?: \([^)]*\))? tell ([0-9.]+)")
         for line in read(os.path.join(self.d, "garp.log")):
             m = pat.match(line)
             if m and m.group(2) == self.vm and m.group(3) == self.vm:
@@ -87,6 +89,8 @@ class Report:
                     continue
                 t = utc_epoch(ts)
                 if msg == "Live migration state transition":
+                    self.transitions.setdefault(n, []).append(
+                        f"{f.get('from')}>{f.get('input')}>{f.get('to')}")
                     self.events.append(
                         (t, f"node-{n} watcher",
                          f"{f.get('id')}: {f.get('from')} --{f.get('input')}--> {f.get('to')}"))
@@ -118,17 +122,17 @@ class Report:
                     key = f"route_{n}_{metric.group(1)}" + (f"_{self.node_of(via.group(1))}" if via else "")
                     self.first.setdefault(key, t)
 
-    def load_ping(self):
-        replies = []
-        sent = received = None
-        for line in read(os.path.join(self.d, "ping.log")):
-            m = re.match(r"^\[(\d+\.\d+)\] \d+ bytes from .*icmp_seq=(\d+)", line)
-            if m:
-                replies.append((float(m.group(1)), int(m.group(2))))
-            m = re.match(r"^(\d+) packets transmitted, (\d+) received", line)
-            if m:
-                sent, received = int(m.group(1)), int(m.group(2))
-        return replies, sent, received
+    def load_probe(self):
+        """udp_probe.py's record: (received, seq) per echo, and how many were sent."""
+        replies, sent = [], None
+        for line in read(os.path.join(self.d, "probe.txt")):
+            f = line.split()
+            if f[0] == "sent":
+                sent = int(f[1])
+            elif len(f) == 3:
+                replies.append((float(f[2]), int(f[0])))
+        replies.sort()
+        return replies, sent, len(replies)
 
 
 def ms(x):
@@ -150,7 +154,7 @@ def main():
     r.load_garp()
     r.load_watchers()
     r.load_routes()
-    replies, sent, received = r.load_ping()
+    replies, sent, received = r.load_probe()
     out = {}
 
     # t = 0: the GARP on the wire (tcpdump's kernel timestamp), else the
@@ -159,14 +163,30 @@ def main():
     if t0 is None:
         sys.exit("report: no GARP in garp.log nor a GARP step in events.tsv")
 
-    # The longest silence of the traffic: consecutive replies furthest apart.
+    # The blackout: the silence around the switchover, from the source VM's
+    # last reply to the target VM's first (the gap between replies that
+    # spans the GARP). Other gaps are this machine's scheduling jitter or
+    # losses elsewhere, reported apart.
     gap, gap_from, gap_to = 0.0, None, None
+    other = (0.0, None)
     for (t1, s1), (t2, s2) in zip(replies, replies[1:]):
-        if t2 - t1 > gap:
+        if t1 <= t0 < t2:
             gap, gap_from, gap_to = t2 - t1, (t1, s1), (t2, s2)
+        elif t2 - t1 > other[0]:
+            other = (t2 - t1, t1)
     if gap_from:
-        r.events.append((gap_from[0], "node-c ping", f"last reply before the blackout (seq {gap_from[1]})"))
-        r.events.append((gap_to[0], "node-c ping", f"first reply after the blackout (seq {gap_to[1]})"))
+        r.events.append((gap_from[0], "node-c traffic", f"last reply before the blackout (seq {gap_from[1]})"))
+        r.events.append((gap_to[0], "node-c traffic", f"first reply after the blackout (seq {gap_to[1]})"))
+    # Requests never answered, by when their neighbours were answered.
+    answered = dict((sq, t) for t, sq in replies)
+    lost_elsewhere = []
+    if replies:
+        prev_t = replies[0][0]
+        for sq in range(replies[0][1], replies[-1][1] + 1):
+            if sq in answered:
+                prev_t = answered[sq]
+            elif not (gap_from and gap_from[1] < sq < gap_to[1]):
+                lost_elsewhere.append((sq, prev_t))
 
     when = datetime.datetime.fromtimestamp(t0, datetime.timezone.utc)
     print(f"== timeline (t = 0: the resumed VM's gratuitous ARP on the wire, {when:%H:%M:%S.%f} UTC)")
@@ -180,20 +200,32 @@ def main():
     final = " ".join(read(os.path.join(a.dir, "route-c-final.txt"))).strip()
     print(f"  at the end: {final or '<none>'}")
     out["c_final_route"] = final.replace(" ", ",")
+    for n in "ab":
+        out[f"{n}_transitions"] = ",".join(r.transitions.get(n, []))
 
     print()
-    print(f"== traffic: ping from node-c to the VM every {a.interval * 1000:g} ms")
+    print(f"== traffic: a numbered UDP datagram from node-c to the VM every {a.interval * 1000:g} ms, echoed")
     after = [t for t, _ in replies if t > t0]
-    out["ping_sent"] = sent if sent is not None else 0
-    out["ping_received"] = received if received is not None else len(replies)
-    out["ping_lost"] = out["ping_sent"] - out["ping_received"]
+    out["sent"] = sent if sent is not None else 0
+    out["received"] = received if received is not None else len(replies)
+    out["lost"] = out["sent"] - out["received"]
     out["replies_after_garp"] = len(after)
+    if sent:  # the end of the run: node-c at 1024 via node-b, the source pod gone
+        out["answered_of_last_500"] = sum(1 for _, sq in replies if sq >= sent - 500)
     out["blackout_ms"] = f"{gap * 1000:.1f}"
-    print(f"  sent {out['ping_sent']}, received {out['ping_received']}, lost {out['ping_lost']}")
+    out["lost_at_switchover"] = gap_to[1] - gap_from[1] - 1 if gap_from else -1
+    out["lost_elsewhere"] = len(lost_elsewhere)
+    out["longest_other_gap_ms"] = f"{other[0] * 1000:.1f}"
+    print(f"  sent {out['sent']}, received {out['received']}, lost {out['lost']}")
     if gap_from:
-        print(f"  blackout (longest time without a reply): {ms(gap)}, "
-              f"from {gap_from[0] - t0:+.4f} s to {gap_to[0] - t0:+.4f} s "
-              f"({gap_to[1] - gap_from[1] - 1} requests unanswered)")
+        print(f"  blackout (no reply around the switchover): {ms(gap)}, "
+              f"from {gap_from[0] - t0:+.4f} s to {gap_to[0] - t0:+.4f} s, "
+              f"{out['lost_at_switchover']} datagram(s) unanswered")
+    for sq, t in lost_elsewhere:
+        print(f"  datagram {sq} unanswered, at {t - t0:+.4f} s")
+    if other[1] is not None:
+        print(f"  longest other gap between replies: {ms(other[0])} at {other[1] - t0:+.4f} s "
+              "(scheduling on this machine)")
     print(f"  replies after the GARP: {len(after)} (the source VM is paused: all from node-b's VM)")
     try:
         with open(os.path.join(a.dir, "vm-dst-link.json")) as f:
@@ -217,7 +249,7 @@ def main():
         out["route_b_to_c_ms"] = f"{(c512 - b512) * 1000:.2f}"
         rows.append(("node-b's route -> node-c's route via node-b (BIRD, iBGP)", c512 - b512))
     if gap_to and c512:
-        rows.append(("node-c's route -> first reply (next ping, guest ARPs its gateway)",
+        rows.append(("node-c's route -> first reply (next datagram, there and back)",
                      gap_to[0] - c512))
     for text, x in rows:
         print(f"  {text:<68} {ms(x):>9}")
@@ -225,7 +257,7 @@ def main():
         print(f"  {'= the blackout':<68} {ms(gap):>9}")
     print("  notes:")
     if "switchover" in r.first:
-        print(f"    source paused -> GARP on the wire (this script starting arping): {ms(t0 - r.first['switchover'])}")
+        print(f"    source paused -> GARP on the wire (this script): {ms(t0 - r.first['switchover'])}")
     metrics = "\n".join(read(os.path.join(a.dir, "metrics-b.txt")))
     s_ = re.search(r"^handoff_garp_to_route_seconds_sum (\S+)", metrics, re.M)
     c_ = re.search(r"^handoff_garp_to_route_seconds_count (\S+)", metrics, re.M)
