@@ -167,6 +167,27 @@ vmrun DEL >"$dir/vm.out" || fail "tap DEL: $(cat "$dir/vm.out")"
 ip -n "$vmpod" link show tap0 >/dev/null 2>&1 && fail "DEL left tap0"
 [ -e "$dir/endpoints/kubevirt_vm2.json" ] && fail "DEL left the VM pod's record"
 
+# --- the whole chain: the watcher reads the record the CNI wrote and programs
+# the pod's route itself (the Pod carries no IPs yet), and traffic flows.
+watcher=$build/watcher/handoff-watcher
+mkdir -p "$dir/ds"
+printf 'apiVersion: v1\nkind: Pod\nmetadata: {namespace: kubevirt, name: virt-launcher-vm1}\nspec: {nodeName: node-1}\n' \
+	>"$dir/ds/pod.yaml"
+ip netns exec "$host" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
+	--endpoint-dir "$dir/endpoints" --http 127.0.0.1:9099 >"$dir/watcher.log" 2>&1 &
+wpid=$!
+trap 'kill $wpid 2>/dev/null; wait $wpid 2>/dev/null; cleanup' EXIT
+run ADD "$netns" >"$dir/result.json" || fail "ADD (with the watcher): $(cat "$dir/result.json")"
+addr=$(jq -r '.ips[0].address | split("/")[0]' "$dir/result.json") # host-local hands out round-robin
+ok=
+for _ in $(seq 100); do # bounded: 5 s
+	ip -n "$host" route show "$addr" proto 88 | grep -q "dev $hostif" && ok=1 && break
+	sleep 0.05
+done
+[ -n "$ok" ] || fail "the watcher did not route $addr via $hostif: $(cat "$dir/watcher.log")"
+ip netns exec "$pod" ping -c 1 -W 2 10.99.0.1 >/dev/null || fail "no traffic through the watcher's route"
+run DEL "$netns" >"$dir/del.out" || fail "DEL (with the watcher): $(cat "$dir/del.out")"
+
 # --- VERSION
 echo '{"cniVersion":"1.0.0"}' | CNI_COMMAND=VERSION "$cni" | jq -e \
 	'.supportedVersions == ["0.3.0","0.3.1","0.4.0","1.0.0"]' >/dev/null || fail "VERSION"
