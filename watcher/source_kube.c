@@ -68,6 +68,8 @@ int watcher_kube_start(struct watcher *w, struct herr *err)
 		    .field_selector = res->node_scoped ? selector : NULL,
 		    .optional = res->optional,
 		    .timeout_seconds = w->opt.watch_timeout_s,
+		    /* Pods are most of the cache: keep what the endpoint is made of. */
+		    .transform = !strcmp(res->kind, "Pod") ? endpoint_pod_trim : NULL,
 		};
 		struct kube_watch *kw =
 		    kube_watch_start(w->kube, &o, intake_object, on_synced, on_notice, w, err);

@@ -674,3 +674,44 @@ fail:
 	endpoint_free(out);
 	return r;
 }
+
+/* Keep only the members of `obj` named in `keep`. */
+static void keep_only(json_t *obj, const char *const *keep)
+{
+	const char *key;
+	json_t *v;
+	void *tmp;
+
+	json_object_foreach_safe(obj, tmp, key, v)
+	{
+		bool wanted = false;
+		for (const char *const *k = keep; *k && !wanted; k++)
+			wanted = !strcmp(key, *k);
+		if (!wanted)
+			json_object_del(obj, key);
+	}
+}
+
+void endpoint_pod_trim(json_t *pod)
+{
+	static const char *const top[] = {"kind", "apiVersion", "metadata", "spec", "status", NULL};
+	static const char *const md[] = {"name", "namespace", "uid", "labels", "annotations", NULL};
+	static const char *const ann[] = {MAC_ANNOTATION, NULL};
+	static const char *const spec[] = {"nodeName", NULL};
+	static const char *const status[] = {"podIP", "podIPs", NULL};
+	json_t *m = json_object_get(pod, "metadata");
+
+	if (!json_is_object(pod))
+		return;
+	keep_only(pod, top);
+	/* Members of the wrong type stay: the decoder must still reject them. */
+	if (json_is_object(m)) {
+		keep_only(m, md);
+		if (json_is_object(json_object_get(m, "annotations")))
+			keep_only(json_object_get(m, "annotations"), ann);
+	}
+	if (json_is_object(json_object_get(pod, "spec")))
+		keep_only(json_object_get(pod, "spec"), spec);
+	if (json_is_object(json_object_get(pod, "status")))
+		keep_only(json_object_get(pod, "status"), status);
+}

@@ -113,6 +113,12 @@ struct endpoint {
 
 /* Decode a core/v1 Pod: metadata, labels, spec.nodeName, status.podIPs (or podIP). */
 int endpoint_decode_pod(const struct json_t *pod, struct endpoint *out, struct herr *err);
+/* Remove in place every field of a Pod tree that endpoint_decode_pod() does
+ * not read (container specs, status conditions, managedFields, other
+ * annotations, resourceVersion...): a cache of Pods then costs a fraction of
+ * the memory, and an update that changes only such fields leaves the trimmed
+ * tree equal to the cached one. The trimmed tree decodes to the same endpoint. */
+void endpoint_pod_trim(struct json_t *pod);
 int endpoint_copy(struct endpoint *dst, const struct endpoint *src);
 void endpoint_free(struct endpoint *ep);
 

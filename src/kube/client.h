@@ -58,6 +58,9 @@ struct kube_watch_opts {
 	unsigned timeout_seconds;   /* watch timeoutSeconds; 0 = 300 */
 	bool
 	    optional; /* a 404 (CRD not installed, e.g. KubeVirt) is not an error: retried slowly */
+	/* Called on every listed or watched object before it is cached, to drop
+	 * what the consumer never reads (e.g. endpoint_pod_trim); NULL: none. */
+	void (*transform)(struct json_t *obj);
 };
 
 /* After the first complete list of a watch (readiness). An optional resource

@@ -294,6 +294,7 @@ struct bench {
 	struct decisions decisions;
 	uint64_t now;
 	bool plan_dirty;
+	bool trim; /* Pods trimmed before caching, as the watcher does */
 	long lines, events, malformed, rejected, decisions_logged, garps, iterations, plans;
 	unsigned per_iteration;
 	uint64_t plan_ns, routes_in_plans;
@@ -488,6 +489,8 @@ static void on_line(void *arg, const char *line, size_t len)
 	if (!type || !json_is_object(obj)) {
 		b->malformed++;
 	} else {
+		if (c == b->pod_watch && b->trim)
+			endpoint_pod_trim(obj); /* the Pod watch's transform (source_kube.c) */
 		if (type[0] == 'D')
 			rc = obj_cache_delete(c, obj, intake, b, &err);
 		else
@@ -512,6 +515,7 @@ static int bench_init(struct bench *b, unsigned per_iteration)
 	b->engine = engine_new(NODE);
 	b->now = 1800000000000ull;
 	b->per_iteration = per_iteration;
+	b->trim = !getenv("BENCH_NO_TRIM");
 	return b->pod_watch && b->lm_watch && b->pods && b->records && b->engine ? 0 : -1;
 }
 
