@@ -44,6 +44,7 @@ struct kube_watch {
 	unsigned page_size, timeout_s;
 	bool optional;
 	obj_event_cb on_event;
+	void (*transform)(json_t *obj);
 	kube_synced_cb on_synced;
 	kube_notice_cb on_notice;
 	void *arg;
@@ -173,15 +174,23 @@ static void fill_type(struct kube_watch *w, json_t *obj)
 		json_object_set_new(obj, "apiVersion", json_string(w->api_version));
 }
 
-static bool set_rv(struct kube_watch *w, const json_t *obj)
+static const char *obj_rv(const json_t *obj)
 {
-	const char *rv =
-	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+	return json_string_value(
+	    json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+}
 
+static bool set_rv_to(struct kube_watch *w, const char *rv)
+{
 	if (!rv || !*rv || strlen(rv) >= sizeof(w->rv))
 		return false;
 	memcpy(w->rv, rv, strlen(rv) + 1);
 	return true;
+}
+
+static bool set_rv(struct kube_watch *w, const json_t *obj)
+{
+	return set_rv_to(w, obj_rv(obj));
 }
 
 /* "&fieldSelector=..&labelSelector=.." */
@@ -314,6 +323,8 @@ static void list_page_done(struct kube_watch *w)
 		if (!json_is_object(it))
 			continue;
 		fill_type(w, it);
+		if (w->transform)
+			w->transform(it);
 		json_array_append(w->items, it);
 	}
 	cont = json_string_value(json_object_get(meta, "continue"));
@@ -412,11 +423,17 @@ static void on_event_line(struct kube_watch *w, json_t *ev)
 	}
 	if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
 		fill_type(w, obj);
+		/* The transform may drop metadata.resourceVersion: keep it alive. */
+		json_t *rv = json_incref(
+		    json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+		if (w->transform)
+			w->transform(obj);
 		if (type[0] == 'D')
 			rc = obj_cache_delete(w->cache, obj, w->on_event, w->arg, &err);
 		else
 			rc = obj_cache_upsert(w->cache, obj, w->on_event, w->arg, &err);
 		if (rc < 0) {
+			json_decref(rv);
 			w->st.malformed++;
 			notice(w, "watch: %s event skipped: %s", type, err.msg);
 			return;
@@ -424,7 +441,8 @@ static void on_event_line(struct kube_watch *w, json_t *ev)
 		w->st.events++;
 		w->failures = 0; /* the stream works: a success */
 		w->gone_in_row = 0;
-		set_rv(w, obj);
+		set_rv_to(w, json_string_value(rv));
+		json_decref(rv);
 	} else if (!strcmp(type, "BOOKMARK")) {
 		w->st.bookmarks++;
 		w->failures = 0;
@@ -614,6 +632,7 @@ struct kube_watch *kube_watch_start(struct kube_client *c, const struct kube_wat
 	w->timeout_s = o->timeout_seconds ? o->timeout_seconds : 300;
 	w->optional = o->optional;
 	w->on_event = on_event;
+	w->transform = o->transform;
 	w->on_synced = on_synced;
 	w->on_notice = on_notice;
 	w->arg = arg;
