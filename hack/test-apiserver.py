@@ -44,7 +44,8 @@ Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
                        {"drop": N}      the next N watch events are cut in the
                                         middle of their line and the TCP
                                         connection is closed;
-                       {"stall": N}     streams open now and the next N new
+                       {"stall": N}     streams open now (or, when none is,
+                                        the next one) and the next N new
                                         ones go silent (no events, no
                                         bookmarks, no end) until the client
                                         gives up or a compaction;
@@ -60,7 +61,8 @@ Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
   POST /token          {"token": T}: accept T (only) from now on.
   GET  /requests       the API requests served so far: [{method, resource,
                        watch, query, status}], ?since=N for those after the Nth.
-  GET  /state          {resourceVersion, compactedRV, token, objects}.
+  GET  /state          {resourceVersion, compactedRV, token, gone_mode,
+                       open_watches: {plural: n}, objects: {plural: [...]}}.
 
 Start-up: --tls-dir DIR gets a CA and a server certificate for 127.0.0.1 and
 localhost made with the openssl CLI; --kubeconfig-out PATH writes a
@@ -186,6 +188,7 @@ class Store:
         self.faults = {"drop": {}, "stall": {}, "fail": {}, "malformed": {}}
         self.missing = set(args.missing or [])
         self.stall_epoch = {}  # plural -> counter; open streams stall when it moves
+        self.open_watches = {}  # plural -> watch streams being served
         self.token = None
         self.requests = []
 
@@ -457,6 +460,8 @@ class ApiHandler(Handler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
+        with st.cond:
+            st.open_watches[plural] = st.open_watches.get(plural, 0) + 1
         try:
             if too_old:
                 self.chunk(self.event_line("ERROR", gone))
@@ -467,6 +472,9 @@ class ApiHandler(Handler):
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             pass
+        finally:
+            with st.cond:
+                st.open_watches[plural] -= 1
 
     def stream(self, plural, sel, kind, api_version, cursor, initial, timeout, bookmarks,
                stalled, compactions, stall_epoch):
@@ -482,7 +490,10 @@ class ApiHandler(Handler):
                 if not stalled and now >= deadline:
                     return
                 wait = 0.5 if stalled else min(deadline, next_bookmark) - now
-                if wait > 0:
+                # Sleep only when nothing happened since this stream's last
+                # look (cursor is the global RV it last saw).
+                if wait > 0 and (stalled or st.rv <= cursor) and \
+                        st.compactions == compactions:
                     st.cond.wait(wait)
                 if st.compactions != compactions:
                     compactions = st.compactions
@@ -583,6 +594,7 @@ class ControlHandler(Handler):
                 return self.send_json(200, {
                     "resourceVersion": str(st.rv), "compactedRV": str(st.compacted),
                     "token": st.token, "gone_mode": st.gone_mode,
+                    "open_watches": st.open_watches,
                     "objects": {p: list(o.values()) for p, o in st.objects.items()}})
         self.send_json(404, {"error": "unknown path %s" % url.path})
 
@@ -629,8 +641,13 @@ class ControlHandler(Handler):
                         raise ValueError("fault: %s must be >= 0" % f)
                     st.faults[f][res] = n
             if "stall" in body:
-                # Streams open now go silent too.
+                # Streams open now go silent too; when none is open (the
+                # client is between two watches), the next one does.
                 st.stall_epoch[res] = st.stall_epoch.get(res, 0) + 1
+                n_open = (sum(st.open_watches.values()) if not res else
+                          st.open_watches.get(res, 0))
+                if not n_open and not st.faults["stall"][res]:
+                    st.faults["stall"][res] = 1
             if "missing" in body:
                 if not res:
                     raise ValueError("fault: missing needs a resource")

@@ -187,11 +187,17 @@ class Harness:
 
     def dump(self):
         for w in self.watchers:
-            print("--- %s log (last 60 lines)" % w.name, file=sys.stderr)
+            print("--- %s log (last 250 lines)" % w.name, file=sys.stderr)
             try:
-                print("\n".join(w.lines()[-60:]), file=sys.stderr)
+                print("\n".join(w.lines()[-250:]), file=sys.stderr)
             except OSError:
                 pass
+        try:
+            print("--- last API requests", file=sys.stderr)
+            for r in self.requests()[-25:]:
+                print(json.dumps(r), file=sys.stderr)
+        except Exception:  # the server may be the problem
+            pass
         try:
             with open(os.path.join(self.dir, "server.log")) as f:
                 print("--- server log\n" + f.read()[-3000:], file=sys.stderr)
