@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main job: a live migration, live, measured.
 #
-#   hack/demo.sh                  the live demo (root): see below, ~20 s
+#   hack/demo.sh                  the live demo (root): see below, ~15 s
 #   hack/demo.sh --replay         the recorded migration through the core on a
 #                                 virtual clock (no root needed)
 #   hack/demo.sh --results FILE   live demo, and its figures as key=value lines

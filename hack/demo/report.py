@@ -267,6 +267,9 @@ def main():
         print(f"    GARP captured -> route programmed, inside node-b's watcher (/metrics): {ms(g2r)}")
     if b512 and a512:
         print(f"    node-a (the source node) routes via node-b {ms(a512 - b512)} after node-b's route")
+    print("    (kernel route times are when `ip monitor` read the change, GARP and")
+    print("     traffic times the kernel's packet stamps: sub-millisecond figures are")
+    print("     within this machine's scheduling noise)")
 
     if a.results:
         with open(a.results, "w") as f:
