@@ -21,6 +21,9 @@ cleanup() {
 	rm -rf "$dir"
 }
 trap cleanup EXIT
+# `grep -q` would stop reading early and, under pipefail, fail the pipeline
+# through the writer's SIGPIPE: read everything instead.
+has() { grep "$@" >/dev/null; }
 fail() {
 	echo "FAIL: $*" >&2
 	exit 1
@@ -75,18 +78,18 @@ jq -e --arg h "$hostif" --arg ns "$netns" '
 	(.routes | index({"dst": "::/0", "gw": "fe80::ecee:eeff:feee:eeee"})) != null' \
 	"$dir/result.json" >/dev/null || fail "ADD result: $(cat "$dir/result.json")"
 
-ip -n "$host" link show "$hostif" | grep -q "link/ether ee:ee:ee:ee:ee:ee" ||
+ip -n "$host" link show "$hostif" | has "link/ether ee:ee:ee:ee:ee:ee" ||
 	fail "host side $hostif: missing or wrong MAC: $(ip -n "$host" link)"
 [ "$(ip netns exec "$host" cat /proc/sys/net/ipv4/conf/"$hostif"/proxy_arp)" = 1 ] ||
 	fail "host side $hostif: proxy_arp is not 1"
 [ "$(ip netns exec "$host" cat /proc/sys/net/ipv4/conf/"$hostif"/rp_filter)" = 0 ] ||
 	fail "host side $hostif: rp_filter is not 0"
-ip -n "$host" route | grep -q 10.66.0.2 && fail "the CNI added a host route (the watcher owns it)"
-ip -n "$pod" -4 addr show dev eth0 | grep -q "inet 10.66.0.2/32" || fail "pod eth0 lacks 10.66.0.2/32"
-ip -n "$pod" -6 addr show dev eth0 | grep -q "inet6 fd66::2/128" || fail "pod eth0 lacks fd66::2/128"
-ip -n "$pod" route | grep -qx "default via 169.254.1.1 dev eth0 *" || fail "pod: no default via 169.254.1.1"
-ip -n "$pod" route | grep -q "^169.254.1.1 dev eth0 .*scope link" || fail "pod: no 169.254.1.1 scope link"
-ip -n "$pod" -6 route | grep -q "^default via fe80::ecee:eeff:feee:eeee dev eth0" ||
+ip -n "$host" route | has 10.66.0.2 && fail "the CNI added a host route (the watcher owns it)"
+ip -n "$pod" -4 addr show dev eth0 | has "inet 10.66.0.2/32" || fail "pod eth0 lacks 10.66.0.2/32"
+ip -n "$pod" -6 addr show dev eth0 | has "inet6 fd66::2/128" || fail "pod eth0 lacks fd66::2/128: $(ip -n "$pod" addr)"
+ip -n "$pod" route show default | has "^default via 169.254.1.1 dev eth0" || fail "pod: no default via 169.254.1.1"
+ip -n "$pod" route | has "^169.254.1.1 dev eth0 .*scope link" || fail "pod: no 169.254.1.1 scope link"
+ip -n "$pod" -6 route | has "^default via fe80::ecee:eeff:feee:eeee dev eth0" ||
 	fail "pod: no IPv6 default via fe80::ecee:eeff:feee:eeee"
 podmac=$(ip -n "$pod" link show eth0 | awk '/link\/ether/ {print $2}')
 
@@ -98,13 +101,13 @@ jq -e --arg h "$hostif" --arg m "$podmac" --arg ns "$netns" --arg c "ctr-$tag" '
 	.spec.interface == $h and .spec.addresses == ["10.66.0.2/32", "fd66::2/128"] and
 	.spec.mac == $m and .spec.containerID == $c and .spec.netns == $ns' "$rec" >/dev/null ||
 	fail "endpoint record: $(cat "$rec")"
-ls "$dir/endpoints" | grep -q tmp && fail "temporary record file left behind"
+ls "$dir/endpoints" | has tmp && fail "temporary record file left behind"
 
 # --- traffic: the route the watcher would add, then proxy ARP answers for the gateway.
 ip -n "$host" route add 10.66.0.2/32 dev "$hostif"
 ip -n "$host" -6 route add fd66::2/128 dev "$hostif"
 ip netns exec "$pod" ping -c 1 -W 2 10.99.0.1 >/dev/null || fail "pod cannot reach 10.99.0.1 on the host"
-ip -n "$pod" neigh show 169.254.1.1 | grep -q "lladdr ee:ee:ee:ee:ee:ee" ||
+ip -n "$pod" neigh show 169.254.1.1 | has "lladdr ee:ee:ee:ee:ee:ee" ||
 	fail "gateway 169.254.1.1 not resolved to ee:ee:ee:ee:ee:ee: $(ip -n "$pod" neigh)"
 ip netns exec "$pod" ping -6 -c 1 -w 5 fd99::1 >/dev/null || fail "pod cannot reach fd99::1 on the host"
 
@@ -161,8 +164,8 @@ vmrun ADD >"$dir/vm.json" || fail "tap ADD: $(cat "$dir/vm.json")"
 jq -e '.cniVersion == "0.3.1" and .ips[0].version == "4" and
 	(.interfaces | map(.name) | index("tap0")) != null' "$dir/vm.json" >/dev/null ||
 	fail "tap ADD result: $(cat "$dir/vm.json")"
-ip -n "$vmpod" -d link show tap0 | grep -q "tun type tap" || fail "no tap device tap0 in the VM pod"
-ip -n "$vmpod" link show tap0 | grep -q "<.*UP.*>" || fail "tap0 is not up"
+ip -n "$vmpod" -d link show tap0 | has "tun type tap" || fail "no tap device tap0 in the VM pod"
+ip -n "$vmpod" link show tap0 | has "<.*UP.*>" || fail "tap0 is not up"
 vmrun DEL >"$dir/vm.out" || fail "tap DEL: $(cat "$dir/vm.out")"
 ip -n "$vmpod" link show tap0 >/dev/null 2>&1 && fail "DEL left tap0"
 [ -e "$dir/endpoints/kubevirt_vm2.json" ] && fail "DEL left the VM pod's record"
@@ -181,7 +184,7 @@ run ADD "$netns" >"$dir/result.json" || fail "ADD (with the watcher): $(cat "$di
 addr=$(jq -r '.ips[0].address | split("/")[0]' "$dir/result.json") # host-local hands out round-robin
 ok=
 for _ in $(seq 100); do # bounded: 5 s
-	ip -n "$host" route show "$addr" proto 88 | grep -q "dev $hostif" && ok=1 && break
+	ip -n "$host" route show "$addr" proto 88 | has "dev $hostif" && ok=1 && break
 	sleep 0.05
 done
 [ -n "$ok" ] || fail "the watcher did not route $addr via $hostif: $(cat "$dir/watcher.log")"
