@@ -52,6 +52,41 @@ static int addr_cmp(const struct addr_bin *a, const struct addr_bin *b)
 	return memcmp(a->b, b->b, a->family == 4 ? 4 : 16);
 }
 
+/* Copy a NUL-terminated string into a fixed field, truncated as snprintf
+ * would; the field's tail is left as it was (zeroed by calloc here). */
+static void field_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* inet_ntop's text for an address: dotted decimal for IPv4 (written here:
+ * glibc formats it with sprintf, which dominated the plan's cost), RFC 5952
+ * for IPv6. Returns the length. */
+static size_t addr_text(const struct addr_bin *a, char out[INET6_ADDRSTRLEN])
+{
+	char *p = out;
+
+	if (a->family != 4) {
+		inet_ntop(AF_INET6, a->b, out, INET6_ADDRSTRLEN);
+		return strlen(out);
+	}
+	for (int i = 0; i < 4; i++) {
+		unsigned v = a->b[i];
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		if (i < 3)
+			*p++ = '.';
+	}
+	*p = '\0';
+	return (size_t)(p - out);
+}
+
 /* A route under construction, with its parsed destination for sorting. */
 struct route_tmp {
 	struct addr_bin addr;
@@ -116,14 +151,15 @@ int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_mo
 			if (!addr_parse(ep->addrs[a], &t->addr))
 				continue; /* the decoder rejects these; never route garbage */
 
-			int af = t->addr.family == 4 ? AF_INET : AF_INET6;
 			char text[INET6_ADDRSTRLEN];
-			inet_ntop(af, t->addr.b, text, sizeof(text));
+			size_t tlen = addr_text(&t->addr, text);
+			/* Any text (at most 45) and "/128" fit dst. */
+			memcpy(t->r.dst, text, tlen);
+			memcpy(t->r.dst + tlen, t->addr.family == 4 ? "/32" : "/128",
+			       t->addr.family == 4 ? 4 : 5);
 			t->r.family = t->addr.family;
-			snprintf(t->r.dst, sizeof(t->r.dst), "%s/%d", text,
-			         t->addr.family == 4 ? 32 : 128);
-			snprintf(t->r.ifname, sizeof(t->r.ifname), "%s", ep->ifname);
-			snprintf(t->r.endpoint_key, sizeof(t->r.endpoint_key), "%s", key);
+			field_copy(t->r.ifname, sizeof(t->r.ifname), ep->ifname);
+			field_copy(t->r.endpoint_key, sizeof(t->r.endpoint_key), key);
 			t->r.metric = route_metric_for_state(
 			    st, t->addr.family == 4 ? AF_IDX_V4 : AF_IDX_V6, cfg);
 			ntmp++;
@@ -135,15 +171,15 @@ int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_mo
 				arp->addrs = calloc(ep->naddrs, sizeof(*arp->addrs));
 				if (!arp->addrs)
 					goto nomem;
-				snprintf(arp->ifname, sizeof(arp->ifname), "%s", ep->ifname);
+				field_copy(arp->ifname, sizeof(arp->ifname), ep->ifname);
 				out->narps++;
 			}
-			snprintf(arp->addrs[arp->naddrs++], HANDOFF_ADDRSIZ, "%s", text);
+			field_copy(arp->addrs[arp->naddrs++], HANDOFF_ADDRSIZ, text);
 		}
 		if (st == LM_TARGET) {
 			struct plan_capture *c = &out->captures[out->ncaptures++];
-			snprintf(c->ifname, sizeof(c->ifname), "%s", ep->ifname);
-			snprintf(c->endpoint_key, sizeof(c->endpoint_key), "%s", key);
+			field_copy(c->ifname, sizeof(c->ifname), ep->ifname);
+			field_copy(c->endpoint_key, sizeof(c->endpoint_key), key);
 		}
 	}
 
