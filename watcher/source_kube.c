@@ -34,6 +34,14 @@ static void on_synced(void *arg, const char *kind)
 {
 	struct watcher *w = arg;
 
+	/* An optional resource was never counted in pending_lists: its list
+	 * (or its 404) must not stand in for one still missing. */
+	for (size_t i = 0; i < NRESOURCES; i++)
+		if (resources[i].optional && !strcmp(resources[i].kind, kind)) {
+			hlog(HLOG_INFO, "Initial list done", "kind=%s optional=true remaining=%u",
+			     kind, w->pending_lists);
+			return;
+		}
 	if (w->pending_lists)
 		w->pending_lists--;
 	hlog(HLOG_INFO, "Initial list done", "kind=%s remaining=%u", kind, w->pending_lists);
