@@ -149,10 +149,10 @@ jq -e '.code == 2 and (.msg | startswith("hostMac: unknown field"))' "$dir/bad.o
 	fail "unknown field answer: $(cat "$dir/bad.out")"
 ip -n "$host" link show "$hostif" >/dev/null 2>&1 && fail "rejected ADD created $hostif"
 
-# --- a VM pod (HANDOFF_TAP=1 in CNI_ARGS) under an older spec version (0.3.1):
+# --- a VM pod (HANDOFF_TAP=1 in CNI_ARGS, mtu 1400) under an older spec version (0.3.1):
 # tap0 appears in the pod, up; the result lists it and gives ips a "version".
 ip netns add "$vmpod"
-vmconf='{"cniVersion": "0.3.1", "name": "handoff", "type": "handoff-cni",
+vmconf='{"cniVersion": "0.3.1", "name": "handoff", "type": "handoff-cni", "mtu": 1400,
  "endpointDir": "'$dir'/endpoints",
  "ipam": {"type": "host-local", "dataDir": "'$dir'/ipam", "ranges": [[{"subnet": "10.66.0.0/24"}]]}}'
 vmrun() {
@@ -166,6 +166,9 @@ jq -e '.cniVersion == "0.3.1" and .ips[0].version == "4" and
 	fail "tap ADD result: $(cat "$dir/vm.json")"
 ip -n "$vmpod" -d link show tap0 | has "tun type tap" || fail "no tap device tap0 in the VM pod"
 ip -n "$vmpod" link show tap0 | has "<.*UP.*>" || fail "tap0 is not up"
+ip -n "$vmpod" link show eth0 | has "mtu 1400 " || fail "mtu 1400 not set on the pod's eth0"
+vmif=$(jq -r '.interfaces[0].name' "$dir/vm.json")
+ip -n "$host" link show "$vmif" | has "mtu 1400 " || fail "mtu 1400 not set on $vmif"
 vmrun DEL >"$dir/vm.out" || fail "tap DEL: $(cat "$dir/vm.out")"
 ip -n "$vmpod" link show tap0 >/dev/null 2>&1 && fail "DEL left tap0"
 [ -e "$dir/endpoints/kubevirt_vm2.json" ] && fail "DEL left the VM pod's record"
