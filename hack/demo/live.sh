@@ -238,7 +238,7 @@ ip netns exec "$(ns_of vm-dst)" python3 "$here/announce.py" eth0 "$VM_MAC" "$VM_
 	<"$TOPO_DIR/cue" >"$TOPO_DIR/announce.log" 2>&1 &
 announce_pid=$!
 PIDS+=("$announce_pid")
-exec 7>"$TOPO_DIR/cue"
+exec 7<>"$TOPO_DIR/cue" # read-write: never blocks, even if the reader died
 until_ok 5 "the target VM's announcer" grep -q ready "$TOPO_DIR/announce.log"
 until_ok 5 "node-b: target pod in state Target" state_is b "$DST_POD" Target
 wait_route b "$VM_IP" "via=${NODE_IP[a]} metric=1024 proto=bird" 2>>"$TOPO_DIR/wait.log"
