@@ -285,6 +285,13 @@ class Harness:
         """Run the test body; on failure print the logs; exit status for ctest."""
         try:
             fn(self)
+            # SIGTERM: a clean exit, and nothing a sanitizer build complains about.
+            for w in self.watchers:
+                w.stop()
+                bad = [l for l in w.lines() if "AddressSanitizer" in l or "runtime error" in l
+                       or "LeakSanitizer" in l]
+                check(w.proc.returncode == 0 and not bad, "%s exited with status %s %s" %
+                      (w.name, w.proc.returncode, bad[:3]))
         except Fail as e:
             self.dump()
             print("FAIL: %s: %s" % (self.name, e), file=sys.stderr)
