@@ -9,6 +9,9 @@
  *   ep->sels          the registered target selectors matching the endpoint
  *   sels              selector text -> parsed selector + the LiveMigrations
  *                     using it (reference count shared across LiveMigrations)
+ *   sel_idx, sel_any  the selectors by a `key == 'value'` test every match
+ *                     needs (KubeVirt's kubevirt.io/migrationJobUID), and
+ *                     those without one
  *
  * Every operation marks the endpoints whose inputs it changed ("affected"),
  * then re-evaluates exactly those, in key order, and emits an event where the
@@ -16,8 +19,10 @@
  * operation (selector A replaced by B, both matching) therefore never shows.
  *
  * Cost: an endpoint or a LiveMigration naming endpoints directly costs a few
- * hash lookups. Registering or dropping a selector scans the endpoints, and a
- * new or relabelled endpoint is matched against every selector.
+ * hash lookups. Registering or dropping a selector scans the endpoints (a
+ * label lookup each when the selector has a required test), and a new or
+ * relabelled endpoint is matched against the selectors indexed under one of
+ * its labels and those without a required test.
  *
  * Memory: each operation first allocates all it may need, then mutates
  * without failing, so -ENOMEM leaves the calculator as it was. Only appending
@@ -180,7 +185,9 @@ struct sel_entry {
 	struct hnode node;
 	char *text;
 	struct selector *parsed;
-	struct ptrvec owners; /* struct lm_entry * */
+	struct ptrvec owners;          /* struct lm_entry * */
+	const char *req_key, *req_val; /* its required test (in parsed), or NULL */
+	char *idx_key;                 /* sel_idx key for the test; NULL: in sel_any */
 };
 
 struct ep_entry {
@@ -205,6 +212,8 @@ struct idx_entry {
 
 struct roles {
 	struct hmap lms, eps, sels;
+	struct hmap sel_idx;   /* label_pair_key() -> struct sel_entry * */
+	struct ptrvec sel_any; /* selectors without a required test */
 	struct hmap src_idx, tgt_idx, ep_idx;
 	struct ptrvec affected; /* capacity >= number of endpoints, always */
 };
@@ -236,6 +245,33 @@ static char *ident_key(const struct wep_ident *id, bool workload_level)
 		snprintf(k, (size_t)len + 1, fmt, strlen(host), host, strlen(orch), orch,
 		         strlen(wl), wl, strlen(ep), ep);
 	return k;
+}
+
+/* "<len>:<key>=<value>": a label pair as a hash key, unambiguous whatever
+ * the key holds. Into `buf` when it fits, else malloc'd (*heap set). */
+static char *label_pair_key(const char *key, const char *value, char *buf, size_t size, char **heap)
+{
+	int len = snprintf(buf, size, "%zu:%s=%s", strlen(key), key, value);
+
+	*heap = NULL;
+	if (len < 0)
+		return NULL;
+	if ((size_t)len < size)
+		return buf;
+	if ((*heap = malloc((size_t)len + 1)))
+		snprintf(*heap, (size_t)len + 1, "%zu:%s=%s", strlen(key), key, value);
+	return *heap;
+}
+
+/* Whether `labels` pass the selector's required test (true without one). */
+static bool sel_may_match(const struct sel_entry *s, const struct labels *labels)
+{
+	const char *v;
+
+	if (!s->req_key)
+		return true;
+	v = labels_get(labels, s->req_key);
+	return v && !strcmp(v, s->req_val);
 }
 
 static bool streq_null(const char *a, const char *b)
@@ -439,6 +475,7 @@ static void sel_free(struct sel_entry *s)
 	if (!s)
 		return;
 	free(s->text);
+	free(s->idx_key);
 	selector_free(s->parsed);
 	free(s->owners.v);
 	free(s);
@@ -454,9 +491,14 @@ static void sel_unref(struct roles *r, struct sel_entry *s, struct lm_entry *lm)
 	hmap_foreach(&r->eps, n)
 	{
 		struct ep_entry *ep = container_of(n, struct ep_entry, node);
-		if (ptrvec_remove(&ep->sels, s))
+		/* Only an endpoint passing the required test can hold s. */
+		if (sel_may_match(s, &ep->labels) && ptrvec_remove(&ep->sels, s))
 			mark(r, ep);
 	}
+	if (s->idx_key)
+		idx_remove(&r->sel_idx, s->idx_key, s);
+	else
+		ptrvec_remove(&r->sel_any, s);
 	hmap_del(&r->sels, &s->node);
 	sel_free(s);
 }
@@ -520,7 +562,7 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 	char *src_key = NULL, *tgt_key = NULL;
 	struct lm_entry *e = NULL, *fresh_lm = NULL;
 	struct sel_entry *sel = NULL, *fresh_sel = NULL;
-	struct idx_entry *fresh_src = NULL, *fresh_tgt = NULL;
+	struct idx_entry *fresh_src = NULL, *fresh_tgt = NULL, *fresh_si = NULL;
 	size_t matched = 0; /* endpoints a newly registered selector matches */
 	bool src_changed, tgt_changed;
 	int rc = -ENOMEM;
@@ -558,12 +600,23 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 		fresh_sel->parsed = parsed;
 		if (!(fresh_sel->text = strdup(text)))
 			goto fail;
+		if (selector_required_eq(parsed, &fresh_sel->req_key, &fresh_sel->req_val)) {
+			char *heap;
+			if (!label_pair_key(fresh_sel->req_key, fresh_sel->req_val, NULL, 0, &heap))
+				goto fail;
+			fresh_sel->idx_key = heap;
+			if (idx_prepare(&r->sel_idx, heap, &fresh_si) < 0)
+				goto fail;
+		} else if (ptrvec_reserve(&r->sel_any, 1) < 0) {
+			goto fail;
+		}
 		/* A new selector is matched against every endpoint once; the
 		 * matches are the first entries of the affected list. */
 		hmap_foreach(&r->eps, n)
 		{
 			struct ep_entry *ep = container_of(n, struct ep_entry, node);
-			if (!selector_match(parsed, &ep->labels))
+			if (!sel_may_match(fresh_sel, &ep->labels) ||
+			    !selector_match(parsed, &ep->labels))
 				continue;
 			if (ptrvec_reserve(&ep->sels, 1) < 0)
 				goto fail;
@@ -601,6 +654,10 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 			sel_unref(r, e->sel, e);
 		if (sel == fresh_sel && sel) {
 			hmap_put(&r->sels, &sel->node, sel->text);
+			if (sel->idx_key)
+				idx_add(&r->sel_idx, sel->idx_key, &fresh_si, sel);
+			else
+				ptrvec_push(&r->sel_any, sel);
 			for (size_t i = 0; i < matched; i++)
 				ptrvec_push(&((struct ep_entry *)r->affected.v[i])->sels, sel);
 			fresh_sel = NULL;
@@ -628,6 +685,7 @@ done:
 	sel_free(fresh_sel);
 	idx_entry_free(fresh_src);
 	idx_entry_free(fresh_tgt);
+	idx_entry_free(fresh_si);
 	return rc;
 }
 
@@ -674,18 +732,37 @@ static void ep_entry_free(struct ep_entry *ep)
 	free(ep);
 }
 
-/* The registered selectors matching `labels`, into an empty vector. */
+static int match_one(const struct sel_entry *s, const struct labels *labels, struct ptrvec *out)
+{
+	if (!selector_match(s->parsed, labels))
+		return 0;
+	if (ptrvec_reserve(out, 1) < 0)
+		return -ENOMEM;
+	ptrvec_push(out, (void *)s);
+	return 0;
+}
+
+/* The registered selectors matching `labels`, into an empty vector: those
+ * indexed under one of the labels, and those without a required test. Each
+ * selector sits under one pair and a label set has each key once, so none
+ * is found twice. */
 static int match_selectors(const struct roles *r, const struct labels *labels, struct ptrvec *out)
 {
-	hmap_foreach(&r->sels, n)
-	{
-		struct sel_entry *s = container_of(n, struct sel_entry, node);
-		if (!selector_match(s->parsed, labels))
-			continue;
-		if (ptrvec_reserve(out, 1) < 0)
+	for (size_t i = 0; i < labels->n && r->sel_idx.n; i++) {
+		char buf[256], *heap;
+		const char *k =
+		    label_pair_key(labels->v[i].key, labels->v[i].value, buf, sizeof(buf), &heap);
+		if (!k)
 			return -ENOMEM;
-		ptrvec_push(out, s);
+		struct idx_entry *e = idx_get(&r->sel_idx, k, str_hash(k));
+		free(heap);
+		for (size_t j = 0; e && j < e->items.n; j++)
+			if (match_one(e->items.v[j], labels, out) < 0)
+				return -ENOMEM;
 	}
+	for (size_t i = 0; i < r->sel_any.n; i++)
+		if (match_one(r->sel_any.v[i], labels, out) < 0)
+			return -ENOMEM;
 	return 0;
 }
 
@@ -816,7 +893,8 @@ struct roles *roles_new(void)
 	if (!r)
 		return NULL;
 	if (hmap_init(&r->lms) < 0 || hmap_init(&r->eps) < 0 || hmap_init(&r->sels) < 0 ||
-	    hmap_init(&r->src_idx) < 0 || hmap_init(&r->tgt_idx) < 0 || hmap_init(&r->ep_idx) < 0) {
+	    hmap_init(&r->sel_idx) < 0 || hmap_init(&r->src_idx) < 0 ||
+	    hmap_init(&r->tgt_idx) < 0 || hmap_init(&r->ep_idx) < 0) {
 		roles_free(r);
 		return NULL;
 	}
@@ -843,7 +921,9 @@ void roles_free(struct roles *r)
 	FREE_ALL(&r->src_idx, struct idx_entry, idx_entry_free);
 	FREE_ALL(&r->tgt_idx, struct idx_entry, idx_entry_free);
 	FREE_ALL(&r->ep_idx, struct idx_entry, idx_entry_free);
+	FREE_ALL(&r->sel_idx, struct idx_entry, idx_entry_free);
 #undef FREE_ALL
+	free(r->sel_any.v);
 	free(r->affected.v);
 	free(r);
 }

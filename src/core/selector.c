@@ -584,3 +584,20 @@ bool selector_match(const struct selector *s, const struct labels *labels)
 	}
 	return false;
 }
+
+bool selector_required_eq(const struct selector *s, const char **key, const char **value)
+{
+	if (!s)
+		return false;
+	if (s->op == SEL_EQ) {
+		*key = s->key;
+		*value = s->values[0];
+		return true;
+	}
+	if (s->op != SEL_AND)
+		return false;
+	for (size_t i = s->nkids; i-- > 0;)
+		if (selector_required_eq(s->kids[i], key, value))
+			return true;
+	return false;
+}

@@ -26,5 +26,10 @@ struct selector;
 int selector_parse(const char *text, struct selector **out, struct herr *err);
 bool selector_match(const struct selector *s, const struct labels *labels);
 void selector_free(struct selector *s); /* NULL is fine */
+/* A test `key == 'value'` that every label set `s` matches passes: `s`
+ * itself or a conjunct of a top-level && (the last such, as selectors name
+ * the most specific label last). Lets a caller index selectors by it. False
+ * when there is none; *key and *value point into `s`. */
+bool selector_required_eq(const struct selector *s, const char **key, const char **value);
 
 #endif
