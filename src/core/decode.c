@@ -706,12 +706,22 @@ void endpoint_pod_trim(json_t *pod)
 	keep_only(pod, top);
 	/* Members of the wrong type stay: the decoder must still reject them. */
 	if (json_is_object(m)) {
+		json_t *a = json_object_get(m, "annotations");
 		keep_only(m, md);
-		if (json_is_object(json_object_get(m, "annotations")))
-			keep_only(json_object_get(m, "annotations"), ann);
+		if (json_is_object(a)) {
+			keep_only(a, ann);
+			if (!json_object_size(a)) /* an empty object still costs a table */
+				json_object_del(m, "annotations");
+		}
 	}
 	if (json_is_object(json_object_get(pod, "spec")))
 		keep_only(json_object_get(pod, "spec"), spec);
-	if (json_is_object(json_object_get(pod, "status")))
-		keep_only(json_object_get(pod, "status"), status);
+	json_t *st = json_object_get(pod, "status");
+	if (json_is_object(st)) {
+		keep_only(st, status);
+		/* podIP is read only when podIPs is empty or absent. */
+		json_t *ips = json_object_get(st, "podIPs");
+		if (json_is_array(ips) && json_array_size(ips))
+			json_object_del(st, "podIP");
+	}
 }
