@@ -37,7 +37,8 @@ Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
   POST /delete         body: {kind, namespace?, name} or a list of them.
   POST /compact        {"mode": "http"|"event"}: forget all history up to now;
                        stalled watch streams end (mode http) or get an ERROR
-                       410 event (mode event); mode also becomes the way later
+                       410 event (mode event), and stalls still pending are
+                       dropped; mode also becomes the way later
                        watches from a compacted RV are refused.
   POST /fault          one or more of, each optionally with "resource": plural
                        (e.g. "pods") to apply only to it:
@@ -262,6 +263,7 @@ class Store:
             self.snapshots = {k: v for k, v in self.snapshots.items() if v[0] >= self.rv}
             if mode:
                 self.gone_mode = mode
+            self.faults["stall"] = {}  # a stall lasts until a compaction
             self.compactions += 1
             self.cond.notify_all()
             return self.rv
