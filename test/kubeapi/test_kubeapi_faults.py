@@ -17,6 +17,7 @@ one), and a compaction during a stall (410 Gone / ERROR 410).
 import os
 import sys
 import time
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kapi  # noqa: E402
@@ -82,8 +83,14 @@ def body(h):
     for step in ("create", "delete"):
         lm_watch_open()
         h.fault(resource="livemigrations", drop=1)
-        h.apply(lm(1)) if step == "create" else h.delete("LiveMigration", "mig-1", "vms")
+        obj = (h.apply(lm(1)) if step == "create" else h.delete("LiveMigration", "mig-1", "vms"))[0]
+        m0 = len(h.requests())
         wait_role(1, "TARGET" if step == "create" else "NONE")
+        # The event came again on a watch resumed from before it.
+        rv = int(obj["metadata"]["resourceVersion"])
+        check(any(r["resource"] == "livemigrations" and r["watch"] and
+                  int(urllib.parse.parse_qs(r["query"])["resourceVersion"][0]) < rv
+                  for r in h.requests(m0)), "drop: no watch resumed from before the event")
     reqs = since()
     check(not lm_lists(reqs), "drop: the watch relisted instead of resuming: %s" % reqs)
 
