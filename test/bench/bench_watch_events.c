@@ -17,7 +17,9 @@
  *
  * Replay runs in one thread, on the path of `handoff-watcher run` without the
  * kernel: file read in 16 KiB pieces (a libcurl write) -> line_splitter ->
- * json_loadb -> the watch's obj_cache -> intake (watcher/intake.c's dispatch,
+ * json_loadb -> endpoint_pod_trim (the Pod watch's transform, as
+ * watcher/source_kube.c sets it; BENCH_NO_TRIM=1 leaves Pods whole) -> the
+ * watch's obj_cache -> intake (watcher/intake.c's dispatch,
  * reproduced below: Pods through the local pod cache, endpoint_decode_pod and
  * engine_endpoint_upsert/delete; LiveMigrations through engine_apply/delete)
  * -> decisions; and every PER_ITERATION events, what watcher/sync.c does once
@@ -25,6 +27,11 @@
  * the plan (engine_plan), re-arm the FSM timer. The clock is virtual (5 ms per
  * event) so convergence timers fire as in a real stream; a target pod's GARP
  * is reported when its migration reaches Running. Log lines go to /dev/null.
+ *
+ * The "floor" line is splitting and json_loadb alone over the same file: the
+ * most any consumer of jansson trees can reach on this stream. The memory run
+ * prints VmRSS, VmHWM and VmRSS after malloc_trim(0) (live data without the
+ * free pages malloc keeps).
  *
  * Figures only, no verdict. */
 #define _GNU_SOURCE
