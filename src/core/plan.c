@@ -93,9 +93,11 @@ struct route_tmp {
 	struct plan_route r;
 };
 
+/* Sorting pointers: a route_tmp is some 350 bytes, too big to move around. */
 static int route_tmp_cmp(const void *pa, const void *pb)
 {
-	const struct route_tmp *a = pa, *b = pb;
+	const struct route_tmp *a = *(const struct route_tmp *const *)pa;
+	const struct route_tmp *b = *(const struct route_tmp *const *)pb;
 	int c = addr_cmp(&a->addr, &b->addr);
 
 	/* Two endpoints claiming one address: keep the output deterministic. */
@@ -123,7 +125,7 @@ int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_mo
                  const struct route_config *cfg, struct plan *out)
 {
 	size_t naddrs = 0;
-	struct route_tmp *tmp = NULL;
+	struct route_tmp *tmp = NULL, **order = NULL;
 	size_t ntmp = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -183,20 +185,25 @@ int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_mo
 		}
 	}
 
-	qsort(tmp, ntmp, sizeof(*tmp), route_tmp_cmp);
 	qsort(out->arps, out->narps, sizeof(*out->arps), arp_cmp);
 	qsort(out->captures, out->ncaptures, sizeof(*out->captures), capture_cmp);
 	if (ntmp) {
 		out->routes = malloc(ntmp * sizeof(*out->routes));
-		if (!out->routes)
+		order = malloc(ntmp * sizeof(*order));
+		if (!out->routes || !order)
 			goto nomem;
 		for (size_t i = 0; i < ntmp; i++)
-			out->routes[i] = tmp[i].r;
+			order[i] = &tmp[i];
+		qsort(order, ntmp, sizeof(*order), route_tmp_cmp);
+		for (size_t i = 0; i < ntmp; i++)
+			out->routes[i] = order[i]->r;
 		out->nroutes = ntmp;
 	}
+	free(order);
 	free(tmp);
 	return 0;
 nomem:
+	free(order);
 	free(tmp);
 	plan_free(out);
 	return -ENOMEM;
