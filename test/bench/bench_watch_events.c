@@ -48,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "decisions.h"
 #include "core/engine.h"
 #include "kube/cache.h"
 #include "kube/client.h"
@@ -426,36 +427,9 @@ static void iteration(struct bench *b)
 	uint64_t due;
 
 	b->iterations++;
-	for (size_t i = 0; i < b->decisions.n; i++) {
-		const struct decision *d = &b->decisions.v[i];
-		switch (d->kind) {
-		case DEC_ROLE:
-			hlog(HLOG_INFO, "LiveMigration role changed",
-			     "endpoint=%s role=%s migrationUid=%s", d->endpoint,
-			     lm_role_name(d->role), d->uid);
-			break;
-		case DEC_TRANSITION: {
-			struct lm_transition t = {.endpoint_key = d->endpoint,
-			                          .uid = d->uid,
-			                          .from = d->from,
-			                          .to = d->to,
-			                          .input = d->input};
-			char fields[768];
-			lm_transition_fields(&t, fields, sizeof(fields));
-			hlog(HLOG_INFO, "Live migration state transition", "%s", fields);
-			break;
-		}
-		case DEC_ROUTE:
-			hlog(HLOG_INFO, "Workload route",
-			     "endpoint=%s dst=%s interface=%s metric=%u", d->endpoint, d->dst,
-			     d->ifname, d->metric);
-			break;
-		case DEC_CONFIG:
-			hlog(HLOG_WARN, "Route priority configuration", "warning=\"%s\"",
-			     d->message ? d->message : "");
-			break;
-		}
-	}
+	/* Logged exactly as the watcher logs them (watcher/decisions.c). */
+	for (size_t i = 0; i < b->decisions.n; i++)
+		decision_log(&b->decisions.v[i]);
 	b->decisions_logged += (long)b->decisions.n;
 	if (b->decisions.n)
 		b->plan_dirty = true;
