@@ -27,8 +27,9 @@ static int fail(const struct ctx *x, int code, const struct herr *err)
 	json_dumpf(e, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(e);
-	hlog(HLOG_ERROR, "CNI command failed", "command=%s container=%s code=%d error=\"%s\"",
-	     x->command ? x->command : "", x->container_id ? x->container_id : "", code, err->msg);
+	hlog(HLOG_ERROR, "CNI command failed", "command=%s container=%s code=%d error=%s",
+	     x->command ? x->command : "", x->container_id ? x->container_id : "", code,
+	     hlog_q(err->msg));
 	return 1;
 }
 

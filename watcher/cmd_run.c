@@ -32,14 +32,14 @@ static void on_store(struct loop *l, int fd, uint32_t events, void *arg)
 	struct herr err = {{0}};
 
 	if (folder_store_handle(fs, &err) < 0)
-		hlog(HLOG_ERROR, "Datastore folder", "error=\"%s\"", err.msg);
+		hlog(HLOG_ERROR, "Datastore folder", "error=%s", hlog_q(err.msg));
 }
 
 static void on_store_error(void *arg, const char *message)
 {
 	struct watcher *w = arg;
 	w->objects_rejected++;
-	hlog(HLOG_WARN, "Datastore file ignored", "error=\"%s\"", message);
+	hlog(HLOG_WARN, "Datastore file ignored", "error=%s", hlog_q(message));
 }
 
 static void on_netlink(struct loop *l, int fd, uint32_t events, void *arg)
@@ -49,7 +49,7 @@ static void on_netlink(struct loop *l, int fd, uint32_t events, void *arg)
 
 	if (route_syncer_handle_events(w->routes, &err) < 0) {
 		w->route_sync_errors++;
-		hlog(HLOG_WARN, "Route re-sync failed", "error=\"%s\"", err.msg);
+		hlog(HLOG_WARN, "Route re-sync failed", "error=%s", hlog_q(err.msg));
 	}
 }
 
@@ -108,8 +108,8 @@ static void on_signal(struct loop *l, int signo, void *arg)
 	if (signo == SIGHUP) {
 		/* New flags, and a full re-sync: routes, ARP table, captures, BIRD. */
 		if (reread_flags(w, &err) < 0)
-			hlog(HLOG_WARN, "SIGHUP: flags file rejected; flags unchanged",
-			     "error=\"%s\"", err.msg);
+			hlog(HLOG_WARN, "SIGHUP: flags file rejected; flags unchanged", "error=%s",
+			     hlog_q(err.msg));
 		free(w->last_arp_sig);
 		w->last_arp_sig = NULL;
 		w->plan_dirty = true;
@@ -252,8 +252,8 @@ static void on_link_up(void *arg, const char *ifname)
 	struct herr err = {{0}};
 
 	if (capture_set_link_up(w->captures, ifname, &err) < 0)
-		hlog(HLOG_WARN, "GARP capture on a new link failed", "interface=%s error=\"%s\"",
-		     ifname, err.msg);
+		hlog(HLOG_WARN, "GARP capture on a new link failed", "interface=%s error=%s",
+		     ifname, hlog_q(err.msg));
 }
 
 static int setup_dataplane(struct watcher *w, struct herr *err)
@@ -335,12 +335,12 @@ int cmd_run(int argc, char **argv)
 	                         : (w.opt.kubeconfig ? w.opt.kubeconfig : "in-cluster"));
 
 	if (reread_flags(&w, &err) < 0) {
-		hlog(HLOG_ERROR, "Cannot start", "error=\"%s\"", err.msg);
+		hlog(HLOG_ERROR, "Cannot start", "error=%s", hlog_q(err.msg));
 		goto out;
 	}
 	if (setup_dataplane(&w, &err) < 0 || watcher_http_start(&w, &err) < 0 ||
 	    setup_sources(&w, &err) < 0) {
-		hlog(HLOG_ERROR, "Cannot start", "error=\"%s\"", err.msg);
+		hlog(HLOG_ERROR, "Cannot start", "error=%s", hlog_q(err.msg));
 		goto out;
 	}
 	/* The initial content is decided: apply it before waiting for anything. */

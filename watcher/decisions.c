@@ -68,8 +68,7 @@ void decision_log(const struct decision *d)
 			     "endpoint=%s dst=%s interface=%s", d->endpoint, d->dst, d->ifname);
 		break;
 	case DEC_CONFIG:
-		hlog(HLOG_WARN, "Route priority configuration", "warning=\"%s\"",
-		     d->message ? d->message : "");
+		hlog(HLOG_WARN, "Route priority configuration", "warning=%s", hlog_q(d->message));
 		break;
 	}
 }

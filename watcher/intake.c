@@ -23,9 +23,9 @@ static void rejected(struct watcher *w, const json_t *obj, const struct herr *er
 {
 	w->objects_rejected++;
 	hlog(HLOG_WARN, "Object rejected; its previous version stays in force",
-	     "kind=%s name=%s%s%s error=\"%s\"", json_string_value(json_object_get(obj, "kind")),
+	     "kind=%s name=%s%s%s error=%s", json_string_value(json_object_get(obj, "kind")),
 	     meta(obj, "namespace"), *meta(obj, "namespace") ? "/" : "", meta(obj, "name"),
-	     err->msg);
+	     hlog_q(err->msg));
 }
 
 /* The CNI's record for a pod, when it has written one. */
@@ -182,7 +182,7 @@ void intake_garp(const char *endpoint_key, const char *ifname, void *arg)
 	hlog(HLOG_INFO, "Detected GARP/RARP packet on workload interface", "id=%s interface=%s",
 	     endpoint_key, ifname);
 	if (engine_garp(w->engine, endpoint_key, NULL, loop_now_ms(), &w->decisions, &err) < 0)
-		hlog(HLOG_WARN, "GARP for an unknown endpoint", "id=%s error=\"%s\"", endpoint_key,
-		     err.msg);
+		hlog(HLOG_WARN, "GARP for an unknown endpoint", "id=%s error=%s", endpoint_key,
+		     hlog_q(err.msg));
 	w->plan_dirty = true;
 }

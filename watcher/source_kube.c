@@ -49,7 +49,7 @@ static void on_synced(void *arg, const char *kind)
 
 static void on_notice(void *arg, const char *kind, const char *message)
 {
-	hlog(HLOG_WARN, "API server", "kind=%s message=\"%s\"", kind, message);
+	hlog(HLOG_WARN, "API server", "kind=%s message=%s", kind, hlog_q(message));
 }
 
 int watcher_kube_start(struct watcher *w, struct herr *err)

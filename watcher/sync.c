@@ -70,13 +70,13 @@ static void apply_plan(struct watcher *w)
 	/* Routes first: on the GARP path this is what the VM waits for. */
 	if (route_syncer_apply(w->routes, &p, &err) < 0) {
 		w->route_sync_errors++;
-		hlog(HLOG_WARN, "Route sync incomplete", "error=\"%s\"", err.msg);
+		hlog(HLOG_WARN, "Route sync incomplete", "error=%s", hlog_q(err.msg));
 	}
 	status_routes_applied(w->status, mono_us());
 	char *sig = arp_signature(&p);
 	if (sig && (!w->last_arp_sig || strcmp(sig, w->last_arp_sig))) {
 		if (arp_suppress_sync(&p, &err) < 0) {
-			hlog(HLOG_WARN, "ARP suppression sync failed", "error=\"%s\"", err.msg);
+			hlog(HLOG_WARN, "ARP suppression sync failed", "error=%s", hlog_q(err.msg));
 			free(sig);
 			sig = NULL; /* retried on the next change */
 		}
@@ -86,7 +86,7 @@ static void apply_plan(struct watcher *w)
 		free(sig);
 	}
 	if (capture_set_sync(w->captures, &p, &err) < 0)
-		hlog(HLOG_WARN, "GARP capture sync incomplete", "error=\"%s\"", err.msg);
+		hlog(HLOG_WARN, "GARP capture sync incomplete", "error=%s", hlog_q(err.msg));
 	plan_free(&p);
 }
 
@@ -100,14 +100,14 @@ int sync_bird(struct watcher *w)
 
 	if (bird_input_build(&w->bgp, w->opt.node, &in, &err) < 0) {
 		/* Nothing to render until this node's Node object (its address) is known. */
-		hlog(HLOG_DEBUG, "BIRD configuration not rendered", "reason=\"%s\"", err.msg);
+		hlog(HLOG_DEBUG, "BIRD configuration not rendered", "reason=%s", hlog_q(err.msg));
 		return 0;
 	}
 	for (int fam = 0; fam < 2; fam++) {
 		char *text = NULL;
 		if (bird_render(&in, fam == 0 ? BGP_V4 : BGP_V6, &text, &err) < 0) {
-			hlog(HLOG_ERROR, "BIRD render failed", "file=%s error=\"%s\"", files[fam],
-			     err.msg);
+			hlog(HLOG_ERROR, "BIRD render failed", "file=%s error=%s", files[fam],
+			     hlog_q(err.msg));
 			rc = -1;
 			continue;
 		}
@@ -117,7 +117,7 @@ int sync_bird(struct watcher *w)
 			w->bird_reload_failures++;
 			hlog(HLOG_ERROR,
 			     "BIRD reload failed; the previous configuration keeps running",
-			     "file=%s error=\"%s\"", files[fam], err.msg);
+			     "file=%s error=%s", files[fam], hlog_q(err.msg));
 			rc = -1;
 		} else if (r != BIRD_RELOAD_UNCHANGED) {
 			w->bird_reloads++;

@@ -432,8 +432,8 @@ int capture_set_dispatch(struct capture_set *s, capture_report_fn report, void *
 			reports++;
 		} else if (r < 0) {
 			hlog(HLOG_WARN, "GARP/RARP capture failed",
-			     "ifname=%s endpoint=%s error=\"%s\"", e->ifname, e->endpoint_key,
-			     garp_capture_error(e->cap));
+			     "ifname=%s endpoint=%s error=%s", e->ifname, e->endpoint_key,
+			     hlog_q(garp_capture_error(e->cap)));
 			entry_close(s, e);
 			/* If the link is still there (it only went down), capture again
 			 * at once; otherwise wait for capture_set_link_up(). */

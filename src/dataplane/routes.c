@@ -687,8 +687,8 @@ static int op_failed(struct route_syncer *rs, const struct op *o, int ret, struc
 	rkey_format(&o->k, dst, sizeof(dst));
 	rs->st.errors++;
 	hlog(HLOG_WARN, "Route operation failed",
-	     "op=%s dst=%s metric=%u oif=%d error=\"%s\" kernel=\"%s\"", op_name(o->kind), dst,
-	     o->k.metric, o->oif, strerror(-o->result), rs->extack);
+	     "op=%s dst=%s metric=%u oif=%d error=%s kernel=%s", op_name(o->kind), dst, o->k.metric,
+	     o->oif, hlog_q(strerror(-o->result)), hlog_q(rs->extack));
 	if (ret < 0)
 		return ret;
 	return herr_set(err, o->result, "route %s metric %u (oif %d): %s failed: %s%s%s", dst,
@@ -858,7 +858,7 @@ static int wants_from_plan(struct route_syncer *rs, const struct plan *p, struct
 		if (pr->metric == 0) /* suppressed: none of our routes may exist */
 			continue;
 		if (parse_plan_route(pr, &w->k, &e) < 0) {
-			hlog(HLOG_WARN, "Plan route rejected", "error=\"%s\"", e.msg);
+			hlog(HLOG_WARN, "Plan route rejected", "error=%s", hlog_q(e.msg));
 			if (ret == 0)
 				ret = herr_set(err, -EINVAL, "%s", e.msg);
 			continue;

@@ -94,8 +94,8 @@ static void notice(struct kube_watch *w, const char *fmt, ...)
 	if (w->on_notice)
 		w->on_notice(w->arg, w->kind, msg);
 	else
-		hlog(HLOG_WARN, "kube watch", "kind=%s path=%s problem=\"%s\"", w->kind, w->path,
-		     msg);
+		hlog(HLOG_WARN, "kube watch", "kind=%s path=%s problem=%s", w->kind, w->path,
+		     hlog_q(msg));
 }
 
 static void schedule(struct kube_watch *w, enum step s, uint64_t delay_ms)

@@ -45,13 +45,49 @@ int hlog_enabled(enum hlog_level level)
 	return level >= log_level;
 }
 
+/* Quoted values come from a small ring so that one hlog() call can quote several. */
+#define QUOTE_RING 4
+#define QUOTE_MAX  1024
+
+const char *hlog_q(const char *s)
+{
+	static __thread char ring[QUOTE_RING][QUOTE_MAX];
+	static __thread unsigned next;
+	char *out = ring[next++ % QUOTE_RING];
+	size_t n = 0;
+
+	out[n++] = '"';
+	for (; s && *s && n < QUOTE_MAX - 6; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)c;
+		} else if (c == '\n') {
+			out[n++] = '\\';
+			out[n++] = 'n';
+		} else if (c < 0x20 || c == 0x7f) {
+			out[n++] = '?';
+		} else {
+			out[n++] = (char)c;
+		}
+	}
+	if (s && *s) /* cut short: say so */
+		out[n++] = '.', out[n++] = '.', out[n++] = '.';
+	out[n++] = '"';
+	out[n] = '\0';
+	return out;
+}
+
 void hlog(enum hlog_level level, const char *msg, const char *fields_fmt, ...)
 {
 	static const char *names[] = {"debug", "info", "warn", "error"};
 	FILE *out = log_stream ? log_stream : stderr;
 	struct timespec ts;
 	struct tm tm;
-	char when[32];
+	char when[32], line[8192];
+	size_t n;
+	int r;
 	va_list ap;
 
 	if (!hlog_enabled(level))
@@ -59,14 +95,20 @@ void hlog(enum hlog_level level, const char *msg, const char *fields_fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(out, "ts=%s.%03ldZ level=%s msg=\"%s\"", when, ts.tv_nsec / 1000000, names[level],
-	        msg);
-	if (fields_fmt && *fields_fmt) {
-		fputc(' ', out);
+	/* The whole line is built first and written with one call: stderr is
+	 * unbuffered, and a reader tailing the log must never see half a line. */
+	r = snprintf(line, sizeof(line), "ts=%s.%03ldZ level=%s msg=%s", when, ts.tv_nsec / 1000000,
+	             names[level], hlog_q(msg));
+	n = r < 0 ? 0 : (size_t)r < sizeof(line) ? (size_t)r : sizeof(line) - 1;
+	if (fields_fmt && *fields_fmt && n + 1 < sizeof(line) - 1) {
+		line[n++] = ' ';
 		va_start(ap, fields_fmt);
-		vfprintf(out, fields_fmt, ap);
+		r = vsnprintf(line + n, sizeof(line) - n, fields_fmt, ap);
 		va_end(ap);
+		if (r > 0)
+			n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
 	}
-	fputc('\n', out);
+	line[n++] = '\n';
+	fwrite(line, 1, n, out);
 	fflush(out);
 }

@@ -22,6 +22,12 @@ void hlog_init(void);
 void hlog_set_stream(FILE *f);
 int hlog_enabled(enum hlog_level level);
 
+/* `s` as a logfmt quoted value, quotes included: hlog(..., "error=%s", hlog_q(e.msg)).
+ * Quotes and backslashes are escaped, newlines become \n, other control bytes '?'.
+ * The result lives until the fourth next call on this thread; longer than about
+ * 1 KiB and it ends in "...". */
+const char *hlog_q(const char *s);
+
 void hlog(enum hlog_level level, const char *msg, const char *fields_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -99,8 +99,11 @@ class Watcher:
         h.procs.append(self.proc)
 
     def lines(self):
+        """The complete lines of the log so far (a line still being written
+        is left for the next read)."""
         with open(self.log_path) as f:
-            return f.read().splitlines()
+            text = f.read()
+        return text[:text.rfind("\n") + 1].splitlines()
 
     def decisions(self):
         out = []
