@@ -192,6 +192,9 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 	free(x->routes);
 	x->routes = p.routes;
 	x->nroutes = p.nroutes;
+	/* The keys die with the plan: the entry remembers dst, interface and metric. */
+	for (size_t i = 0; i < x->nroutes; i++)
+		x->routes[i].endpoint_key = NULL;
 	p.routes = NULL;
 	p.nroutes = 0;
 	plan_free(&p);

@@ -93,7 +93,7 @@ struct route_tmp {
 	struct plan_route r;
 };
 
-/* Sorting pointers: a route_tmp is some 350 bytes, too big to move around. */
+/* Sorting pointers: a route_tmp is some 120 bytes, too big to move around. */
 static int route_tmp_cmp(const void *pa, const void *pb)
 {
 	const struct route_tmp *a = *(const struct route_tmp *const *)pa;
@@ -124,19 +124,24 @@ static int capture_cmp(const void *pa, const void *pb)
 int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_monitor *states,
                  const struct route_config *cfg, struct plan *out)
 {
-	size_t naddrs = 0;
+	size_t naddrs = 0, keys_len = 1, keys_used = 0;
 	struct route_tmp *tmp = NULL, **order = NULL;
 	size_t ntmp = 0;
 
 	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		naddrs += eps[i]->naddrs;
+		keys_len += strlen(eps[i]->key ? eps[i]->key : "") + 1;
+	}
 	/* Upper bounds: one route per address, one ARP entry and one capture
 	 * per endpoint. calloc(0) may return NULL, so allocate at least one. */
 	tmp = calloc(naddrs ? naddrs : 1, sizeof(*tmp));
 	out->arps = calloc(n ? n : 1, sizeof(*out->arps));
 	out->captures = calloc(n ? n : 1, sizeof(*out->captures));
-	if (!tmp || !out->arps || !out->captures)
+	/* Routes and captures point into one pool of keys sized up front: one
+	 * allocation, and no pointer moves. */
+	out->keys = malloc(keys_len);
+	if (!tmp || !out->arps || !out->captures || !out->keys)
 		goto nomem;
 
 	for (size_t i = 0; i < n; i++) {
@@ -148,6 +153,10 @@ int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_mo
 		/* Without a host interface there is nothing to route to or filter on. */
 		if (!ep->ifname[0])
 			continue;
+		size_t klen = strlen(key) + 1;
+		memcpy(out->keys + keys_used, key, klen);
+		key = out->keys + keys_used;
+		keys_used += klen;
 		for (size_t a = 0; a < ep->naddrs; a++) {
 			struct route_tmp *t = &tmp[ntmp];
 			if (!addr_parse(ep->addrs[a], &t->addr))
@@ -161,7 +170,7 @@ int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_mo
 			       t->addr.family == 4 ? 4 : 5);
 			t->r.family = t->addr.family;
 			field_copy(t->r.ifname, sizeof(t->r.ifname), ep->ifname);
-			field_copy(t->r.endpoint_key, sizeof(t->r.endpoint_key), key);
+			t->r.endpoint_key = key;
 			t->r.metric = route_metric_for_state(
 			    st, t->addr.family == 4 ? AF_IDX_V4 : AF_IDX_V6, cfg);
 			ntmp++;
@@ -181,7 +190,7 @@ int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_mo
 		if (st == LM_TARGET) {
 			struct plan_capture *c = &out->captures[out->ncaptures++];
 			field_copy(c->ifname, sizeof(c->ifname), ep->ifname);
-			field_copy(c->endpoint_key, sizeof(c->endpoint_key), key);
+			c->endpoint_key = key;
 		}
 	}
 
@@ -216,6 +225,7 @@ void plan_free(struct plan *p)
 	free(p->routes);
 	free(p->arps);
 	free(p->captures);
+	free(p->keys);
 	memset(p, 0, sizeof(*p));
 }
 

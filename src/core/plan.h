@@ -22,8 +22,8 @@ struct plan_route {
 	int family;                    /* 4 or 6 */
 	char dst[HANDOFF_ADDRSIZ + 4]; /* "10.65.0.10/32", "fd00::a/128" */
 	char ifname[HANDOFF_IFNAMSIZ];
-	uint32_t metric; /* 0: the route must not exist (suppressed) */
-	char endpoint_key[256];
+	uint32_t metric;          /* 0: the route must not exist (suppressed) */
+	const char *endpoint_key; /* in the plan's own `keys` (plan_compute) */
 };
 
 struct plan_arp {
@@ -34,7 +34,7 @@ struct plan_arp {
 
 struct plan_capture {
 	char ifname[HANDOFF_IFNAMSIZ];
-	char endpoint_key[256];
+	const char *endpoint_key; /* in the plan's own `keys` (plan_compute) */
 };
 
 struct plan {
@@ -44,6 +44,7 @@ struct plan {
 	size_t narps;
 	struct plan_capture *captures;
 	size_t ncaptures;
+	char *keys; /* every endpoint key the plan names, each once; freed by plan_free */
 };
 
 /* `states` may be NULL (everything in Base). Returns 0 or -ENOMEM. */

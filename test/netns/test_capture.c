@@ -302,9 +302,9 @@ static void capture_set_follows_plan_and_links(void **state)
 	memset(pcs, 0, sizeof(pcs));
 	/* wl/a on an existing link, wl/c on one that does not exist yet. */
 	snprintf(pcs[0].ifname, sizeof(pcs[0].ifname), "%s", if_a);
-	snprintf(pcs[0].endpoint_key, sizeof(pcs[0].endpoint_key), "ns1/wl-a");
+	pcs[0].endpoint_key = "ns1/wl-a";
 	snprintf(pcs[1].ifname, sizeof(pcs[1].ifname), "%s", if_c);
-	snprintf(pcs[1].endpoint_key, sizeof(pcs[1].endpoint_key), "ns1/wl-c");
+	pcs[1].endpoint_key = "ns1/wl-c";
 	p.captures = pcs;
 	p.ncaptures = 2;
 	assert_int_equal(capture_set_sync(s, &p, &err), 0);
@@ -382,7 +382,7 @@ static void capture_set_reopens_after_link_is_recreated(void **state)
 	sh("ip link del %s 2>/dev/null", if_c); /* left over by a failed test above */
 	memset(&pc, 0, sizeof(pc));
 	snprintf(pc.ifname, sizeof(pc.ifname), "%s", if_c);
-	snprintf(pc.endpoint_key, sizeof(pc.endpoint_key), "ns1/wl-c");
+	pc.endpoint_key = "ns1/wl-c";
 	p.captures = &pc;
 	p.ncaptures = 1;
 	assert_int_equal(sh("ip link add %s type veth peer name eth1 netns %s && ip link set %s up",
@@ -420,7 +420,7 @@ static void capture_set_survives_link_down_up(void **state)
 
 	memset(&pc, 0, sizeof(pc));
 	snprintf(pc.ifname, sizeof(pc.ifname), "%s", if_a);
-	snprintf(pc.endpoint_key, sizeof(pc.endpoint_key), "ns1/wl-a");
+	pc.endpoint_key = "ns1/wl-a";
 	p.captures = &pc;
 	p.ncaptures = 1;
 	assert_int_equal(capture_set_sync(s, &p, &err), 0);
@@ -472,7 +472,7 @@ static void report_callback_may_resync(void **state)
 	c.s = capture_set_new();
 	memset(&pc, 0, sizeof(pc));
 	snprintf(pc.ifname, sizeof(pc.ifname), "%s", if_a);
-	snprintf(pc.endpoint_key, sizeof(pc.endpoint_key), "ns1/wl-a");
+	pc.endpoint_key = "ns1/wl-a";
 	p.captures = &pc;
 	p.ncaptures = 1;
 	assert_int_equal(capture_set_sync(c.s, &p, &err), 0);

@@ -95,6 +95,7 @@ static const char *route_dev(const char *dst, uint32_t metric)
 
 struct plan_buf {
 	struct plan_route r[8];
+	char keys[8][16];
 	struct plan p;
 };
 
@@ -112,7 +113,8 @@ static struct plan *plan_of(struct plan_buf *b, size_t n, ...)
 		snprintf(b->r[i].dst, sizeof(b->r[i].dst), "%s", dst);
 		snprintf(b->r[i].ifname, sizeof(b->r[i].ifname), "%s", ifn);
 		b->r[i].metric = metric;
-		snprintf(b->r[i].endpoint_key, sizeof(b->r[i].endpoint_key), "ep-%zu", i);
+		snprintf(b->keys[i], sizeof(b->keys[i]), "ep-%zu", i);
+		b->r[i].endpoint_key = b->keys[i];
 	}
 	va_end(ap);
 	b->p.routes = b->r;
