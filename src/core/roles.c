@@ -39,99 +39,7 @@
 #include <string.h>
 
 #include "core/selector.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
-
-/* ---- intrusive string-keyed hash map ----------------------------------- */
-
-struct hnode {
-	struct hnode *next;
-	uint64_t hash;
-	const char *key; /* owned by the struct that embeds the node */
-};
-
-struct hmap {
-	struct hnode **b;
-	size_t nb, n; /* nb is a power of two */
-};
-
-#define HMAP_INITIAL 16
-
-static uint64_t str_hash(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
-
-static int hmap_init(struct hmap *m)
-{
-	m->b = calloc(HMAP_INITIAL, sizeof(*m->b));
-	m->nb = HMAP_INITIAL;
-	m->n = 0;
-	return m->b ? 0 : -ENOMEM;
-}
-
-static struct hnode *hmap_get(const struct hmap *m, const char *key, uint64_t hash)
-{
-	for (struct hnode *n = m->b[hash & (m->nb - 1)]; n; n = n->next)
-		if (n->hash == hash && !strcmp(n->key, key))
-			return n;
-	return NULL;
-}
-
-static void hmap_grow(struct hmap *m)
-{
-	size_t nb = m->nb * 2;
-	struct hnode **b = calloc(nb, sizeof(*b));
-
-	if (!b)
-		return; /* chains get longer; lookups stay correct */
-	for (size_t i = 0; i < m->nb; i++) {
-		struct hnode *n = m->b[i], *next;
-		for (; n; n = next) {
-			next = n->next;
-			n->next = b[n->hash & (nb - 1)];
-			b[n->hash & (nb - 1)] = n;
-		}
-	}
-	free(m->b);
-	m->b = b;
-	m->nb = nb;
-}
-
-/* Never fails; the key must not be present yet. */
-static void hmap_put(struct hmap *m, struct hnode *node, const char *key)
-{
-	node->key = key;
-	node->hash = str_hash(key);
-	if (m->n >= m->nb)
-		hmap_grow(m);
-	struct hnode **head = &m->b[node->hash & (m->nb - 1)];
-	node->next = *head;
-	*head = node;
-	m->n++;
-}
-
-static void hmap_del(struct hmap *m, struct hnode *node)
-{
-	struct hnode **p = &m->b[node->hash & (m->nb - 1)];
-
-	for (; *p; p = &(*p)->next)
-		if (*p == node) {
-			*p = node->next;
-			m->n--;
-			return;
-		}
-}
-
-#define hmap_foreach(m, n)                                                                         \
-	for (size_t hmap_i_ = 0; hmap_i_ < (m)->nb; hmap_i_++)                                     \
-		for (struct hnode *n = (m)->b[hmap_i_]; n; n = n->next)
+#include "util/hmap.h"
 
 /* ---- small unordered pointer sets ---------------------------------------- */
 
@@ -300,7 +208,7 @@ static void idx_entry_free(struct idx_entry *e)
  * entry in case the existing one is gone (emptied by a removal) by then. */
 static int idx_prepare(struct hmap *m, const char *key, struct idx_entry **fresh)
 {
-	struct idx_entry *e = idx_get(m, key, str_hash(key));
+	struct idx_entry *e = idx_get(m, key, hmap_hash(key));
 
 	if (e && ptrvec_reserve(&e->items, 1) < 0)
 		return -ENOMEM;
@@ -318,7 +226,7 @@ static int idx_prepare(struct hmap *m, const char *key, struct idx_entry **fresh
 
 static void idx_add(struct hmap *m, const char *key, struct idx_entry **fresh, void *item)
 {
-	struct idx_entry *e = idx_get(m, key, str_hash(key));
+	struct idx_entry *e = idx_get(m, key, hmap_hash(key));
 
 	if (!e) {
 		e = *fresh;
@@ -330,7 +238,7 @@ static void idx_add(struct hmap *m, const char *key, struct idx_entry **fresh, v
 
 static void idx_remove(struct hmap *m, const char *key, void *item)
 {
-	struct idx_entry *e = idx_get(m, key, str_hash(key));
+	struct idx_entry *e = idx_get(m, key, hmap_hash(key));
 
 	if (!e)
 		return;
@@ -354,7 +262,7 @@ static void mark(struct roles *r, struct ep_entry *ep)
 /* Mark the endpoints an identity key names (exactly, or as their workload). */
 static void mark_named(struct roles *r, const char *key)
 {
-	struct idx_entry *e = idx_get(&r->ep_idx, key, str_hash(key));
+	struct idx_entry *e = idx_get(&r->ep_idx, key, hmap_hash(key));
 
 	for (size_t i = 0; e && i < e->items.n; i++)
 		mark(r, e->items.v[i]);
@@ -531,7 +439,7 @@ static char *join_key(const char *ns, const char *name)
 
 static struct lm_entry *lm_lookup(const struct roles *r, const char *key)
 {
-	struct hnode *n = hmap_get(&r->lms, key, str_hash(key));
+	struct hnode *n = hmap_get(&r->lms, key, hmap_hash(key));
 	return n ? container_of(n, struct lm_entry, node) : NULL;
 }
 
@@ -581,7 +489,7 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 		goto fail;
 
 	if (text) {
-		struct hnode *n = hmap_get(&r->sels, text, str_hash(text));
+		struct hnode *n = hmap_get(&r->sels, text, hmap_hash(text));
 		sel = n ? container_of(n, struct sel_entry, node) : NULL;
 	}
 	if (text && !sel) {
@@ -715,7 +623,7 @@ void roles_lm_delete(struct roles *r, const char *ns, const char *name, struct r
 
 static struct ep_entry *ep_lookup(const struct roles *r, const char *key)
 {
-	struct hnode *n = hmap_get(&r->eps, key, str_hash(key));
+	struct hnode *n = hmap_get(&r->eps, key, hmap_hash(key));
 	return n ? container_of(n, struct ep_entry, node) : NULL;
 }
 
@@ -754,7 +662,7 @@ static int match_selectors(const struct roles *r, const struct labels *labels, s
 		    label_pair_key(labels->v[i].key, labels->v[i].value, buf, sizeof(buf), &heap);
 		if (!k)
 			return -ENOMEM;
-		struct idx_entry *e = idx_get(&r->sel_idx, k, str_hash(k));
+		struct idx_entry *e = idx_get(&r->sel_idx, k, hmap_hash(k));
 		free(heap);
 		for (size_t j = 0; e && j < e->items.n; j++)
 			if (match_one(e->items.v[j], labels, out) < 0)
@@ -821,14 +729,14 @@ int roles_ep_upsert(struct roles *r, const char *key, const struct wep_ident *id
 		free(ep->id_key);
 		ep->id_key = id_key;
 		id_key = NULL;
-		ep->id_hash = str_hash(ep->id_key);
+		ep->id_hash = hmap_hash(ep->id_key);
 		idx_add(&r->ep_idx, ep->id_key, &fresh_id, ep);
 	}
 	if (wl_changed) {
 		free(ep->wl_key);
 		ep->wl_key = wl_key;
 		wl_key = NULL;
-		ep->wl_hash = ep->wl_key ? str_hash(ep->wl_key) : 0;
+		ep->wl_hash = ep->wl_key ? hmap_hash(ep->wl_key) : 0;
 		if (ep->wl_key)
 			idx_add(&r->ep_idx, ep->wl_key, &fresh_wl, ep);
 	}
