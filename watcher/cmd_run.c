@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "core/pods.h"
 #include "dataplane/capture.h"
 #include "dataplane/routes.h"
 #include "kube/folder.h"
@@ -304,7 +305,7 @@ static void teardown(struct watcher *w)
 	loop_free(w->loop);
 	engine_free(w->engine);
 	decisions_free(&w->decisions);
-	obj_cache_free(w->pods);
+	pod_store_free(w->pods);
 	bgp_resources_free(&w->bgp);
 	free(w->last_arp_sig);
 	status_free(w->status);
@@ -321,7 +322,7 @@ int cmd_run(int argc, char **argv)
 		return 2;
 	w.loop = loop_new();
 	w.engine = engine_new(w.opt.node);
-	w.pods = obj_cache_new();
+	w.pods = pod_store_new();
 	w.status = status_new();
 	if (!w.loop || !w.engine || !w.pods || !w.status)
 		goto out;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/pods.h"
 #include "kube/folder.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -39,65 +40,29 @@ static const json_t *record_for(struct watcher *w, const char *ns, const char *n
 	return obj_cache_get(folder_store_cache(w->records), key);
 }
 
-/* The record knows the interface and addresses as soon as the pod is wired,
- * before the API server reports the pod's IPs. Labels (and so the pod's role)
- * only come from the Pod, so an endpoint exists only once its Pod is known. */
-static int merge_record(struct endpoint *ep, const json_t *rec)
-{
-	json_t *spec = json_object_get(rec, "spec");
-	const char *ifname = json_string_value(json_object_get(spec, "interface"));
-	const char *mac = json_string_value(json_object_get(spec, "mac"));
-	json_t *addrs = json_object_get(spec, "addresses");
-	size_t i;
-	json_t *a;
-
-	if (ifname && *ifname)
-		snprintf(ep->ifname, sizeof(ep->ifname), "%s", ifname);
-	if (mac && !ep->mac[0])
-		snprintf(ep->mac, sizeof(ep->mac), "%s", mac);
-	if (ep->naddrs || !json_is_array(addrs))
-		return 0;
-	ep->addrs = calloc(json_array_size(addrs) + 1, sizeof(*ep->addrs));
-	if (!ep->addrs)
-		return -1;
-	json_array_foreach(addrs, i, a)
-	{
-		char buf[HANDOFF_ADDRSIZ + 8], *slash;
-		if (!json_is_string(a) || json_string_length(a) >= sizeof(buf))
-			continue;
-		memcpy(buf, json_string_value(a), json_string_length(a) + 1);
-		if ((slash = strchr(buf, '/')))
-			*slash = '\0';
-		if (strlen(buf) < HANDOFF_ADDRSIZ && addr_family(buf))
-			memcpy(ep->addrs[ep->naddrs++], buf, strlen(buf) + 1);
-	}
-	return 0;
-}
-
-/* Bring the engine's view of pod ns/name up to date from the cached Pod and record. */
+/* Bring the engine's view of pod ns/name up to date from the stored Pod and
+ * the CNI's record. The record knows the interface and addresses as soon as
+ * the pod is wired, before the API server reports the pod's IPs; labels (and
+ * so the pod's role) only come from the Pod, so an endpoint exists only once
+ * its Pod is known. */
 static void refresh_endpoint(struct watcher *w, const char *ns, const char *name)
 {
 	char key[600];
-	const json_t *pod;
-	struct endpoint ep = {0};
-	struct herr err = {{0}};
+	const struct endpoint *pod;
+	struct endpoint ep;
 	uint64_t now = loop_now_ms();
 
-	snprintf(key, sizeof(key), "Pod/%s/%s", ns, name);
-	pod = obj_cache_get(w->pods, key);
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	pod = pod_store_get(w->pods, key);
 	if (!pod) {
 		engine_endpoint_delete(w->engine, key, now, &w->decisions);
 		w->plan_dirty = true;
 		return;
 	}
-	if (endpoint_decode_pod(pod, &ep, &err) < 0) {
-		rejected(w, pod, &err);
+	if (endpoint_with_record(pod, record_for(w, ns, name), &ep) < 0) {
+		hlog(HLOG_ERROR, "Out of memory", "pod=%s", key);
 		return;
 	}
-	const json_t *rec = record_for(w, ns, name);
-	if (rec)
-		merge_record(&ep, rec);
 	engine_endpoint_upsert(w->engine, &ep, now, &w->decisions);
 	endpoint_free(&ep);
 	w->plan_dirty = true;
@@ -107,14 +72,21 @@ static void intake_pod(struct watcher *w, enum obj_event ev, const json_t *obj)
 {
 	const char *node =
 	    json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));
-	bool local = ev != OBJ_DELETED && node && !strcmp(node, w->opt.node);
+	const char *ns = *meta(obj, "namespace") ? meta(obj, "namespace") : "default";
+	struct herr err = {{0}};
+	char key[600];
 
-	if (local)
-		obj_cache_upsert(w->pods, (json_t *)obj, NULL, NULL, NULL);
-	else
-		obj_cache_delete(w->pods, obj, NULL, NULL, NULL);
-	refresh_endpoint(w, *meta(obj, "namespace") ? meta(obj, "namespace") : "default",
-	                 meta(obj, "name"));
+	if (ev != OBJ_DELETED && node && !strcmp(node, w->opt.node)) {
+		if (pod_store_upsert(w->pods, obj, &err) < 0) {
+			rejected(w, obj, &err);
+			return;
+		}
+	} else {
+		snprintf(key, sizeof(key), "%s/%s", ns, meta(obj, "name"));
+		if (pod_store_delete(w->pods, key) < 0)
+			return; /* not this node's: nothing to forget */
+	}
+	refresh_endpoint(w, ns, meta(obj, "name"));
 }
 
 static bool is_bgp_kind(const char *kind)

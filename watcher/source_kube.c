@@ -78,6 +78,8 @@ int watcher_kube_start(struct watcher *w, struct herr *err)
 		    .timeout_seconds = w->opt.watch_timeout_s,
 		    /* Pods are most of the cache: keep what the endpoint is made of. */
 		    .transform = !strcmp(res->kind, "Pod") ? endpoint_pod_trim : NULL,
+		    /* intake keeps every kind decoded (engine, pod store, BGP set). */
+		    .digests = true,
 		};
 		struct kube_watch *kw =
 		    kube_watch_start(w->kube, &o, intake_object, on_synced, on_notice, w, err);

@@ -47,7 +47,7 @@ struct watcher {
 	struct folder_store *store;   /* --datastore */
 	struct folder_store *records; /* CNI endpoint records */
 	struct kube_client *kube;
-	struct obj_cache *pods; /* this node's Pods as last seen, for merging */
+	struct pod_store *pods; /* this node's Pods, decoded, for merging with records */
 	struct bgp_resources bgp;
 
 	struct kube_watch *watches[16]; /* for per-resource metrics */

@@ -1,15 +1,60 @@
-/* cache.c - a jansson object used as the hash table from key to object. */
+/* cache.c - a jansson object used as the hash table from key to object (or,
+ * in a digest cache, from key to a JSON integer holding the digest). */
 #include "kube/cache.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hmap.h"
+
 struct obj_cache {
-	json_t *objs; /* key -> object */
+	json_t *objs; /* key -> object, or key -> digest */
+	bool digests;
 };
+
+/* 64 bits of FNV-1a over the canonical text (compact, keys sorted): two
+ * versions that json_equal() calls equal have the same digest. */
+static json_int_t digest_of(const json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	json_int_t d = text ? (json_int_t)hmap_hash(text) : 0;
+
+	free(text);
+	return d;
+}
+
+/* What the table keeps for obj: obj itself, or its digest. */
+static json_t *stored_form(const struct obj_cache *c, json_t *obj, json_int_t digest)
+{
+	return c->digests ? json_integer(digest) : json_incref(obj);
+}
+
+static bool unchanged(const struct obj_cache *c, const json_t *old, const json_t *obj,
+                      json_int_t digest)
+{
+	if (!old)
+		return false;
+	return c->digests ? json_integer_value(old) == digest : json_equal(old, obj);
+}
+
+/* The object a DELETED event carries (a new reference): the cached version,
+ * or for a digest cache a stub rebuilt from the key "kind/ns/name". */
+static json_t *deleted_form(const struct obj_cache *c, const char *key, json_t *old)
+{
+	if (!c->digests)
+		return json_incref(old);
+	const char *s1 = strchr(key, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
+	if (!s2)
+		return NULL;
+	json_t *md = json_pack("{s:s#}", "name", s2 + 1, (int)strlen(s2 + 1));
+	if (md && s2 > s1 + 1)
+		json_object_set_new(md, "namespace", json_stringn(s1 + 1, (size_t)(s2 - s1 - 1)));
+	return md ? json_pack("{s:s#,s:o}", "kind", key, (int)(s1 - key), "metadata", md) : NULL;
+}
 
 const char *obj_event_name(enum obj_event ev)
 {
@@ -32,6 +77,15 @@ struct obj_cache *obj_cache_new(void)
 		free(c);
 		return NULL;
 	}
+	return c;
+}
+
+struct obj_cache *obj_cache_new_digests(void)
+{
+	struct obj_cache *c = obj_cache_new();
+
+	if (c)
+		c->digests = true;
 	return c;
 }
 
@@ -71,10 +125,11 @@ int obj_cache_upsert(struct obj_cache *c, json_t *obj, obj_event_cb cb, void *ar
 	if (r < 0)
 		return r;
 	old = json_object_get(c->objs, key);
-	if (old && json_equal(old, obj))
+	json_int_t digest = c->digests ? digest_of(obj) : 0;
+	if (unchanged(c, old, obj, digest))
 		return 0;
 	enum obj_event ev = old ? OBJ_MODIFIED : OBJ_ADDED;
-	if (json_object_set(c->objs, key, obj) < 0)
+	if (json_object_set_new(c->objs, key, stored_form(c, obj, digest)) < 0)
 		return -ENOMEM;
 	if (cb)
 		cb(arg, ev, obj);
@@ -93,9 +148,9 @@ int obj_cache_delete(struct obj_cache *c, const json_t *obj, obj_event_cb cb, vo
 	old = json_object_get(c->objs, key);
 	if (!old)
 		return 0;
-	json_incref(old);
+	old = deleted_form(c, key, old);
 	json_object_del(c->objs, key);
-	if (cb)
+	if (cb && old)
 		cb(arg, OBJ_DELETED, old);
 	json_decref(old);
 	return 0;
@@ -145,9 +200,9 @@ int obj_cache_replace(struct obj_cache *c, const char *prefix, json_t *const *ob
 		/* keys[i] points into the table: copy before deleting. */
 		char key[1024];
 		snprintf(key, sizeof(key), "%s", keys[i]);
-		json_t *old = json_incref(json_object_get(c->objs, key));
+		json_t *old = deleted_form(c, key, json_object_get(c->objs, key));
 		json_object_del(c->objs, key);
-		if (cb)
+		if (cb && old)
 			cb(arg, OBJ_DELETED, old);
 		json_decref(old);
 	}
@@ -165,9 +220,10 @@ int obj_cache_replace(struct obj_cache *c, const char *prefix, json_t *const *ob
 	for (i = 0; i < nkeys; i++) {
 		json_t *obj = json_object_get(fresh, keys[i]);
 		json_t *old = json_object_get(c->objs, keys[i]);
-		if (old && json_equal(old, obj))
+		json_int_t digest = c->digests ? digest_of(obj) : 0;
+		if (unchanged(c, old, obj, digest))
 			continue;
-		json_object_set(c->objs, keys[i], obj);
+		json_object_set_new(c->objs, keys[i], stored_form(c, obj, digest));
 		if (cb)
 			cb(arg, old ? OBJ_MODIFIED : OBJ_ADDED, obj);
 	}
@@ -178,7 +234,7 @@ int obj_cache_replace(struct obj_cache *c, const char *prefix, json_t *const *ob
 
 const json_t *obj_cache_get(const struct obj_cache *c, const char *key)
 {
-	return json_object_get(c->objs, key);
+	return c->digests ? NULL : json_object_get(c->objs, key);
 }
 
 size_t obj_cache_count(const struct obj_cache *c)

@@ -26,6 +26,11 @@ typedef void (*obj_event_cb)(void *arg, enum obj_event ev, const struct json_t *
 struct obj_cache;
 
 struct obj_cache *obj_cache_new(void);
+/* A cache that keeps only each object's key and a 64-bit digest of its
+ * content: the same events (changes found by digest, relists reconciled), for
+ * some 100 bytes an object whatever its size. obj_cache_get() finds nothing
+ * in it, and DELETED carries a stub: kind, metadata.namespace and .name. */
+struct obj_cache *obj_cache_new_digests(void);
 void obj_cache_free(struct obj_cache *c);
 
 /* Kind, namespace and name of an object into "kind/ns/name". -EINVAL when

@@ -61,6 +61,10 @@ struct kube_watch_opts {
 	/* Called on every listed or watched object before it is cached, to drop
 	 * what the consumer never reads (e.g. endpoint_pod_trim); NULL: none. */
 	void (*transform)(struct json_t *obj);
+	/* The watch remembers objects by digest only (obj_cache_new_digests): for
+	 * a consumer that keeps its own decoded state, and needs only kind,
+	 * namespace and name of a deleted object. */
+	bool digests;
 };
 
 /* After the first complete list of a watch (readiness). An optional resource

@@ -643,7 +643,7 @@ struct kube_watch *kube_watch_start(struct kube_client *c, const struct kube_wat
 		w->field_sel = curl_easy_escape(NULL, o->field_selector, 0);
 	if (o->label_selector && *o->label_selector)
 		w->label_sel = curl_easy_escape(NULL, o->label_selector, 0);
-	w->cache = obj_cache_new();
+	w->cache = o->digests ? obj_cache_new_digests() : obj_cache_new();
 	w->items = json_array();
 	w->timer = loop_timer_new(kube_client_loop(c), on_timer, w);
 	if (!w->path || !w->kind || !w->api_version || !w->cache || !w->items || !w->timer ||

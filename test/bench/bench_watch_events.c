@@ -19,9 +19,10 @@
  * kernel: file read in 16 KiB pieces (a libcurl write) -> line_splitter ->
  * json_loadb -> endpoint_pod_trim (the Pod watch's transform, as
  * watcher/source_kube.c sets it; BENCH_NO_TRIM=1 leaves Pods whole) -> the
- * watch's obj_cache -> intake (watcher/intake.c's dispatch,
- * reproduced below: Pods through the local pod cache, endpoint_decode_pod and
- * engine_endpoint_upsert/delete; LiveMigrations through engine_apply/delete)
+ * watch's digest cache -> intake (watcher/intake.c's dispatch,
+ * reproduced below: Pods through the pod store (core/pods.h: decoded once),
+ * endpoint_with_record and engine_endpoint_upsert/delete; LiveMigrations
+ * through engine_apply/delete)
  * -> decisions; and every PER_ITERATION events, what watcher/sync.c does once
  * per loop iteration before touching the kernel: log the decisions, compute
  * the plan (engine_plan), re-arm the FSM timer. The clock is virtual (5 ms per
@@ -50,6 +51,7 @@
 
 #include "decisions.h"
 #include "core/engine.h"
+#include "core/pods.h"
 #include "kube/cache.h"
 #include "kube/client.h"
 #include "util/log.h"
@@ -297,7 +299,7 @@ static int write_stream(const char *path, long events, unsigned pods)
 
 struct bench {
 	struct obj_cache *pod_watch, *lm_watch; /* each watch's own cache (kube/watch.c) */
-	struct obj_cache *pods;                 /* intake's cache of this node's Pods */
+	struct pod_store *pods;                 /* intake's decoded Pods of this node */
 	struct obj_cache *records;              /* CNI endpoint records (none here) */
 	struct engine *engine;
 	struct decisions decisions;
@@ -331,29 +333,24 @@ static const char *meta(const json_t *obj, const char *field)
 }
 
 /* As intake.c's refresh_endpoint(): the engine's view of ns/name from the
- * cached Pod and the CNI record. */
+ * stored Pod and the CNI record. */
 static void refresh_endpoint(struct bench *b, const char *ns, const char *name)
 {
 	char key[600];
-	const json_t *pod;
-	struct endpoint ep = {0};
-	struct herr err = {{0}};
+	const struct endpoint *pod;
+	struct endpoint ep;
 
-	snprintf(key, sizeof(key), "Pod/%s/%s", ns, name);
-	pod = obj_cache_get(b->pods, key);
 	snprintf(key, sizeof(key), "%s/%s", ns, name);
+	pod = pod_store_get(b->pods, key);
 	if (!pod) {
 		engine_endpoint_delete(b->engine, key, b->now, &b->decisions);
 		b->plan_dirty = true;
 		return;
 	}
-	if (endpoint_decode_pod(pod, &ep, &err) < 0) {
-		b->rejected++;
-		return;
-	}
-	snprintf(key, sizeof(key), "EndpointRecord/%s/%s", ns, name);
-	if (obj_cache_get(b->records, key))
-		abort(); /* the bench writes no records */
+	char rkey[600];
+	snprintf(rkey, sizeof(rkey), "EndpointRecord/%s/%s", ns, name);
+	if (endpoint_with_record(pod, obj_cache_get(b->records, rkey), &ep) < 0)
+		abort();
 	engine_endpoint_upsert(b->engine, &ep, b->now, &b->decisions);
 	endpoint_free(&ep);
 	b->plan_dirty = true;
@@ -374,12 +371,19 @@ static void intake(void *arg, enum obj_event ev, const json_t *obj)
 	if (!strcmp(kind, "Pod")) {
 		const char *node =
 		    json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));
-		if (ev != OBJ_DELETED && node && !strcmp(node, NODE))
-			obj_cache_upsert(b->pods, (json_t *)obj, NULL, NULL, NULL);
-		else
-			obj_cache_delete(b->pods, obj, NULL, NULL, NULL);
-		refresh_endpoint(b, *meta(obj, "namespace") ? meta(obj, "namespace") : "default",
-		                 meta(obj, "name"));
+		const char *ns = *meta(obj, "namespace") ? meta(obj, "namespace") : "default";
+		char key[600];
+		if (ev != OBJ_DELETED && node && !strcmp(node, NODE)) {
+			if (pod_store_upsert(b->pods, obj, &err) < 0) {
+				b->rejected++;
+				return;
+			}
+		} else {
+			snprintf(key, sizeof(key), "%s/%s", ns, meta(obj, "name"));
+			if (pod_store_delete(b->pods, key) < 0)
+				return;
+		}
+		refresh_endpoint(b, ns, meta(obj, "name"));
 		return;
 	}
 	if (ev == OBJ_DELETED)
@@ -396,7 +400,6 @@ static void intake(void *arg, enum obj_event ev, const json_t *obj)
 	if (ev == OBJ_MODIFIED && !strcmp(kind, "LiveMigration")) {
 		const char *sel = json_string_value(json_object_get(
 		    json_object_get(json_object_get(obj, "spec"), "target"), "selector"));
-		const json_t *tp;
 		char key[600];
 		unsigned vm;
 		/* Find the target pod this bench created: virt-launcher-vm-N-(gen+1). */
@@ -407,11 +410,9 @@ static void intake(void *arg, enum obj_event ev, const json_t *obj)
 		unsigned gen;
 		if (sel && src &&
 		    sscanf(strrchr(src, '/') + 1, "virt-launcher-vm-%u-%u", &vm, &gen) == 2) {
-			snprintf(key, sizeof(key), "Pod/%s/virt-launcher-vm-%u-%u",
+			snprintf(key, sizeof(key), "%s/virt-launcher-vm-%u-%u",
 			         meta(obj, "namespace"), vm, gen + 1);
-			if ((tp = obj_cache_get(b->pods, key))) {
-				snprintf(key, sizeof(key), "%s/%s", meta(tp, "namespace"),
-				         meta(tp, "name"));
+			if (pod_store_get(b->pods, key)) {
 				if (engine_garp(b->engine, key, NULL, b->now, &b->decisions,
 				                &err) == 0)
 					b->garps++;
@@ -490,9 +491,10 @@ static void on_line(void *arg, const char *line, size_t len)
 static int bench_init(struct bench *b, unsigned per_iteration)
 {
 	memset(b, 0, sizeof(*b));
-	b->pod_watch = obj_cache_new();
-	b->lm_watch = obj_cache_new();
-	b->pods = obj_cache_new();
+	/* As source_kube.c sets up its watches: digests only. */
+	b->pod_watch = obj_cache_new_digests();
+	b->lm_watch = obj_cache_new_digests();
+	b->pods = pod_store_new();
 	b->records = obj_cache_new();
 	b->engine = engine_new(NODE);
 	b->now = 1800000000000ull;
@@ -505,7 +507,7 @@ static void bench_fini(struct bench *b)
 {
 	engine_free(b->engine);
 	decisions_free(&b->decisions);
-	obj_cache_free(b->pods);
+	pod_store_free(b->pods);
 	obj_cache_free(b->records);
 	obj_cache_free(b->pod_watch);
 	obj_cache_free(b->lm_watch);

@@ -104,12 +104,55 @@ static void invalid_objects_are_named_and_skipped(void **state)
 	obj_cache_free(c);
 }
 
+/* A digest cache emits what the full cache emits; deletions carry a stub
+ * with only kind, namespace and name. */
+static void digest_cache_gives_the_same_events(void **state)
+{
+	struct obj_cache *c = obj_cache_new_digests();
+	struct seen s = {{0}};
+	json_t *a1 = obj("Pod", "ns", "a", "1"), *a2 = obj("Pod", "ns", "a", "2");
+	json_t *a1_again = obj("Pod", "ns", "a", "1");
+	json_t *n = obj("Node", NULL, "node-1", "3");
+
+	assert_int_equal(obj_cache_upsert(c, a1, record, &s, NULL), 0);
+	assert_int_equal(obj_cache_upsert(c, a1_again, record, &s, NULL), 0); /* equal content */
+	/* Key order does not change the content. */
+	json_t *reordered = json_pack("{s:{s:s,s:s,s:s},s:s}", "metadata", "resourceVersion", "2",
+	                              "namespace", "ns", "name", "a", "kind", "Pod");
+	assert_int_equal(obj_cache_upsert(c, a2, record, &s, NULL), 0);
+	assert_int_equal(obj_cache_upsert(c, reordered, record, &s, NULL), 0);
+	assert_null(obj_cache_get(c, "Pod/ns/a")); /* no objects kept */
+	assert_int_equal(obj_cache_count(c), 1);
+	assert_int_equal(obj_cache_upsert(c, n, record, &s, NULL), 0);
+	assert_int_equal(obj_cache_delete(c, a1, record, &s, NULL), 0);
+	assert_string_equal(s.log, "ADDED Pod/ns/a@1;MODIFIED Pod/ns/a@2;ADDED Node//node-1@3;"
+	                           "DELETED Pod/ns/a@;");
+	/* A relist without the Node deletes it. */
+	s.log[0] = '\0';
+	assert_int_equal(obj_cache_replace(c, "Node/", NULL, 0, record, &s, NULL), 0);
+	assert_string_equal(s.log, "DELETED Node//node-1@;");
+	/* A relist with a changed and an unchanged object. */
+	obj_cache_upsert(c, a1, NULL, NULL, NULL);
+	obj_cache_upsert(c, n, NULL, NULL, NULL);
+	s.log[0] = '\0';
+	json_t *fresh[] = {a2, n};
+	assert_int_equal(obj_cache_replace(c, "", fresh, 2, record, &s, NULL), 0);
+	assert_string_equal(s.log, "MODIFIED Pod/ns/a@2;");
+	json_decref(a1);
+	json_decref(a1_again);
+	json_decref(a2);
+	json_decref(reordered);
+	json_decref(n);
+	obj_cache_free(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(upsert_and_delete_events),
 	    cmocka_unit_test(relist_reports_gap_deletions_and_skips_unchanged),
 	    cmocka_unit_test(invalid_objects_are_named_and_skipped),
+	    cmocka_unit_test(digest_cache_gives_the_same_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
