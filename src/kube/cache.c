@@ -16,15 +16,67 @@ struct obj_cache {
 	bool digests;
 };
 
-/* 64 bits of FNV-1a over the canonical text (compact, keys sorted): two
- * versions that json_equal() calls equal have the same digest. */
+/* A structural hash of a JSON tree, cheaper than serialising it: members of
+ * an object are combined with a sum, so their order does not matter, and
+ * each member mixes its key with its value, so swapping two values changes
+ * the hash. Two trees json_equal() calls equal hash the same. */
+static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint64_t bytes_hash(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+
+	while (n--) {
+		h ^= (unsigned char)*p++;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+static uint64_t tree_hash(const json_t *j)
+{
+	uint64_t h;
+	const char *k;
+	json_t *v;
+	size_t i;
+	double d;
+
+	switch (json_typeof(j)) {
+	case JSON_OBJECT:
+		h = 1;
+		json_object_foreach((json_t *)j, k, v) h += mix(hmap_hash(k) ^ mix(tree_hash(v)));
+		return mix(h ^ 0x6f);
+	case JSON_ARRAY:
+		h = 2;
+		json_array_foreach(j, i, v) h = mix(h * 31 + tree_hash(v));
+		return mix(h ^ 0x61);
+	case JSON_STRING:
+		return mix(bytes_hash(json_string_value(j), json_string_length(j)) ^ 0x73);
+	case JSON_INTEGER:
+		return mix((uint64_t)json_integer_value(j) ^ 0x69);
+	case JSON_REAL:
+		d = json_real_value(j);
+		memcpy(&h, &d, sizeof(h));
+		return mix(h ^ 0x72);
+	case JSON_TRUE:
+		return 0x74;
+	case JSON_FALSE:
+		return 0x66;
+	default:
+		return 0x6e;
+	}
+}
+
 static json_int_t digest_of(const json_t *obj)
 {
-	char *text = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-	json_int_t d = text ? (json_int_t)hmap_hash(text) : 0;
-
-	free(text);
-	return d;
+	return (json_int_t)tree_hash(obj);
 }
 
 /* What the table keeps for obj: obj itself, or its digest. */

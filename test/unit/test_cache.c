@@ -138,6 +138,19 @@ static void digest_cache_gives_the_same_events(void **state)
 	json_t *fresh[] = {a2, n};
 	assert_int_equal(obj_cache_replace(c, "", fresh, 2, record, &s, NULL), 0);
 	assert_string_equal(s.log, "MODIFIED Pod/ns/a@2;");
+	/* Two values swapped between members, deep in the tree, is a change. */
+	json_t *x = obj("Pod", "ns", "x", "7"), *y = obj("Pod", "ns", "x", "7");
+	json_object_set_new(json_object_get(x, "metadata"), "labels",
+	                    json_pack("{s:s,s:s}", "a", "1", "b", "2"));
+	json_object_set_new(json_object_get(y, "metadata"), "labels",
+	                    json_pack("{s:s,s:s}", "a", "2", "b", "1"));
+	s.log[0] = '\0';
+	obj_cache_upsert(c, x, record, &s, NULL);
+	obj_cache_upsert(c, y, record, &s, NULL);
+	obj_cache_upsert(c, x, record, &s, NULL);
+	assert_string_equal(s.log, "ADDED Pod/ns/x@7;MODIFIED Pod/ns/x@7;MODIFIED Pod/ns/x@7;");
+	json_decref(x);
+	json_decref(y);
 	json_decref(a1);
 	json_decref(a1_again);
 	json_decref(a2);
