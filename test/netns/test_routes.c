@@ -95,7 +95,7 @@ static const char *route_dev(const char *dst, uint32_t metric)
 
 struct plan_buf {
 	struct plan_route r[8];
-	char keys[8][16];
+	char keys[8][24];
 	struct plan p;
 };
 
