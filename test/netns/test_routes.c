@@ -428,6 +428,36 @@ static void test_link_appears(void **state)
 	route_syncer_free(rs);
 }
 
+/* The pod's interface is made (by the CNI) while the syncer runs, and only
+ * later does a plan name it: the syncer's link cache must have caught up, so
+ * the route goes in at once instead of waiting for a link event that already
+ * happened (the demo found this). */
+static void test_link_made_before_plan(void **state)
+{
+	struct route_syncer *rs = syncer();
+	struct route_syncer_stats st;
+	struct plan_buf b;
+	struct herr err = {{0}};
+
+	apply_ok(rs, plan_of(&b, 1, "10.65.0.40/32", "hv0", 1024)); /* some other pod */
+	assert_int_equal(
+	    sh("ip -n %s link add hv3 type veth peer name pv3 && ip -n %s link set pv3 up && "
+	       "ip -n %s link set hv3 up",
+	       ns, ns, ns),
+	    0);
+	/* The notifications are read before the plan changes, as in the watcher's loop. */
+	struct pollfd pfd = {.fd = route_syncer_fd(rs), .events = POLLIN};
+	while (poll(&pfd, 1, 200) > 0)
+		assert_int_equal(route_syncer_handle_events(rs, &err), 0);
+	apply_ok(rs, plan_of(&b, 1, "10.65.0.41/32", "hv3", 1024));
+	/* Programmed by the apply itself, with no further event pumped. */
+	assert_int_equal(route_syncer_route_state(rs, 4, "10.65.0.41/32"), ROUTE_IN_PLACE);
+	assert_string_equal(metrics("10.65.0.41/32", PROTO), "1024");
+	route_syncer_get_stats(rs, &st);
+	assert_int_equal(st.waiting_link, 0);
+	route_syncer_free(rs);
+}
+
 /* Links coming up are passed on (the watcher opens waiting GARP captures). */
 static void record_link(void *arg, const char *ifname)
 {
@@ -548,6 +578,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_collision_v4, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_collision_v6, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_link_appears, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_link_made_before_plan, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deleted_under_us, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_link_up_callback, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_overflow_rereads, setup, teardown),
