@@ -7,11 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A local endpoint and the routes last decided for it. */
+/* A local endpoint and its part of the plan as last decided (plan_compute of
+ * this endpoint alone): the routes decisions are diffed against, and what
+ * engine_plan() merges without recomputing endpoints that did not change. */
 struct ep_entry {
 	struct endpoint ep;
-	struct plan_route *routes;
-	size_t nroutes;
+	struct plan part;
 	bool dirty;
 };
 
@@ -97,7 +98,7 @@ static struct ep_entry *ep_get(const struct engine *e, const char *key)
 static void ep_entry_free(struct ep_entry *x)
 {
 	endpoint_free(&x->ep);
-	free(x->routes);
+	plan_free(&x->part);
 	free(x);
 }
 
@@ -157,9 +158,9 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 	/* New or changed routes. */
 	for (size_t i = 0; i < p.nroutes; i++) {
 		const struct plan_route *n = &p.routes[i], *o = NULL;
-		for (size_t j = 0; j < x->nroutes; j++)
-			if (!route_cmp_dst(&x->routes[j], n))
-				o = &x->routes[j];
+		for (size_t j = 0; j < x->part.nroutes; j++)
+			if (!route_cmp_dst(&x->part.routes[j], n))
+				o = &x->part.routes[j];
 		uint32_t old = o ? o->metric : 0;
 		if (old == n->metric && (!o || !strcmp(o->ifname, n->ifname)))
 			continue;
@@ -173,8 +174,8 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 		d->metric = n->metric;
 	}
 	/* Routes that no longer exist at all. */
-	for (size_t j = 0; j < x->nroutes; j++) {
-		const struct plan_route *o = &x->routes[j];
+	for (size_t j = 0; j < x->part.nroutes; j++) {
+		const struct plan_route *o = &x->part.routes[j];
 		bool kept = false;
 		for (size_t i = 0; i < p.nroutes; i++)
 			kept |= !route_cmp_dst(&p.routes[i], o);
@@ -189,15 +190,8 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 		memcpy(d->ifname, o->ifname, sizeof(d->ifname));
 		d->metric = 0;
 	}
-	free(x->routes);
-	x->routes = p.routes;
-	x->nroutes = p.nroutes;
-	/* The keys die with the plan: the entry remembers dst, interface and metric. */
-	for (size_t i = 0; i < x->nroutes; i++)
-		x->routes[i].endpoint_key = NULL;
-	p.routes = NULL;
-	p.nroutes = 0;
-	plan_free(&p);
+	plan_free(&x->part);
+	x->part = p;
 	x->dirty = false;
 }
 
@@ -511,21 +505,28 @@ void engine_free(struct engine *e)
 
 int engine_plan(const struct engine *e, struct plan *out)
 {
-	const struct endpoint **v = malloc((e->neps ? e->neps : 1) * sizeof(*v));
+	const struct plan **parts = malloc((e->neps ? e->neps : 1) * sizeof(*parts));
 	int r;
 
-	if (!v)
+	if (!parts)
 		return -ENOMEM;
+	/* Every operation reroutes what it marked dirty before returning, so
+	 * each part is current. */
 	for (size_t i = 0; i < e->neps; i++)
-		v[i] = &e->eps[i]->ep;
-	r = plan_compute(v, e->neps, e->mon, &e->cfg, out);
-	free(v);
+		parts[i] = &e->eps[i]->part;
+	r = plan_merge(parts, e->neps, out);
+	free(parts);
 	return r;
 }
 
 const struct route_config *engine_route_config(const struct engine *e)
 {
 	return &e->cfg;
+}
+
+const struct lm_monitor *engine_monitor(const struct engine *e)
+{
+	return e->mon;
 }
 
 enum lm_state engine_state(const struct engine *e, const char *key)

@@ -81,6 +81,9 @@ bool engine_next_deadline(const struct engine *e, uint64_t *deadline_ms);
 int engine_plan(const struct engine *e, struct plan *out);
 const struct route_config *engine_route_config(const struct engine *e);
 enum lm_state engine_state(const struct engine *e, const char *key);
+/* The FSM states of every endpoint (for checking engine_plan() against
+ * plan_compute() from scratch). */
+const struct lm_monitor *engine_monitor(const struct engine *e);
 /* Endpoints known, sorted by key (borrowed pointers, valid until the next call). */
 size_t engine_endpoints(const struct engine *e, const struct endpoint *const **eps);
 

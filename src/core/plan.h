@@ -24,6 +24,7 @@ struct plan_route {
 	char ifname[HANDOFF_IFNAMSIZ];
 	uint32_t metric;          /* 0: the route must not exist (suppressed) */
 	const char *endpoint_key; /* in the plan's own `keys` (plan_compute) */
+	unsigned char addr[16];   /* dst's address, network order (the sort key) */
 };
 
 struct plan_arp {
@@ -45,12 +46,20 @@ struct plan {
 	struct plan_capture *captures;
 	size_t ncaptures;
 	char *keys; /* every endpoint key the plan names, each once; freed by plan_free */
+	size_t keys_len;
 };
 
 /* `states` may be NULL (everything in Base). Returns 0 or -ENOMEM. */
 int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_monitor *states,
                  const struct route_config *cfg, struct plan *out);
 void plan_free(struct plan *p);
+
+/* The plan of several endpoints from the plans of each (plan_compute of one
+ * endpoint, or of a few): the same plan plan_compute() makes of them all at
+ * once, given the parts in the same endpoint order. The parts are unchanged.
+ * Lets a caller that keeps each endpoint's part skip parsing, formatting and
+ * state lookups for endpoints that did not change. -ENOMEM. */
+int plan_merge(const struct plan *const *parts, size_t n, struct plan *out);
 
 /* The route plan entry for `dst` in `p`, or NULL. */
 const struct plan_route *plan_find_route(const struct plan *p, const char *dst);

@@ -5,6 +5,9 @@
  *       FILE: the recorded stream (written once if absent; default
  *       /tmp/handoff-watch-100k.ndjson), EVENTS 100000, PODS 2000 local VMs,
  *       PER_ITERATION 64 events per emulated loop iteration.
+ *   bench_watch_events verify [FILE [EVENTS [PODS [PER_ITERATION]]]]
+ *       the stream run, checking every plan against one made from scratch
+ *       (exit 1 on a difference): the test unit_engine_plan_stream.
  *   bench_watch_events memory [ENDPOINTS [MIGRATIONS]]
  *       default 10000 local endpoints and 1000 concurrent LiveMigrations.
  *
@@ -305,7 +308,8 @@ struct bench {
 	struct decisions decisions;
 	uint64_t now;
 	bool plan_dirty;
-	bool trim; /* Pods trimmed before caching, as the watcher does */
+	bool trim;   /* Pods trimmed before caching, as the watcher does */
+	bool verify; /* check every plan against one made from scratch */
 	long lines, events, malformed, rejected, decisions_logged, garps, iterations, plans;
 	unsigned per_iteration;
 	uint64_t plan_ns, routes_in_plans;
@@ -422,6 +426,54 @@ static void intake(void *arg, enum obj_event ev, const json_t *obj)
 	}
 }
 
+/* verify mode: engine_plan() (merged from each endpoint's part) must equal
+ * plan_compute() over every endpoint from scratch, at every iteration. */
+static long verify_failures;
+
+static bool same_plan(const struct plan *a, const struct plan *b)
+{
+	if (a->nroutes != b->nroutes || a->narps != b->narps || a->ncaptures != b->ncaptures)
+		return false;
+	for (size_t i = 0; i < a->nroutes; i++) {
+		const struct plan_route *x = &a->routes[i], *y = &b->routes[i];
+		if (x->family != y->family || strcmp(x->dst, y->dst) ||
+		    strcmp(x->ifname, y->ifname) || x->metric != y->metric ||
+		    strcmp(x->endpoint_key, y->endpoint_key))
+			return false;
+	}
+	for (size_t i = 0; i < a->narps; i++) {
+		if (strcmp(a->arps[i].ifname, b->arps[i].ifname) ||
+		    a->arps[i].naddrs != b->arps[i].naddrs)
+			return false;
+		for (size_t j = 0; j < a->arps[i].naddrs; j++)
+			if (strcmp(a->arps[i].addrs[j], b->arps[i].addrs[j]))
+				return false;
+	}
+	for (size_t i = 0; i < a->ncaptures; i++)
+		if (strcmp(a->captures[i].ifname, b->captures[i].ifname) ||
+		    strcmp(a->captures[i].endpoint_key, b->captures[i].endpoint_key))
+			return false;
+	return true;
+}
+
+static void verify_plan(struct bench *b, const struct plan *merged)
+{
+	const struct endpoint *const *eps;
+	size_t n = engine_endpoints(b->engine, &eps);
+	struct plan fresh;
+
+	if (plan_compute(eps, n, engine_monitor(b->engine), engine_route_config(b->engine),
+	                 &fresh) < 0)
+		abort();
+	if (!same_plan(merged, &fresh) && verify_failures++ < 5)
+		fprintf(stderr,
+		        "verify: iteration %ld: engine_plan has %zu routes, %zu ARP entries, "
+		        "%zu captures; from scratch %zu, %zu, %zu (or a field differs)\n",
+		        b->iterations, merged->nroutes, merged->narps, merged->ncaptures,
+		        fresh.nroutes, fresh.narps, fresh.ncaptures);
+	plan_free(&fresh);
+}
+
 /* What sync.c does once per loop iteration, up to the kernel. */
 static void iteration(struct bench *b)
 {
@@ -439,10 +491,12 @@ static void iteration(struct bench *b)
 		struct plan p = {0};
 		uint64_t t0 = mono_ns();
 		if (engine_plan(b->engine, &p) == 0) {
+			b->plan_ns += mono_ns() - t0;
 			b->routes_in_plans += p.nroutes;
+			if (b->verify)
+				verify_plan(b, &p);
 			plan_free(&p);
 		}
-		b->plan_ns += mono_ns() - t0;
 		b->plans++;
 	}
 	b->plan_dirty = false;
@@ -546,7 +600,7 @@ static void parse_floor(const char *path)
 	       cpu, (double)parsed / (cpu > 0 ? cpu : 1e-9));
 }
 
-static int run_stream(int argc, char **argv)
+static int run_stream(int argc, char **argv, bool verify)
 {
 	const char *path = argc > 0 ? argv[0] : "/tmp/handoff-watch-100k.ndjson";
 	long events = argc > 1 ? atol(argv[1]) : 100000;
@@ -572,6 +626,7 @@ static int run_stream(int argc, char **argv)
 		fprintf(stderr, "bench_watch_events: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
+	b.verify = verify;
 	double cpu0 = cpu_seconds();
 	uint64_t t0 = mono_ns();
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
@@ -599,6 +654,12 @@ static int run_stream(int argc, char **argv)
 	       b.plans ? (double)b.routes_in_plans / (double)b.plans : 0.0);
 	line_splitter_free(ls);
 	bench_fini(&b);
+	if (verify) {
+		printf("verify: %ld plans checked against plan_compute from scratch, %ld "
+		       "different\n",
+		       b.plans, verify_failures);
+		return verify_failures || !b.plans || b.rejected || b.malformed ? 1 : 0;
+	}
 	return 0;
 }
 
@@ -705,10 +766,13 @@ int main(int argc, char **argv)
 		return 1;
 	hlog_set_stream(devnull); /* logged, as the watcher does, but not shown */
 	if (argc > 1 && !strcmp(argv[1], "stream"))
-		return run_stream(argc - 2, argv + 2);
+		return run_stream(argc - 2, argv + 2, false);
+	if (argc > 1 && !strcmp(argv[1], "verify"))
+		return run_stream(argc - 2, argv + 2, true);
 	if (argc > 1 && !strcmp(argv[1], "memory"))
 		return run_memory(argc - 2, argv + 2);
-	fprintf(stderr, "usage: bench_watch_events stream [FILE [EVENTS [PODS [PER_ITERATION]]]]\n"
+	fprintf(stderr, "usage: bench_watch_events stream|verify [FILE [EVENTS [PODS "
+	                "[PER_ITERATION]]]]\n"
 	                "       bench_watch_events memory [ENDPOINTS [MIGRATIONS]]\n");
 	return 2;
 }

@@ -416,6 +416,93 @@ static void test_many_endpoints(void **state)
 	free(t);
 }
 
+/* Two plans are the same when every route, ARP entry and capture is, in order. */
+static void assert_same_plan(const struct plan *a, const struct plan *b)
+{
+	assert_int_equal(a->nroutes, b->nroutes);
+	for (size_t i = 0; i < a->nroutes; i++) {
+		assert_int_equal(a->routes[i].family, b->routes[i].family);
+		assert_string_equal(a->routes[i].dst, b->routes[i].dst);
+		assert_string_equal(a->routes[i].ifname, b->routes[i].ifname);
+		assert_int_equal(a->routes[i].metric, b->routes[i].metric);
+		assert_string_equal(a->routes[i].endpoint_key, b->routes[i].endpoint_key);
+	}
+	assert_int_equal(a->narps, b->narps);
+	for (size_t i = 0; i < a->narps; i++) {
+		assert_string_equal(a->arps[i].ifname, b->arps[i].ifname);
+		assert_int_equal(a->arps[i].naddrs, b->arps[i].naddrs);
+		for (size_t j = 0; j < a->arps[i].naddrs; j++)
+			assert_string_equal(a->arps[i].addrs[j], b->arps[i].addrs[j]);
+	}
+	assert_int_equal(a->ncaptures, b->ncaptures);
+	for (size_t i = 0; i < a->ncaptures; i++) {
+		assert_string_equal(a->captures[i].ifname, b->captures[i].ifname);
+		assert_string_equal(a->captures[i].endpoint_key, b->captures[i].endpoint_key);
+	}
+}
+
+/* Merging each endpoint's own plan gives the plan of them all: every state,
+ * IPv4 and IPv6, an endpoint without an interface, two endpoints claiming
+ * one address, and an endpoint with no address at all. */
+static void test_merge_equals_compute(void **state)
+{
+	enum { N = 300 };
+	static struct tep t[N];
+	static char keys[N][32];
+	const struct endpoint *all[N];
+	struct plan parts[N], whole, merged;
+	const struct plan *pp[N];
+	struct lm_monitor *m = lm_monitor_new(30000);
+	uint32_t x = 12345;
+
+	for (int i = 0; i < N; i++) {
+		char a4[32], a6[48], ifn[16];
+		x = x * 1103515245u + 12345u;
+		snprintf(keys[i], sizeof(keys[i]), "ns/ep-%03d", (int)(x >> 8) % 1000);
+		snprintf(a4, sizeof(a4), "10.65.%u.%u", (x >> 4) % 4, (x >> 12) % 250);
+		snprintf(a6, sizeof(a6), "fd00::%x", (x >> 6) % 4096);
+		snprintf(ifn, sizeof(ifn), i % 37 == 5 ? "" : "ho%06x", (x >> 10) % 0xfffff);
+		switch (i % 5) {
+		case 0:
+			tep_init(&t[i], keys[i], ifn, a4, NULL, NULL);
+			break;
+		case 1:
+			tep_init(&t[i], keys[i], ifn, a6, NULL, NULL);
+			break;
+		case 2:
+			tep_init(&t[i], keys[i], ifn, a4, a6, NULL);
+			break;
+		case 3:
+			tep_init(&t[i], keys[i], ifn, "10.65.9.9", NULL, NULL);
+			break; /* shared */
+		default:
+			tep_init(&t[i], keys[i], ifn, NULL, NULL, NULL);
+			break;
+		}
+		if (i % 7 == 1 && lm_monitor_state(m, keys[i]) == LM_BASE)
+			put_in_state(m, keys[i],
+			             (enum lm_state[]){LM_TARGET, LM_LIVE, LM_TIMEWAIT}[i % 3]);
+		all[i] = &t[i].ep;
+	}
+	assert_int_equal(plan_compute(all, N, m, &defaults, &whole), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(plan_compute(&all[i], 1, m, &defaults, &parts[i]), 0);
+		pp[i] = &parts[i];
+	}
+	assert_int_equal(plan_merge(pp, N, &merged), 0);
+	assert_true(whole.ncaptures > 0 && whole.narps > 0);
+	assert_same_plan(&whole, &merged);
+	for (int i = 0; i < N; i++)
+		plan_free(&parts[i]);
+	plan_free(&whole);
+	plan_free(&merged);
+	/* Nothing to merge: an empty plan. */
+	assert_int_equal(plan_merge(NULL, 0, &merged), 0);
+	assert_int_equal(merged.nroutes + merged.narps + merged.ncaptures, 0);
+	plan_free(&merged);
+	lm_monitor_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +512,7 @@ int main(void)
 	    cmocka_unit_test(test_captures_only_target), cmocka_unit_test(test_no_ifname),
 	    cmocka_unit_test(test_bad_address_skipped),  cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_find_route),           cmocka_unit_test(test_many_endpoints),
+	    cmocka_unit_test(test_merge_equals_compute),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
