@@ -1,5 +1,6 @@
 /* engine.c - resources -> roles -> FSM -> routes, for one node. No I/O. */
 #include "core/engine.h"
+#include "core/plan_index.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@ struct engine {
 	struct role_events rev;       /* scratch */
 	struct lm_transitions trs;    /* scratch */
 	const struct endpoint **view; /* engine_endpoints() */
+	struct plan_index *index;     /* every part, in plan order */
 };
 
 /* ---- decisions ----------------------------------------------------------- */
@@ -190,8 +192,10 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 		memcpy(d->ifname, o->ifname, sizeof(d->ifname));
 		d->metric = 0;
 	}
+	plan_index_remove(e->index, &x->part);
 	plan_free(&x->part);
 	x->part = p;
+	plan_index_add(e->index, &x->part); /* on ENOMEM engine_plan merges instead */
 	x->dirty = false;
 }
 
@@ -477,7 +481,8 @@ struct engine *engine_new(const char *node)
 	e->node = strdup(node ? node : "");
 	e->roles = roles_new();
 	e->mon = lm_monitor_new(e->cfg.convergence_ms);
-	if (!e->node || !e->roles || !e->mon) {
+	e->index = plan_index_new();
+	if (!e->node || !e->roles || !e->mon || !e->index) {
 		engine_free(e);
 		return NULL;
 	}
@@ -500,6 +505,7 @@ void engine_free(struct engine *e)
 	lm_transitions_free(&e->trs);
 	free(e->view);
 	free(e->node);
+	plan_index_free(e->index);
 	free(e);
 }
 
@@ -511,7 +517,11 @@ int engine_plan(const struct engine *e, struct plan *out)
 	if (!parts)
 		return -ENOMEM;
 	/* Every operation reroutes what it marked dirty before returning, so
-	 * each part is current. */
+	 * each part is current, and the index holds them all in order. */
+	if ((r = plan_index_build(e->index, out)) != -ENOMEM) {
+		free(parts);
+		return r;
+	}
 	for (size_t i = 0; i < e->neps; i++)
 		parts[i] = &e->eps[i]->part;
 	r = plan_merge(parts, e->neps, out);

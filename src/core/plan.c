@@ -95,7 +95,7 @@ struct route_tmp {
 
 /* The plan's route order: family, address as a number, then (two endpoints
  * claiming one address) interface and endpoint, so the output is deterministic. */
-static int route_order(const struct plan_route *a, const struct plan_route *b)
+int plan_route_order(const struct plan_route *a, const struct plan_route *b)
 {
 	int c;
 
@@ -111,12 +111,12 @@ static int route_order(const struct plan_route *a, const struct plan_route *b)
 /* Sorting pointers: a route is some 110 bytes, too big to move around. */
 static int route_ptr_cmp(const void *pa, const void *pb)
 {
-	return route_order(*(const struct plan_route *const *)pa,
-	                   *(const struct plan_route *const *)pb);
+	return plan_route_order(*(const struct plan_route *const *)pa,
+	                        *(const struct plan_route *const *)pb);
 }
 
 /* Interface, then (two endpoints on one interface) the first address. */
-static int arp_order(const struct plan_arp *a, const struct plan_arp *b)
+int plan_arp_order(const struct plan_arp *a, const struct plan_arp *b)
 {
 	int c = strcmp(a->ifname, b->ifname);
 	if (c || !a->naddrs || !b->naddrs)
@@ -126,15 +126,16 @@ static int arp_order(const struct plan_arp *a, const struct plan_arp *b)
 
 static int arp_cmp(const void *pa, const void *pb)
 {
-	return arp_order(pa, pb);
+	return plan_arp_order(pa, pb);
 }
 
 static int arp_ptr_cmp(const void *pa, const void *pb)
 {
-	return arp_order(*(const struct plan_arp *const *)pa, *(const struct plan_arp *const *)pb);
+	return plan_arp_order(*(const struct plan_arp *const *)pa,
+	                      *(const struct plan_arp *const *)pb);
 }
 
-static int capture_order(const struct plan_capture *a, const struct plan_capture *b)
+int plan_capture_order(const struct plan_capture *a, const struct plan_capture *b)
 {
 	int c = strcmp(a->ifname, b->ifname);
 	return c ? c : strcmp(a->endpoint_key, b->endpoint_key);
@@ -142,7 +143,7 @@ static int capture_order(const struct plan_capture *a, const struct plan_capture
 
 static int capture_cmp(const void *pa, const void *pb)
 {
-	return capture_order(pa, pb);
+	return plan_capture_order(pa, pb);
 }
 
 int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_monitor *states,
@@ -270,13 +271,14 @@ struct capture_ref {
 
 static int route_ref_cmp(const void *pa, const void *pb)
 {
-	return route_order(((const struct route_ref *)pa)->r, ((const struct route_ref *)pb)->r);
+	return plan_route_order(((const struct route_ref *)pa)->r,
+	                        ((const struct route_ref *)pb)->r);
 }
 
 static int capture_ref_cmp(const void *pa, const void *pb)
 {
-	return capture_order(((const struct capture_ref *)pa)->c,
-	                     ((const struct capture_ref *)pb)->c);
+	return plan_capture_order(((const struct capture_ref *)pa)->c,
+	                          ((const struct capture_ref *)pb)->c);
 }
 
 int plan_merge(const struct plan *const *parts, size_t n, struct plan *out)

@@ -45,7 +45,7 @@ struct plan {
 	size_t narps;
 	struct plan_capture *captures;
 	size_t ncaptures;
-	char *keys; /* every endpoint key the plan names, each once; freed by plan_free */
+	char *keys; /* the endpoint keys the plan names; freed by plan_free */
 	size_t keys_len;
 };
 
@@ -60,6 +60,13 @@ void plan_free(struct plan *p);
  * Lets a caller that keeps each endpoint's part skip parsing, formatting and
  * state lookups for endpoints that did not change. -ENOMEM. */
 int plan_merge(const struct plan *const *parts, size_t n, struct plan *out);
+
+/* The orders of a plan's lists, for callers that keep them sorted themselves:
+ * routes by family, address as a number, interface, endpoint; ARP entries by
+ * interface, then first address; captures by interface, then endpoint. */
+int plan_route_order(const struct plan_route *a, const struct plan_route *b);
+int plan_arp_order(const struct plan_arp *a, const struct plan_arp *b);
+int plan_capture_order(const struct plan_capture *a, const struct plan_capture *b);
 
 /* The route plan entry for `dst` in `p`, or NULL. */
 const struct plan_route *plan_find_route(const struct plan *p, const char *dst);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "core/plan.h"
+#include "core/plan_index.h"
 
 /* A test endpoint: only the fields the plan reads. */
 struct tep {
@@ -503,6 +504,74 @@ static void test_merge_equals_compute(void **state)
 	lm_monitor_free(m);
 }
 
+/* The index gives the merged plan while parts come, change and go. */
+static void test_index_follows_parts(void **state)
+{
+	enum { N = 200 };
+	static struct tep t[N];
+	static char keys[N][32];
+	static struct plan parts[N];
+	const struct plan *pp[N];
+	const struct endpoint *one;
+	struct plan_index *ix = plan_index_new();
+	struct lm_monitor *m = lm_monitor_new(30000);
+	struct plan built, merged;
+	bool present[N] = {false};
+
+	for (int i = 0; i < N; i++) {
+		char a4[32], a6[48], ifn[16];
+		snprintf(keys[i], sizeof(keys[i]), "ns/ep-%03d", (i * 37) % N);
+		snprintf(a4, sizeof(a4), "10.65.%d.%d", i % 3, (i * 53) % 250);
+		snprintf(a6, sizeof(a6), "fd00::%x", (i * 29) % 512);
+		snprintf(ifn, sizeof(ifn), "ho%06x", (i * 7919) % 0xfffff);
+		tep_init(&t[i], keys[i], ifn, i % 3 ? a4 : a6, i % 4 ? NULL : a6, NULL);
+		if (i % 9 == 2)
+			put_in_state(m, keys[i], LM_TARGET);
+	}
+	/* Rounds of: add some, change some (the state of one endpoint, the
+	 * address of another), remove some; compare after each round. */
+	for (int round = 0; round < 6; round++) {
+		for (int i = 0; i < N; i++) {
+			int k = (i * 13 + round * 7) % N;
+			bool act = (i + round) % 3 == 0;
+			if (!act)
+				continue;
+			if (present[k]) {
+				plan_index_remove(ix, &parts[k]);
+				plan_free(&parts[k]);
+				if ((k + round) % 2) {
+					present[k] = false;
+					continue;
+				}
+				/* Changed: another address, or another state. */
+				snprintf(t[k].addrs[0], HANDOFF_ADDRSIZ, "10.66.%d.%d", round,
+				         k % 250);
+				if (k % 5 == 0 && lm_monitor_state(m, keys[k]) == LM_BASE)
+					put_in_state(m, keys[k], LM_LIVE);
+			}
+			one = &t[k].ep;
+			assert_int_equal(plan_compute(&one, 1, m, &defaults, &parts[k]), 0);
+			assert_int_equal(plan_index_add(ix, &parts[k]), 0);
+			present[k] = true;
+		}
+		size_t n = 0;
+		for (int i = 0; i < N; i++)
+			if (present[i])
+				pp[n++] = &parts[i];
+		assert_int_equal(plan_index_build(ix, &built), 0);
+		assert_int_equal(plan_merge(pp, n, &merged), 0);
+		assert_true(merged.nroutes > 0);
+		assert_same_plan(&merged, &built);
+		plan_free(&built);
+		plan_free(&merged);
+	}
+	for (int i = 0; i < N; i++)
+		if (present[i])
+			plan_free(&parts[i]);
+	plan_index_free(ix);
+	lm_monitor_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -512,7 +581,7 @@ int main(void)
 	    cmocka_unit_test(test_captures_only_target), cmocka_unit_test(test_no_ifname),
 	    cmocka_unit_test(test_bad_address_skipped),  cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_find_route),           cmocka_unit_test(test_many_endpoints),
-	    cmocka_unit_test(test_merge_equals_compute),
+	    cmocka_unit_test(test_merge_equals_compute), cmocka_unit_test(test_index_follows_parts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,31 @@
+/* plan_index.h - a node's plan kept in order while its per-endpoint parts
+ * change, so that building the whole plan needs no sorting.
+ *
+ * Each part is a plan of one endpoint (plan_compute) that lives at a fixed
+ * address; the index refers to its routes, ARP entry and capture. A caller
+ * that replaces a part's content removes the part before and adds it after:
+ *
+ *   plan_index_remove(ix, &x->part);     // the old content is still there
+ *   plan_free(&x->part); x->part = fresh;
+ *   plan_index_add(ix, &x->part);
+ *
+ * plan_index_build() then gives what plan_merge() of every part added would:
+ * the same routes, ARP entries and captures in the same order. */
+#ifndef HANDOFF_CORE_PLAN_INDEX_H
+#define HANDOFF_CORE_PLAN_INDEX_H
+
+#include "core/plan.h"
+
+struct plan_index;
+
+struct plan_index *plan_index_new(void);
+void plan_index_free(struct plan_index *ix);
+
+void plan_index_remove(struct plan_index *ix, const struct plan *part);
+/* -ENOMEM leaves the index incomplete: plan_index_build() then fails with
+ * -ENOMEM too, and the caller merges the parts itself (plan_merge). */
+int plan_index_add(struct plan_index *ix, const struct plan *part);
+
+int plan_index_build(const struct plan_index *ix, struct plan *out);
+
+#endif
