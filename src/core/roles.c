@@ -18,11 +18,15 @@
  * role differs from the last one emitted. A state that only exists inside one
  * operation (selector A replaced by B, both matching) therefore never shows.
  *
+ *   lab_idx           for each label key some selector has required, the
+ *                     endpoints by "key=value" (a cache; see lab_track)
+ *
  * Cost: an endpoint or a LiveMigration naming endpoints directly costs a few
- * hash lookups. Registering or dropping a selector scans the endpoints (a
- * label lookup each when the selector has a required test), and a new or
- * relabelled endpoint is matched against the selectors indexed under one of
- * its labels and those without a required test.
+ * hash lookups. Registering or dropping a selector with a required test
+ * visits the endpoints lab_idx lists under that test (one scan of all the
+ * endpoints the first time a key is required); one without a test scans the
+ * endpoints. A new or relabelled endpoint is matched against the selectors
+ * indexed under one of its labels and those without a required test.
  *
  * Memory: each operation first allocates all it may need, then mutates
  * without failing, so -ENOMEM leaves the calculator as it was. Only appending
@@ -124,6 +128,10 @@ struct roles {
 	struct ptrvec sel_any; /* selectors without a required test */
 	struct hmap src_idx, tgt_idx, ep_idx;
 	struct ptrvec affected; /* capacity >= number of endpoints, always */
+	char **req_keys;        /* label keys lab_idx covers (only ever grows) */
+	size_t nreq_keys;
+	struct hmap lab_idx; /* label_pair_key() -> struct ep_entry * */
+	bool lab_broken;     /* an allocation for lab_idx failed: scan instead */
 };
 
 /* ---- identity keys ---------------------------------------------------------- */
@@ -247,6 +255,126 @@ static void idx_remove(struct hmap *m, const char *key, void *item)
 		hmap_del(m, &e->node);
 		idx_entry_free(e);
 	}
+}
+
+/* ---- endpoints by the value of a required label ------------------------------
+ *
+ * A selector with a required test `key == 'value'` can only match endpoints
+ * carrying that pair. lab_idx lists them for every key some selector has
+ * required (in practice one: kubevirt.io/migrationJobUID), so registering or
+ * dropping a migration's selector visits its one or two pods, not the node's
+ * thousands. It is a cache: when an allocation for it fails, lab_broken
+ * stops its use for good and the operations scan all endpoints again. */
+
+static bool lab_covers(const struct roles *r, const char *key)
+{
+	for (size_t i = 0; i < r->nreq_keys; i++)
+		if (!strcmp(r->req_keys[i], key))
+			return true;
+	return false;
+}
+
+static void lab_put(struct roles *r, const char *key, const char *value, struct ep_entry *ep)
+{
+	char buf[256], *heap;
+	const char *k = label_pair_key(key, value, buf, sizeof(buf), &heap);
+	struct idx_entry *fresh = NULL;
+
+	if (!k || idx_prepare(&r->lab_idx, k, &fresh) < 0)
+		r->lab_broken = true;
+	else
+		idx_add(&r->lab_idx, k, &fresh, ep);
+	idx_entry_free(fresh);
+	free(heap);
+}
+
+static void lab_drop(struct roles *r, const char *key, const char *value, struct ep_entry *ep)
+{
+	char buf[256], *heap;
+	const char *k = label_pair_key(key, value, buf, sizeof(buf), &heap);
+
+	if (!k)
+		r->lab_broken = true; /* ep may stay listed: never read lab_idx again */
+	else
+		idx_remove(&r->lab_idx, k, ep);
+	free(heap);
+}
+
+/* The endpoint's covered labels went from `from` to `to` (either may be NULL). */
+static void lab_update(struct roles *r, struct ep_entry *ep, const struct labels *from,
+                       const struct labels *to)
+{
+	for (size_t i = 0; i < r->nreq_keys && !r->lab_broken; i++) {
+		const char *k = r->req_keys[i];
+		const char *a = from ? labels_get(from, k) : NULL,
+		           *b = to ? labels_get(to, k) : NULL;
+		if (streq_null(a, b))
+			continue;
+		if (a)
+			lab_drop(r, k, a, ep);
+		if (b)
+			lab_put(r, k, b, ep);
+	}
+}
+
+/* Cover `key` from now on: list every endpoint carrying it, once. */
+static void lab_track(struct roles *r, const char *key)
+{
+	char **v;
+	char *dup;
+
+	if (r->lab_broken || lab_covers(r, key))
+		return;
+	v = realloc(r->req_keys, (r->nreq_keys + 1) * sizeof(*v));
+	dup = strdup(key);
+	if (v)
+		r->req_keys = v;
+	if (!v || !dup) {
+		free(dup);
+		r->lab_broken = true;
+		return;
+	}
+	r->req_keys[r->nreq_keys++] = dup;
+	hmap_foreach(&r->eps, n)
+	{
+		struct ep_entry *ep = container_of(n, struct ep_entry, node);
+		const char *val = labels_get(&ep->labels, key);
+		if (val)
+			lab_put(r, key, val, ep);
+	}
+}
+
+/* Every endpoint that can match selector s: those lab_idx lists under its
+ * required test, or all of them. */
+struct ep_iter {
+	const struct idx_entry *listed; /* NULL: walk every endpoint */
+	bool scan;
+	size_t i;
+	struct hnode *n;
+	const struct hmap *eps;
+};
+
+static void ep_iter_init(struct ep_iter *it, struct roles *r, const struct sel_entry *s)
+{
+	memset(it, 0, sizeof(*it));
+	it->eps = &r->eps;
+	it->scan = !s->idx_key || r->lab_broken || !lab_covers(r, s->req_key);
+	if (!it->scan)
+		it->listed = idx_get(&r->lab_idx, s->idx_key, hmap_hash(s->idx_key));
+}
+
+static struct ep_entry *ep_iter_next(struct ep_iter *it)
+{
+	if (!it->scan)
+		return it->listed && it->i < it->listed->items.n ? it->listed->items.v[it->i++]
+		                                                 : NULL;
+	while (!it->n && it->i < it->eps->nb)
+		it->n = it->eps->b[it->i++];
+	if (!it->n)
+		return NULL;
+	struct hnode *n = it->n;
+	it->n = n->next;
+	return container_of(n, struct ep_entry, node);
 }
 
 /* ---- evaluation --------------------------------------------------------------- */
@@ -396,13 +524,13 @@ static void sel_unref(struct roles *r, struct sel_entry *s, struct lm_entry *lm)
 	ptrvec_remove(&s->owners, lm);
 	if (s->owners.n)
 		return;
-	hmap_foreach(&r->eps, n)
-	{
-		struct ep_entry *ep = container_of(n, struct ep_entry, node);
+	struct ep_iter it;
+	struct ep_entry *ep;
+	ep_iter_init(&it, r, s);
+	while ((ep = ep_iter_next(&it)))
 		/* Only an endpoint passing the required test can hold s. */
 		if (sel_may_match(s, &ep->labels) && ptrvec_remove(&ep->sels, s))
 			mark(r, ep);
-	}
 	if (s->idx_key)
 		idx_remove(&r->sel_idx, s->idx_key, s);
 	else
@@ -518,11 +646,14 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 		} else if (ptrvec_reserve(&r->sel_any, 1) < 0) {
 			goto fail;
 		}
-		/* A new selector is matched against every endpoint once; the
-		 * matches are the first entries of the affected list. */
-		hmap_foreach(&r->eps, n)
-		{
-			struct ep_entry *ep = container_of(n, struct ep_entry, node);
+		/* A new selector is matched against every endpoint that can match
+		 * it, once; the matches are the first entries of the affected list. */
+		if (fresh_sel->idx_key)
+			lab_track(r, fresh_sel->req_key);
+		struct ep_iter it;
+		struct ep_entry *ep;
+		ep_iter_init(&it, r, fresh_sel);
+		while ((ep = ep_iter_next(&it))) {
 			if (!sel_may_match(fresh_sel, &ep->labels) ||
 			    !selector_match(parsed, &ep->labels))
 				continue;
@@ -750,6 +881,7 @@ int roles_ep_upsert(struct roles *r, const char *key, const struct wep_ident *id
 		nlab = lt;
 		ep->sels = nsels;
 		nsels = st;
+		lab_update(r, ep, &nlab, &ep->labels);
 	}
 	/* First sight starts from NONE, so only another role is emitted. */
 	mark(r, ep);
@@ -776,6 +908,7 @@ void roles_ep_delete(struct roles *r, const char *key)
 	idx_remove(&r->ep_idx, ep->id_key, ep);
 	if (ep->wl_key)
 		idx_remove(&r->ep_idx, ep->wl_key, ep);
+	lab_update(r, ep, &ep->labels, NULL);
 	hmap_del(&r->eps, &ep->node);
 	ep_entry_free(ep);
 }
@@ -802,7 +935,7 @@ struct roles *roles_new(void)
 		return NULL;
 	if (hmap_init(&r->lms) < 0 || hmap_init(&r->eps) < 0 || hmap_init(&r->sels) < 0 ||
 	    hmap_init(&r->sel_idx) < 0 || hmap_init(&r->src_idx) < 0 ||
-	    hmap_init(&r->tgt_idx) < 0 || hmap_init(&r->ep_idx) < 0) {
+	    hmap_init(&r->tgt_idx) < 0 || hmap_init(&r->ep_idx) < 0 || hmap_init(&r->lab_idx) < 0) {
 		roles_free(r);
 		return NULL;
 	}
@@ -830,7 +963,11 @@ void roles_free(struct roles *r)
 	FREE_ALL(&r->tgt_idx, struct idx_entry, idx_entry_free);
 	FREE_ALL(&r->ep_idx, struct idx_entry, idx_entry_free);
 	FREE_ALL(&r->sel_idx, struct idx_entry, idx_entry_free);
+	FREE_ALL(&r->lab_idx, struct idx_entry, idx_entry_free);
 #undef FREE_ALL
+	for (size_t i = 0; i < r->nreq_keys; i++)
+		free(r->req_keys[i]);
+	free(r->req_keys);
 	free(r->sel_any.v);
 	free(r->affected.v);
 	free(r);

@@ -132,11 +132,47 @@ static void test_roles_through_index(void **state)
 	roles_free(r);
 }
 
+/* Dropping a selector visits only the endpoints listed under its required
+ * pair: that list must follow endpoints that arrive, relabel and go after
+ * the key was first required. (Under ASan a stale entry is a use after free.) */
+static void test_label_index_follows_endpoints(void **state)
+{
+	struct roles *r = roles_new();
+	struct role_events ev = {0};
+
+	lm(r, "m1", "u1", "kubevirt.io/migrationJobUID == 'job-1'", &ev); /* no pod yet */
+	ep(r, "late", "job-1", &ev);                                      /* arrives after */
+	ep(r, "moved", "job-9", &ev);
+	ep(r, "moved", "job-1", &ev); /* relabelled into the pair */
+	ep(r, "gone", "job-1", &ev);
+	assert_int_equal(role(r, "ns/late", NULL), LM_ROLE_TARGET);
+	assert_int_equal(role(r, "ns/moved", NULL), LM_ROLE_TARGET);
+	roles_ep_delete(r, "ns/gone");
+	role_events_clear(&ev);
+	roles_lm_delete(r, "ns", "m1", &ev);
+	assert_int_equal(role(r, "ns/late", NULL), LM_ROLE_NONE);
+	assert_int_equal(role(r, "ns/moved", NULL), LM_ROLE_NONE);
+	assert_int_equal(ev.n, 2); /* exactly the two, in key order */
+	assert_string_equal(ev.v[0].endpoint_key, "ns/late");
+	assert_string_equal(ev.v[1].endpoint_key, "ns/moved");
+	role_events_clear(&ev);
+	/* Relabelled out of the pair before the next migration names it. */
+	ep(r, "moved", "job-2", &ev);
+	lm(r, "m2", "u2", "kubevirt.io/migrationJobUID == 'job-1'", &ev);
+	assert_int_equal(role(r, "ns/late", NULL), LM_ROLE_TARGET);
+	assert_int_equal(role(r, "ns/moved", NULL), LM_ROLE_NONE);
+	lm(r, "m3", "u3", "kubevirt.io/migrationJobUID == 'job-2'", &ev);
+	assert_int_equal(role(r, "ns/moved", NULL), LM_ROLE_TARGET);
+	role_events_free(&ev);
+	roles_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_required_eq),
 	    cmocka_unit_test(test_roles_through_index),
+	    cmocka_unit_test(test_label_index_follows_endpoints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
