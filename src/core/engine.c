@@ -10,7 +10,8 @@
 
 /* A local endpoint and its part of the plan as last decided (plan_compute of
  * this endpoint alone): the routes decisions are diffed against, and what
- * engine_plan() merges without recomputing endpoints that did not change. */
+ * engine_plan() assembles, through the index, without recomputing endpoints
+ * that did not change. */
 struct ep_entry {
 	struct endpoint ep;
 	struct plan part;
@@ -195,7 +196,7 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 	plan_index_remove(e->index, &x->part);
 	plan_free(&x->part);
 	x->part = p;
-	plan_index_add(e->index, &x->part); /* on ENOMEM engine_plan merges instead */
+	plan_index_add(e->index, &x->part); /* on ENOMEM engine_plan computes from scratch */
 	x->dirty = false;
 }
 
@@ -511,21 +512,20 @@ void engine_free(struct engine *e)
 
 int engine_plan(const struct engine *e, struct plan *out)
 {
-	const struct plan **parts = malloc((e->neps ? e->neps : 1) * sizeof(*parts));
+	const struct endpoint **v;
 	int r;
 
-	if (!parts)
-		return -ENOMEM;
 	/* Every operation reroutes what it marked dirty before returning, so
-	 * each part is current, and the index holds them all in order. */
-	if ((r = plan_index_build(e->index, out)) != -ENOMEM) {
-		free(parts);
+	 * each endpoint's part is current, and the index holds them in order. */
+	if ((r = plan_index_build(e->index, out)) != -ENOMEM)
 		return r;
-	}
+	/* The index ran out of memory once: from scratch, as it would give. */
+	if (!(v = malloc((e->neps ? e->neps : 1) * sizeof(*v))))
+		return -ENOMEM;
 	for (size_t i = 0; i < e->neps; i++)
-		parts[i] = &e->eps[i]->part;
-	r = plan_merge(parts, e->neps, out);
-	free(parts);
+		v[i] = &e->eps[i]->ep;
+	r = plan_compute(v, e->neps, e->mon, &e->cfg, out);
+	free(v);
 	return r;
 }
 

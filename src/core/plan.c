@@ -129,12 +129,6 @@ static int arp_cmp(const void *pa, const void *pb)
 	return plan_arp_order(pa, pb);
 }
 
-static int arp_ptr_cmp(const void *pa, const void *pb)
-{
-	return plan_arp_order(*(const struct plan_arp *const *)pa,
-	                      *(const struct plan_arp *const *)pb);
-}
-
 int plan_capture_order(const struct plan_capture *a, const struct plan_capture *b)
 {
 	int c = strcmp(a->ifname, b->ifname);
@@ -255,112 +249,6 @@ void plan_free(struct plan *p)
 	free(p->captures);
 	free(p->keys);
 	memset(p, 0, sizeof(*p));
-}
-
-/* A route or capture of one part, and which part: its key moves to the
- * merged pool at that part's offset. */
-struct route_ref {
-	const struct plan_route *r;
-	size_t part;
-};
-
-struct capture_ref {
-	const struct plan_capture *c;
-	size_t part;
-};
-
-static int route_ref_cmp(const void *pa, const void *pb)
-{
-	return plan_route_order(((const struct route_ref *)pa)->r,
-	                        ((const struct route_ref *)pb)->r);
-}
-
-static int capture_ref_cmp(const void *pa, const void *pb)
-{
-	return plan_capture_order(((const struct capture_ref *)pa)->c,
-	                          ((const struct capture_ref *)pb)->c);
-}
-
-int plan_merge(const struct plan *const *parts, size_t n, struct plan *out)
-{
-	size_t nroutes = 0, narps = 0, ncaptures = 0, keys_len = 0;
-	struct route_ref *rs = NULL;
-	struct capture_ref *cs = NULL;
-	const struct plan_arp **as = NULL;
-	size_t *key_off = NULL; /* where each part's keys start in out->keys */
-
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < n; i++) {
-		nroutes += parts[i]->nroutes;
-		narps += parts[i]->narps;
-		ncaptures += parts[i]->ncaptures;
-		keys_len += parts[i]->keys_len;
-	}
-	rs = malloc((nroutes + 1) * sizeof(*rs));
-	cs = malloc((ncaptures + 1) * sizeof(*cs));
-	as = malloc((narps + 1) * sizeof(*as));
-	key_off = malloc((n + 1) * sizeof(*key_off));
-	out->routes = malloc((nroutes + 1) * sizeof(*out->routes));
-	out->arps = calloc(narps + 1, sizeof(*out->arps));
-	out->captures = malloc((ncaptures + 1) * sizeof(*out->captures));
-	out->keys = malloc(keys_len + 1);
-	if (!rs || !cs || !as || !key_off || !out->routes || !out->arps || !out->captures ||
-	    !out->keys)
-		goto nomem;
-
-	/* One pool of keys: each part's pool copied whole. */
-	nroutes = narps = ncaptures = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct plan *p = parts[i];
-		key_off[i] = out->keys_len;
-		if (p->keys_len)
-			memcpy(out->keys + out->keys_len, p->keys, p->keys_len);
-		out->keys_len += p->keys_len;
-		for (size_t j = 0; j < p->nroutes; j++)
-			rs[nroutes++] = (struct route_ref){&p->routes[j], i};
-		for (size_t j = 0; j < p->narps; j++)
-			as[narps++] = &p->arps[j];
-		for (size_t j = 0; j < p->ncaptures; j++)
-			cs[ncaptures++] = (struct capture_ref){&p->captures[j], i};
-	}
-	qsort(rs, nroutes, sizeof(*rs), route_ref_cmp);
-	qsort(cs, ncaptures, sizeof(*cs), capture_ref_cmp);
-	qsort(as, narps, sizeof(*as), arp_ptr_cmp);
-
-#define REBASE(key, part) (out->keys + key_off[part] + (size_t)((key)-parts[part]->keys))
-	for (size_t i = 0; i < nroutes; i++) {
-		out->routes[i] = *rs[i].r;
-		out->routes[i].endpoint_key = REBASE(rs[i].r->endpoint_key, rs[i].part);
-	}
-	for (size_t i = 0; i < ncaptures; i++) {
-		out->captures[i] = *cs[i].c;
-		out->captures[i].endpoint_key = REBASE(cs[i].c->endpoint_key, cs[i].part);
-	}
-#undef REBASE
-	out->nroutes = nroutes;
-	out->ncaptures = ncaptures;
-	for (size_t i = 0; i < narps; i++) {
-		struct plan_arp *a = &out->arps[i];
-		memcpy(a->ifname, as[i]->ifname, sizeof(a->ifname));
-		a->addrs = malloc((as[i]->naddrs + 1) * sizeof(*a->addrs));
-		if (!a->addrs)
-			goto nomem;
-		memcpy(a->addrs, as[i]->addrs, as[i]->naddrs * sizeof(*a->addrs));
-		a->naddrs = as[i]->naddrs;
-		out->narps++;
-	}
-	free(rs);
-	free(cs);
-	free(as);
-	free(key_off);
-	return 0;
-nomem:
-	free(rs);
-	free(cs);
-	free(as);
-	free(key_off);
-	plan_free(out);
-	return -ENOMEM;
 }
 
 /* Parse "<addr>/<len>" (the length must be the host length) or a bare address. */

@@ -54,13 +54,6 @@ int plan_compute(const struct endpoint *const *eps, size_t n, const struct lm_mo
                  const struct route_config *cfg, struct plan *out);
 void plan_free(struct plan *p);
 
-/* The plan of several endpoints from the plans of each (plan_compute of one
- * endpoint, or of a few): the same plan plan_compute() makes of them all at
- * once, given the parts in the same endpoint order. The parts are unchanged.
- * Lets a caller that keeps each endpoint's part skip parsing, formatting and
- * state lookups for endpoints that did not change. -ENOMEM. */
-int plan_merge(const struct plan *const *parts, size_t n, struct plan *out);
-
 /* The orders of a plan's lists, for callers that keep them sorted themselves:
  * routes by family, address as a number, interface, endpoint; ARP entries by
  * interface, then first address; captures by interface, then endpoint. */

@@ -9,8 +9,9 @@
  *   plan_free(&x->part); x->part = fresh;
  *   plan_index_add(ix, &x->part);
  *
- * plan_index_build() then gives what plan_merge() of every part added would:
- * the same routes, ARP entries and captures in the same order. */
+ * plan_index_build() then gives what plan_compute() of all the endpoints at
+ * once would, given the parts were computed with the same states and
+ * configuration: the same routes, ARP entries and captures in the same order. */
 #ifndef HANDOFF_CORE_PLAN_INDEX_H
 #define HANDOFF_CORE_PLAN_INDEX_H
 
@@ -23,7 +24,7 @@ void plan_index_free(struct plan_index *ix);
 
 void plan_index_remove(struct plan_index *ix, const struct plan *part);
 /* -ENOMEM leaves the index incomplete: plan_index_build() then fails with
- * -ENOMEM too, and the caller merges the parts itself (plan_merge). */
+ * -ENOMEM too, and the caller computes the plan from scratch. */
 int plan_index_add(struct plan_index *ix, const struct plan *part);
 
 int plan_index_build(const struct plan_index *ix, struct plan *out);

@@ -426,7 +426,7 @@ static void intake(void *arg, enum obj_event ev, const json_t *obj)
 	}
 }
 
-/* verify mode: engine_plan() (merged from each endpoint's part) must equal
+/* verify mode: engine_plan() (built from each endpoint's kept part) must equal
  * plan_compute() over every endpoint from scratch, at every iteration. */
 static long verify_failures;
 
@@ -456,7 +456,7 @@ static bool same_plan(const struct plan *a, const struct plan *b)
 	return true;
 }
 
-static void verify_plan(struct bench *b, const struct plan *merged)
+static void verify_plan(struct bench *b, const struct plan *kept)
 {
 	const struct endpoint *const *eps;
 	size_t n = engine_endpoints(b->engine, &eps);
@@ -465,12 +465,12 @@ static void verify_plan(struct bench *b, const struct plan *merged)
 	if (plan_compute(eps, n, engine_monitor(b->engine), engine_route_config(b->engine),
 	                 &fresh) < 0)
 		abort();
-	if (!same_plan(merged, &fresh) && verify_failures++ < 5)
+	if (!same_plan(kept, &fresh) && verify_failures++ < 5)
 		fprintf(stderr,
 		        "verify: iteration %ld: engine_plan has %zu routes, %zu ARP entries, "
 		        "%zu captures; from scratch %zu, %zu, %zu (or a field differs)\n",
-		        b->iterations, merged->nroutes, merged->narps, merged->ncaptures,
-		        fresh.nroutes, fresh.narps, fresh.ncaptures);
+		        b->iterations, kept->nroutes, kept->narps, kept->ncaptures, fresh.nroutes,
+		        fresh.narps, fresh.ncaptures);
 	plan_free(&fresh);
 }
 
