@@ -94,7 +94,7 @@ static bool unchanged(const struct obj_cache *c, const json_t *old, const json_t
 }
 
 /* The object a DELETED event carries (a new reference): the cached version,
- * or for a digest cache a stub rebuilt from the key "kind/ns/name". */
+ * or for a digest cache the identity rebuilt from the key "kind/ns/name". */
 static json_t *deleted_form(const struct obj_cache *c, const char *key, json_t *old)
 {
 	if (!c->digests)

@@ -29,7 +29,8 @@ struct obj_cache *obj_cache_new(void);
 /* A cache that keeps only each object's key and a 64-bit digest of its
  * content: the same events (changes found by digest, relists reconciled), for
  * some 100 bytes an object whatever its size. obj_cache_get() finds nothing
- * in it, and DELETED carries a stub: kind, metadata.namespace and .name. */
+ * in it, and DELETED carries only the identity: kind, metadata.namespace and
+ * metadata.name. */
 struct obj_cache *obj_cache_new_digests(void);
 void obj_cache_free(struct obj_cache *c);
 

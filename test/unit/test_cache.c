@@ -104,7 +104,7 @@ static void invalid_objects_are_named_and_skipped(void **state)
 	obj_cache_free(c);
 }
 
-/* A digest cache emits what the full cache emits; deletions carry a stub
+/* A digest cache emits what the full cache emits; deletions carry only the identity
  * with only kind, namespace and name. */
 static void digest_cache_gives_the_same_events(void **state)
 {
