@@ -104,8 +104,8 @@ static void invalid_objects_are_named_and_skipped(void **state)
 	obj_cache_free(c);
 }
 
-/* A digest cache emits what the full cache emits; deletions carry only the identity
- * with only kind, namespace and name. */
+/* A digest cache emits what the full cache emits; deletions carry only the
+ * identity: kind, namespace and name. */
 static void digest_cache_gives_the_same_events(void **state)
 {
 	struct obj_cache *c = obj_cache_new_digests();
