@@ -56,6 +56,15 @@ struct leaf {
 #define PEER_FILTERS_BASE                                                                          \
 	"{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":"    \
 	"\"p\"},\"spec\":{\"peerIP\":\"10.0.0.1\",\"asNumber\":65001,\"filters\":[\"a\"]}}"
+/* A password from a Secret key, complete (name and key), as Calico's CRD wants. */
+#define CONFIG_PW_BASE                                                                             \
+	"{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPConfiguration\",\"metadata\":{"    \
+	"\"name\":\"default\"},\"spec\":{\"nodeMeshPassword\":{\"secretKeyRef\":{\"name\":"        \
+	"\"bgp-secrets\",\"key\":\"mesh\"}}}}"
+#define PEER_PW_BASE                                                                               \
+	"{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":"    \
+	"\"p\"},\"spec\":{\"peerIP\":\"10.0.0.1\",\"asNumber\":65001,\"password\":{"               \
+	"\"secretKeyRef\":{\"name\":\"bgp-secrets\",\"key\":\"peer-a\"}}}}"
 #define PEER_SEL_BASE                                                                              \
 	"{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"BGPPeer\",\"metadata\":{\"name\":"    \
 	"\"p\"},\"spec\":{}}"
@@ -346,14 +355,15 @@ static const struct leaf leaves[] = {
      "spec.ipv4NormalRoutePriority", NULL, NULL},
     {"BGPConfiguration", "spec.ipv6NormalRoutePriority", "integer", 1, 2147483646, NULL, NULL, NULL,
      "spec.ipv6NormalRoutePriority", NULL, NULL},
-    /* Calico's fields that a concurrent change implements (issue 12); until
-     * the decoder supports them it must refuse them by name. */
+    /* Calico's fields that a concurrent change implements (issue 12): until
+     * the decoder supports them it must refuse them by name; once it lists
+     * them in bgp_config_fields/bgp_peer_fields these entries check it. */
     {"BGPConfiguration", "spec.nodeMeshPassword.secretKeyRef.name", "string", NOLIM, NOLIM, NULL,
-     NULL, NULL, "spec.nodeMeshPassword.secretKeyRef.name", "[\"bgp-secrets\"]", NULL},
+     NULL, CONFIG_PW_BASE, "spec.nodeMeshPassword.secretKeyRef.name", "[\"bgp-secrets\"]", NULL},
     {"BGPConfiguration", "spec.nodeMeshPassword.secretKeyRef.key", "string", NOLIM, NOLIM, NULL,
-     NULL, NULL, "spec.nodeMeshPassword.secretKeyRef.key", "[\"mesh\"]", NULL},
+     NULL, CONFIG_PW_BASE, "spec.nodeMeshPassword.secretKeyRef.key", "[\"mesh\"]", NULL},
     {"BGPConfiguration", "spec.nodeMeshPassword.secretKeyRef.optional", "boolean", NOLIM, NOLIM,
-     NULL, NULL, NULL, "spec.nodeMeshPassword.secretKeyRef.optional", NULL, NULL},
+     NULL, NULL, CONFIG_PW_BASE, "spec.nodeMeshPassword.secretKeyRef.optional", NULL, NULL},
     {"BGPConfiguration", "spec.nodeMeshMaxRestartTime", "string", NOLIM, NOLIM, NULL, DURATION_S,
      NULL, "spec.nodeMeshMaxRestartTime", DURATION_S_GOOD, DURATION_S_BAD},
     {"BGPConfiguration", "spec.bindMode", "string", NOLIM, NOLIM, "None|NodeIP", NULL, NULL,
@@ -391,12 +401,12 @@ static const struct leaf leaves[] = {
      "[[], [\"a\", \"b\"]]", "[{}]"},
     {"BGPPeer", "spec.filters[]", "string", 1, NOLIM, NULL, NULL, PEER_FILTERS_BASE,
      "spec.filters.0", "[\"f-1\"]", NULL, "%s"},
-    {"BGPPeer", "spec.password.secretKeyRef.name", "string", NOLIM, NOLIM, NULL, NULL, NULL,
+    {"BGPPeer", "spec.password.secretKeyRef.name", "string", NOLIM, NOLIM, NULL, NULL, PEER_PW_BASE,
      "spec.password.secretKeyRef.name", "[\"bgp-secrets\"]", NULL},
-    {"BGPPeer", "spec.password.secretKeyRef.key", "string", NOLIM, NOLIM, NULL, NULL, NULL,
+    {"BGPPeer", "spec.password.secretKeyRef.key", "string", NOLIM, NOLIM, NULL, NULL, PEER_PW_BASE,
      "spec.password.secretKeyRef.key", "[\"peer-a\"]", NULL},
-    {"BGPPeer", "spec.password.secretKeyRef.optional", "boolean", NOLIM, NOLIM, NULL, NULL, NULL,
-     "spec.password.secretKeyRef.optional", NULL, NULL},
+    {"BGPPeer", "spec.password.secretKeyRef.optional", "boolean", NOLIM, NOLIM, NULL, NULL,
+     PEER_PW_BASE, "spec.password.secretKeyRef.optional", NULL, NULL},
 
     /* BGPFilter (src/bird/model.c) */
     RULES("exportV4", 18, 32, "0.0.0.0/0", "10.0.0.0/8", V4_CIDR_GOOD, V4_CIDR_BAD),
