@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,22 @@
 #include "commands.h"
 
 #define STATUS_TIMEOUT_MS 5000
+
+/* printf one table line without the padding at its end. */
+__attribute__((format(printf, 1, 2))) static void row(const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	size_t n;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	n = strlen(line);
+	while (n && (line[n - 1] == ' ' || line[n - 1] == '\n'))
+		line[--n] = '\0';
+	puts(line);
+}
 
 struct body {
 	char *data;
@@ -134,8 +151,8 @@ static void print_endpoints(json_t *doc, int64_t now)
 		printf("  none\n");
 		return;
 	}
-	printf("  %-28s %-7s %-9s %-12s %-24s %-12s %s\n", "ENDPOINT", "ROLE", "STATE", "SINCE",
-	       "MIGRATION", "METRIC", "GARP->ROUTE");
+	row("  %-28s %-7s %-9s %-12s %-24s %-12s %s", "ENDPOINT", "ROLE", "STATE", "SINCE",
+	    "MIGRATION", "METRIC", "GARP->ROUTE");
 	json_array_foreach(eps, i, e)
 	{
 		char since[32], metric[64] = "", g2r[32] = "-";
@@ -160,10 +177,10 @@ static void print_endpoints(json_t *doc, int64_t now)
 		if (json_is_integer(us))
 			snprintf(g2r, sizeof(g2r), "%.2f ms",
 			         (double)json_integer_value(us) / 1000.0);
-		printf("  %-28s %-7s %-9s %-12s %-24s %-12s %s\n", str(e, "endpoint", "?"),
-		       str(e, "role", "?"), str(e, "state", "?"),
-		       ago(json_object_get(e, "since_ms"), now, since), str(e, "uid", "-"),
-		       *metric ? metric : "no route", g2r);
+		row("  %-28s %-7s %-9s %-12s %-24s %-12s %s", str(e, "endpoint", "?"),
+		    str(e, "role", "?"), str(e, "state", "?"),
+		    ago(json_object_get(e, "since_ms"), now, since), str(e, "uid", "-"),
+		    *metric ? metric : "no route", g2r);
 	}
 }
 
@@ -179,25 +196,28 @@ static void print_bird(json_t *doc, int64_t now)
 		printf("  not managed by this daemon (run without --bird-dir)\n");
 		return;
 	}
-	printf("  %-7s %-10s %-12s %s\n", "DAEMON", "RELOAD", "WHEN", "ERROR");
+	row("  %-7s %-10s %-12s %s", "DAEMON", "RELOAD", "WHEN", "ERROR");
 	json_array_foreach(reload, i, d)
 	{
 		char when[32];
-		printf("  %-7s %-10s %-12s %s\n", str(d, "daemon", "?"), str(d, "result", "none"),
-		       ago(json_object_get(d, "at_ms"), now, when), str(d, "error", ""));
+		row("  %-7s %-10s %-12s %s", str(d, "daemon", "?"), str(d, "result", "none"),
+		    ago(json_object_get(d, "at_ms"), now, when), str(d, "error", ""));
 	}
-	printf("\n  %-7s %-24s %-8s %-10s %s\n", "DAEMON", "SESSION", "STATE", "SINCE", "INFO");
+	row("\n  %-7s %-24s %-8s %-10s %s", "DAEMON", "SESSION", "STATE", "SINCE", "INFO");
 	json_array_foreach(bird, i, d)
 	{
 		if (json_object_get(d, "error")) {
-			printf("  %-7s %s\n", str(d, "daemon", "?"), str(d, "error", ""));
+			row("  %-7s %s", str(d, "daemon", "?"), str(d, "error", ""));
 			continue;
 		}
 		if (!json_array_size(json_object_get(d, "sessions")))
-			printf("  %-7s no BGP sessions\n", str(d, "daemon", "?"));
-		json_array_foreach(json_object_get(d, "sessions"), j, s) printf(
-		    "  %-7s %-24s %-8s %-10s %s\n", str(d, "daemon", "?"), str(s, "name", "?"),
-		    str(s, "state", "?"), str(s, "since", "-"), str(s, "info", ""));
+			row("  %-7s no BGP sessions", str(d, "daemon", "?"));
+		json_array_foreach(json_object_get(d, "sessions"), j, s)
+		{
+			row("  %-7s %-24s %-8s %-10s %s", str(d, "daemon", "?"),
+			    str(s, "name", "?"), str(s, "state", "?"), str(s, "since", "-"),
+			    str(s, "info", ""));
+		}
 	}
 }
 
@@ -208,8 +228,8 @@ static void print_watches(json_t *doc, int64_t now)
 	json_t *w;
 
 	printf("\nWatches:\n");
-	printf("  %-34s %-7s %-7s %-12s %-8s %-9s %-7s %s\n", "RESOURCE", "SOURCE", "EVENTS",
-	       "LAST EVENT", "RELISTS", "RESTARTS", "ERRORS", "REJECTED");
+	row("  %-34s %-7s %-7s %-12s %-8s %-9s %-7s %s", "RESOURCE", "SOURCE", "EVENTS",
+	    "LAST EVENT", "RELISTS", "RESTARTS", "ERRORS", "REJECTED");
 	json_array_foreach(ws, i, w)
 	{
 		char ev[32], rl[32], rs[32], er[32], rj[32], last[32];
@@ -218,9 +238,9 @@ static void print_watches(json_t *doc, int64_t now)
 		num(w, "restarts", rs);
 		num(w, "errors", er);
 		num(w, "rejected", rj);
-		printf("  %-34s %-7s %-7s %-12s %-8s %-9s %-7s %s\n", str(w, "resource", "?"),
-		       str(w, "source", "?"), ev,
-		       ago(json_object_get(w, "last_event_ms"), now, last), rl, rs, er, rj);
+		row("  %-34s %-7s %-7s %-12s %-8s %-9s %-7s %s", str(w, "resource", "?"),
+		    str(w, "source", "?"), ev, ago(json_object_get(w, "last_event_ms"), now, last),
+		    rl, rs, er, rj);
 	}
 }
 
