@@ -95,6 +95,9 @@ static json_t *watches(struct watcher *w, json_t *objects)
 		                        (json_int_t)st.relists, "restarts", (json_int_t)st.restarts,
 		                        "errors", (json_int_t)(st.errors + st.malformed), "lists",
 		                        (json_int_t)st.lists, "synced", st.synced);
+		/* No event of this kind yet: 0, and no last event. */
+		json_object_set_new(row, "events", json_integer(0));
+		json_object_set_new(row, "rejected", json_integer(0));
 		json_array_foreach(objects, i, o)
 		{
 			if (strcmp(json_string_value(json_object_get(o, "kind")),
