@@ -5,6 +5,8 @@
 #   hack/demo.sh --replay         the recorded migration through the core on a
 #                                 virtual clock (no root needed)
 #   hack/demo.sh --results FILE   live demo, and its figures as key=value lines
+#   hack/demo.sh --png FILE       where the live demo draws its timeline
+#                                 (default: demo-timeline.png, here)
 #
 # The live demo builds a small cluster in network namespaces (removed on exit,
 # whatever happens; no traffic leaves them):
@@ -21,14 +23,15 @@
 # written, target pod created (its route suppressed), source paused, target
 # resumed with a GARP, source pod deleted, LiveMigration deleted. Printed: the
 # timeline (watchers' transitions, kernel routes, the script's steps), node-c's
-# route over time, datagrams lost and the blackout.
+# route over time, datagrams lost and the blackout; and the same timeline as
+# a picture (probe replies, routes per node, events; the switchover zoomed).
 #
 # HANDOFF_BUILD_DIR=DIR uses that build instead of installing and building
 # (the e2e test does this).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-mode=live results=
+mode=live results= png=demo-timeline.png
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--replay) mode=replay ;;
@@ -36,8 +39,12 @@ while [ $# -gt 0 ]; do
 		results=${2:?--results needs a file}
 		shift
 		;;
+	--png)
+		png=${2:?--png needs a file}
+		shift
+		;;
 	-h | --help)
-		sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
+		sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'
 		exit 0
 		;;
 	*)
@@ -47,6 +54,8 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+
+png=$(realpath -m "$png")
 
 if [ -n "${HANDOFF_BUILD_DIR:-}" ]; then
 	build=$HANDOFF_BUILD_DIR
@@ -80,4 +89,4 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 0
 fi
 
-exec "$top/hack/demo/live.sh" ${results:+--results "$results"}
+exec "$top/hack/demo/live.sh" ${results:+--results "$results"} --png "$png"

@@ -8,5 +8,6 @@ int cmd_run(int argc, char **argv);          /* the daemon */
 int cmd_replay(int argc, char **argv);       /* replay a recorded event file */
 int cmd_render_bird(int argc, char **argv);  /* render bird.cfg / bird6.cfg */
 int cmd_bird_snippet(int argc, char **argv); /* filters for a hand-run BIRD */
+int cmd_status(int argc, char **argv);       /* the running daemon's /status, as tables */
 
 #endif

@@ -1,4 +1,5 @@
-/* http.c - the node's endpoints: /healthz, /readyz, /metrics, /migrations. */
+/* http.c - the node's endpoints: /healthz, /readyz, /metrics, /migrations,
+ * /status (what `handoff-watcher status` prints). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,7 @@
 #include "util/loop.h"
 #include "watcher.h"
 
-enum watch_figure { WATCH_RESTARTS, WATCH_RELISTS, WATCH_EVENTS };
+enum watch_figure { WATCH_RESTARTS, WATCH_RELISTS, WATCH_EVENTS, WATCH_ERRORS };
 
 /* One counter family with a sample per watched resource. */
 static void watch_family(FILE *f, struct watcher *w, const char *name, const char *help,
@@ -27,6 +28,7 @@ static void watch_family(FILE *f, struct watcher *w, const char *name, const cha
 		kube_watch_get_stats(w->watches[i], &st);
 		uint64_t v = which == WATCH_RESTARTS  ? st.restarts
 		             : which == WATCH_RELISTS ? st.relists
+		             : which == WATCH_ERRORS  ? st.errors + st.malformed
 		                                      : st.events;
 		snprintf(labels, sizeof(labels), "resource=\"%s\"", w->watch_kinds[i]);
 		prom_sample(f, name, labels, (double)v);
@@ -47,6 +49,9 @@ static void write_metrics(struct watcher *w, FILE *f)
 	             WATCH_RELISTS);
 	watch_family(f, w, "handoff_watch_events_total", "Watch events applied, by resource.",
 	             WATCH_EVENTS);
+	watch_family(f, w, "handoff_watch_errors_total",
+	             "Failed list/watch requests (retried) and unreadable lines, by resource.",
+	             WATCH_ERRORS);
 
 	if (w->routes) {
 		struct route_syncer_stats rs;
@@ -104,12 +109,16 @@ static void handle(void *arg, const char *path, struct http_response *r)
 			fclose(f);
 		}
 		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+	} else if (!strcmp(path, "/status")) {
+		r->body = status_report(w);
+		r->content_type = "application/json";
 	} else if (!strcmp(path, "/migrations")) {
 		r->body = status_migrations_json(w->status);
 		r->content_type = "application/json";
 	} else {
 		r->status = 404;
-		r->body = strdup("not found: try /healthz, /readyz, /metrics, /migrations\n");
+		r->body =
+		    strdup("not found: try /healthz, /readyz, /metrics, /migrations, /status\n");
 	}
 }
 

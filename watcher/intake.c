@@ -23,6 +23,7 @@ static const char *meta(const json_t *obj, const char *field)
 static void rejected(struct watcher *w, const json_t *obj, const struct herr *err)
 {
 	w->objects_rejected++;
+	status_object_rejected(w->status, json_string_value(json_object_get(obj, "kind")));
 	hlog(HLOG_WARN, "Object rejected; its previous version stays in force",
 	     "kind=%s name=%s%s%s error=%s", json_string_value(json_object_get(obj, "kind")),
 	     meta(obj, "namespace"), *meta(obj, "namespace") ? "/" : "", meta(obj, "name"),
@@ -106,6 +107,7 @@ void intake_object(void *arg, enum obj_event ev, const json_t *obj)
 
 	if (!kind)
 		return;
+	status_object_event(w->status, kind);
 	hlog(HLOG_DEBUG, "Object event", "event=%s kind=%s namespace=%s name=%s",
 	     obj_event_name(ev), kind, meta(obj, "namespace"), meta(obj, "name"));
 	if (!strcmp(kind, "Pod")) {

@@ -22,6 +22,9 @@ static const struct command commands[] = {
      "replay [--node NAME] [--timeline] [-q] FILE   feed recorded events through the core"},
     {"run", cmd_run,
      "run [--node NAME] (--datastore dir:PATH | --kubeconfig PATH) ...   the node daemon"},
+    {"status", cmd_status,
+     "status [--http ADDR:PORT] [--json]   migrations, BIRD sessions and watches of the "
+     "running daemon"},
     {NULL, NULL, NULL},
 };
 

@@ -1,9 +1,12 @@
-/* status.c - migration records and their figures. */
+/* status.c - migration records and their figures, and what the status
+ * command shows of them: the endpoints in migration, objects seen per kind,
+ * the last BIRD reload per daemon. */
 #include "status.h"
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http/prom.h"
 
@@ -12,6 +15,8 @@ struct ep_track {
 	char *key;
 	uint64_t entered_mono_ms; /* when the current state was entered */
 	bool was_live;            /* this episode reached Live */
+	bool garp_pending;        /* went Live on a GARP; routes not applied yet */
+	int64_t garp_to_route_us; /* of the last GARP; -1 before one */
 	struct ep_track *next;
 };
 
@@ -26,7 +31,24 @@ struct status {
 	uint64_t outcomes[OUT_N];
 	struct prom_histogram target_to_live, live_to_timewait, timewait_to_base, garp_to_route;
 	uint64_t garp_pending_us;
+	struct kind_stats {
+		char kind[32];
+		uint64_t events, rejected, last_ms;
+	} kinds[16];
+	size_t nkinds;
+	struct reload_stats {
+		const char *result; /* "applied", "unchanged", "written", "failed"; NULL: none */
+		char error[256];
+		uint64_t at_ms;
+	} reload[2];
 };
+
+static uint64_t now_wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 static const double phase_bounds[] = {0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300};
 static const double fast_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.002,
@@ -75,6 +97,7 @@ static struct ep_track *track(struct status *s, const char *key)
 		free(t);
 		return NULL;
 	}
+	t->garp_to_route_us = -1;
 	t->next = s->tracks;
 	s->tracks = t;
 	return t;
@@ -119,8 +142,9 @@ void status_record(struct status *s, const struct decision *d, uint64_t wall_ms,
 	if (d->kind == DEC_ROLE) {
 		if (d->uid && *d->uid) {
 			json_object_set_new(s->uid_of, d->endpoint, json_string(d->uid));
-			json_object_set_new(record(s, d->uid, d->endpoint), "role",
-			                    json_string(lm_role_name(d->role)));
+			json_t *rec = record(s, d->uid, d->endpoint);
+			json_object_set_new(rec, "role", json_string(lm_role_name(d->role)));
+			json_object_set_new(rec, "since_ms", json_integer((json_int_t)wall_ms));
 		} else {
 			const char *uid =
 			    json_string_value(json_object_get(s->uid_of, d->endpoint));
@@ -135,6 +159,7 @@ void status_record(struct status *s, const struct decision *d, uint64_t wall_ms,
 	const char *uid = d->uid && *d->uid ? d->uid : "";
 	json_t *rec = record(s, uid, d->endpoint);
 	json_object_set_new(rec, "state", json_string(lm_state_name(d->to, a)));
+	json_object_set_new(rec, "since_ms", json_integer((json_int_t)wall_ms));
 	json_array_append_new(json_object_get(rec, "transitions"),
 	                      json_pack("{s:s,s:s,s:s,s:I}", "from", lm_state_name(d->from, b),
 	                                "input", lm_input_name(d->input, c), "to",
@@ -154,6 +179,8 @@ void status_record(struct status *s, const struct decision *d, uint64_t wall_ms,
 		t->was_live = false;
 	if (d->to == LM_LIVE)
 		t->was_live = true;
+	if (d->to == LM_LIVE && d->input == LM_IN_GARP)
+		t->garp_pending = true;
 	outcome(s, d, t);
 	t->entered_mono_ms = mono_ms;
 }
@@ -169,6 +196,11 @@ void status_routes_applied(struct status *s, uint64_t mono_us)
 	if (!s->garp_pending_us)
 		return;
 	prom_histogram_observe(&s->garp_to_route, (double)(mono_us - s->garp_pending_us) / 1e6);
+	for (struct ep_track *t = s->tracks; t; t = t->next)
+		if (t->garp_pending) {
+			t->garp_to_route_us = (int64_t)(mono_us - s->garp_pending_us);
+			t->garp_pending = false;
+		}
 	s->garp_pending_us = 0;
 }
 
@@ -198,4 +230,91 @@ void status_write_metrics(const struct status *s, FILE *f)
 	prom_header(f, "handoff_garp_to_route_seconds", "histogram",
 	            "From a GARP/RARP read on a workload interface to its routes applied.");
 	prom_histogram_write(f, "handoff_garp_to_route_seconds", NULL, &s->garp_to_route);
+}
+
+/* The slot of `kind`; NULL when the table is full (figures then go uncounted). */
+static struct kind_stats *kind_slot(struct status *s, const char *kind)
+{
+	for (size_t i = 0; i < s->nkinds; i++)
+		if (!strcmp(s->kinds[i].kind, kind))
+			return &s->kinds[i];
+	if (s->nkinds == sizeof(s->kinds) / sizeof(s->kinds[0]))
+		return NULL;
+	struct kind_stats *k = &s->kinds[s->nkinds++];
+	snprintf(k->kind, sizeof(k->kind), "%s", kind);
+	return k;
+}
+
+void status_object_event(struct status *s, const char *kind)
+{
+	struct kind_stats *k = kind ? kind_slot(s, kind) : NULL;
+
+	if (k) {
+		k->events++;
+		k->last_ms = now_wall_ms();
+	}
+}
+
+void status_object_rejected(struct status *s, const char *kind)
+{
+	struct kind_stats *k = kind_slot(s, kind ? kind : "unknown");
+
+	if (k)
+		k->rejected++;
+}
+
+void status_bird_reload(struct status *s, int family_index, const char *result, const char *error)
+{
+	struct reload_stats *r = &s->reload[family_index ? 1 : 0];
+
+	r->result = result;
+	snprintf(r->error, sizeof(r->error), "%s", error ? error : "");
+	r->at_ms = now_wall_ms();
+}
+
+json_t *status_report_json(const struct status *s)
+{
+	json_t *out = json_object(), *eps = json_array(), *kinds = json_array(),
+	       *reload = json_array();
+	const char *ep;
+	json_t *uid;
+
+	json_object_foreach(s->uid_of, ep, uid)
+	{
+		json_t *rec =
+		    json_object_get(json_object_get(s->migrations, json_string_value(uid)), ep);
+		const char *role = json_string_value(json_object_get(rec, "role"));
+		const char *state = json_string_value(json_object_get(rec, "state"));
+		const struct ep_track *t = NULL;
+
+		/* In migration: a role, or a state other than Base (TimeWait outlives the role). */
+		if (!rec || (!strcmp(role, "NONE") && !strcmp(state, "Base")))
+			continue;
+		for (t = s->tracks; t && strcmp(t->key, ep); t = t->next)
+			;
+		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:O}", "endpoint", ep, "role", role,
+		                      "state", state, "uid", json_string_value(uid), "since_ms",
+		                      json_object_get(rec, "since_ms"));
+		if (t && t->garp_to_route_us >= 0)
+			json_object_set_new(e, "garp_to_route_us",
+			                    json_integer((json_int_t)t->garp_to_route_us));
+		json_array_append_new(eps, e);
+	}
+	for (size_t i = 0; i < s->nkinds; i++)
+		json_array_append_new(kinds,
+		                      json_pack("{s:s,s:I,s:I,s:I}", "kind", s->kinds[i].kind,
+		                                "events", (json_int_t)s->kinds[i].events,
+		                                "rejected", (json_int_t)s->kinds[i].rejected,
+		                                "last_event_ms", (json_int_t)s->kinds[i].last_ms));
+	for (int f = 0; f < 2; f++) {
+		const struct reload_stats *r = &s->reload[f];
+		json_array_append_new(reload,
+		                      json_pack("{s:s,s:s?,s:s,s:I}", "daemon",
+		                                f ? "bird6" : "bird", "result", r->result, "error",
+		                                r->error, "at_ms", (json_int_t)r->at_ms));
+	}
+	json_object_set_new(out, "endpoints", eps);
+	json_object_set_new(out, "objects", kinds);
+	json_object_set_new(out, "bird_reload", reload);
+	return out;
 }

@@ -23,6 +23,22 @@ void status_routes_applied(struct status *s, uint64_t mono_us);
 /* JSON: {"<uid>": {"<endpoint>": {"role":..,"state":..,"transitions":[...]}}}
  */
 char *status_migrations_json(const struct status *s);
+/* An object event of `kind` arrived / an object of `kind` was rejected. */
+void status_object_event(struct status *s, const char *kind);
+void status_object_rejected(struct status *s, const char *kind);
+/* The outcome of rendering and reloading BIRD (family_index 0) or bird6 (1):
+ * result "applied", "unchanged", "written" or "failed" (then `error` says why). */
+void status_bird_reload(struct status *s, int family_index, const char *result, const char *error);
+/* For GET /status: {"endpoints": [{endpoint, role, state, uid, since_ms,
+ * garp_to_route_us?}] (those in migration), "objects": [{kind, events,
+ * rejected, last_event_ms}], "bird_reload": [{daemon, result, error, at_ms}]}. */
+struct json_t *status_report_json(const struct status *s);
+
+/* The whole GET /status document (status_report.c): the above plus each
+ * endpoint's routes now, BIRD's sessions and the watches; malloc'd. */
+struct watcher;
+char *status_report(struct watcher *w);
+
 /* The status's own metric families (outcomes, phase durations, GARP->route). */
 void status_write_metrics(const struct status *s, FILE *f);
 

@@ -108,11 +108,18 @@ int sync_bird(struct watcher *w)
 		if (bird_render(&in, fam == 0 ? BGP_V4 : BGP_V6, &text, &err) < 0) {
 			hlog(HLOG_ERROR, "BIRD render failed", "file=%s error=%s", files[fam],
 			     hlog_q(err.msg));
+			status_bird_reload(w->status, fam, "failed", err.msg);
 			rc = -1;
 			continue;
 		}
 		int r = bird_reload(w->opt.bird_dir, files[fam], text, socks[fam], &err);
 		free(text);
+		status_bird_reload(w->status, fam,
+		                   r < 0                        ? "failed"
+		                   : r == BIRD_RELOAD_UNCHANGED ? "unchanged"
+		                   : r == BIRD_RELOAD_APPLIED   ? "applied"
+		                                                : "written",
+		                   r < 0 ? err.msg : NULL);
 		if (r < 0) {
 			w->bird_reload_failures++;
 			hlog(HLOG_ERROR,

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The live part of hack/demo.sh (see there). Root; HANDOFF_BUILD_DIR set.
-#   live.sh [--results FILE]
+#   live.sh [--results FILE] [--png FILE]
 # Namespaces, daemons and files are removed on exit by topo.sh's cleanup,
 # extended here with the watchers, the traffic and the route monitors.
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
-results=
-[ "${1:-}" = --results ] && results=${2:?}
+results= png=
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--results) results=${2:?} ;;
+	--png) png=${2:?} ;;
+	esac
+	shift 2
+done
 # shellcheck source=../../test/e2e/lib/topo.sh
 . "$top/test/e2e/lib/topo.sh"
 # shellcheck source=../../test/e2e/lib/bgp.sh
@@ -281,5 +287,7 @@ for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 PIDS=()
 
 echo
-python3 "$here/report.py" "$TOPO_DIR" --vm "$VM_IP" --interval "$PROBE_INTERVAL" \
-	--node-b "${NODE_IP[b]}" --node-a "${NODE_IP[a]}" ${results:+--results "$results"}
+# Debian's python3: the picture needs its python3-matplotlib.
+/usr/bin/python3 "$here/report.py" "$TOPO_DIR" --vm "$VM_IP" --interval "$PROBE_INTERVAL" \
+	--node-b "${NODE_IP[b]}" --node-a "${NODE_IP[a]}" ${results:+--results "$results"} \
+	${png:+--png "$png"}

@@ -12,7 +12,8 @@ kept in its work directory:
   vm-dst-link.json  the target guest's eth0 counters
 
 t = 0 is the gratuitous ARP of the resumed VM. With --results FILE the
-figures are also written as key=value lines (the e2e test reads them)."""
+figures are also written as key=value lines (the e2e test reads them); with
+--png FILE the timeline is also drawn (plot.py)."""
 import argparse
 import datetime
 import json
@@ -147,6 +148,7 @@ def main():
     ap.add_argument("--node-a", required=True)
     ap.add_argument("--node-b", required=True)
     ap.add_argument("--results")
+    ap.add_argument("--png", help="also draw the timeline into this PNG file")
     a = ap.parse_args()
 
     r = Report(a.dir, a.vm, {"a": a.node_a, "b": a.node_b})
@@ -270,6 +272,15 @@ def main():
     print("    (kernel route times are when `ip monitor` read the change, GARP and")
     print("     traffic times the kernel's packet stamps: sub-millisecond figures are")
     print("     within this machine's scheduling noise)")
+
+    if a.png:
+        import plot  # matplotlib only when a picture is asked for
+
+        plot.timeline(a.png, t0, [t for t, _ in replies], r.routes, r.events,
+                      blackout=(gap_from[0], gap_to[0]) if gap_from else None,
+                      title=f"handoff demo: {a.vm} migrates from node-a to node-b, "
+                            f"node-c sends a datagram every {a.interval * 1000:g} ms")
+        print(f"\n== the timeline as a picture: {a.png}")
 
     if a.results:
         with open(a.results, "w") as f:

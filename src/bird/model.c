@@ -102,6 +102,17 @@ static int parse_asn(const struct ctx *c, const char *field, const json_t *v, ui
 	return fail(c, field, "must be an AS number");
 }
 
+/* The AS number of a speaker (a node, a peer): AS 0 is reserved (RFC 7607) and
+ * BIRD refuses it, so it is rejected here with the field named. */
+static int parse_speaker_asn(const struct ctx *c, const char *field, const json_t *v, uint32_t *out)
+{
+	int rc = parse_asn(c, field, v, out);
+
+	if (rc == 0 && *out == 0)
+		return fail(c, field, "AS 0 is reserved; use 1..4294967295");
+	return rc;
+}
+
 static int parse_int_range(const struct ctx *c, const char *field, const json_t *v, long long lo,
                            long long hi, long long *out)
 {
@@ -296,7 +307,10 @@ static int decode_labels(const struct ctx *c, const json_t *obj, struct labels *
 
 /* ---- BGPFilter ------------------------------------------------------------------- */
 
-static const char *const rule_fields[] = {
+/* The field tables below are the decoders' own: check_fields() accepts
+ * exactly these names, and test/unit/test_crd_schema.c checks that the CRDs
+ * in crd/ declare the same ones (model.h). */
+const char *const bgp_filter_rule_fields[] = {
     "action",   "matchOperator", "cidr",         "prefixLength", "source",     "interface",
     "peerType", "communities",   "asPathPrefix", "priority",     "operations", NULL};
 
@@ -341,10 +355,17 @@ static int decode_community_field(const struct ctx *c, const char *field, const 
 	return 0;
 }
 
+const char *const bgp_filter_operation_fields[] = {"addCommunity", "prependASPath", "setPriority",
+                                                   NULL};
+const char *const bgp_filter_value_fields[] = {"value", NULL};
+const char *const bgp_filter_prefix_fields[] = {"prefix", NULL};
+const char *const bgp_filter_prefix_length_fields[] = {"min", "max", NULL};
+const char *const bgp_filter_communities_fields[] = {"values", NULL};
+
 static int decode_operation(const struct ctx *c, const char *path, const json_t *o,
                             struct bgp_operation *op)
 {
-	static const char *const fields[] = {"addCommunity", "prependASPath", "setPriority", NULL};
+	const char *const *fields = bgp_filter_operation_fields;
 	char f[256];
 	const json_t *v;
 	int rc, set = 0;
@@ -361,7 +382,7 @@ static int decode_operation(const struct ctx *c, const char *path, const json_t 
 		            "(found %d)",
 		            set);
 	if ((v = json_object_get(o, "addCommunity"))) {
-		static const char *const f1[] = {"value", NULL};
+		const char *const *f1 = bgp_filter_value_fields;
 		op->kind = BGP_OP_ADD_COMMUNITY;
 		snprintf(f, sizeof(f), "%s.addCommunity", path);
 		if (!json_is_object(v))
@@ -374,7 +395,7 @@ static int decode_operation(const struct ctx *c, const char *path, const json_t 
 		return decode_community_field(c, f, json_object_get(v, "value"), &op->community);
 	}
 	if ((v = json_object_get(o, "prependASPath"))) {
-		static const char *const f1[] = {"prefix", NULL};
+		const char *const *f1 = bgp_filter_prefix_fields;
 		op->kind = BGP_OP_PREPEND_AS_PATH;
 		snprintf(f, sizeof(f), "%s.prependASPath", path);
 		if (!json_is_object(v))
@@ -388,7 +409,7 @@ static int decode_operation(const struct ctx *c, const char *path, const json_t 
 		                       &op->nprefix);
 	}
 	v = json_object_get(o, "setPriority");
-	static const char *const f1[] = {"value", NULL};
+	const char *const *f1 = bgp_filter_value_fields;
 	op->kind = BGP_OP_SET_PRIORITY;
 	snprintf(f, sizeof(f), "%s.setPriority", path);
 	if (!json_is_object(v))
@@ -413,7 +434,7 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 #define FIELD(name) (snprintf(f, sizeof(f), "%s." name, path), f)
 	if (!json_is_object(o))
 		return fail(c, path, "must be an object");
-	if ((rc = check_fields(c, path, o, rule_fields, NULL)) < 0)
+	if ((rc = check_fields(c, path, o, bgp_filter_rule_fields, NULL)) < 0)
 		return rc;
 
 	v = json_object_get(o, "action");
@@ -451,7 +472,7 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 		            "cidr and matchOperator must both be set or both be empty");
 
 	if ((v = json_object_get(o, "prefixLength")) && !json_is_null(v)) {
-		static const char *const pl[] = {"min", "max", NULL};
+		const char *const *pl = bgp_filter_prefix_length_fields;
 		long long x = 0;
 		if (!json_is_object(v))
 			return fail(c, FIELD("prefixLength"), "must be an object with min/max");
@@ -517,7 +538,7 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 			return fail(c, f, "\"%s\" is not eBGP or iBGP", s);
 	}
 	if ((v = json_object_get(o, "communities")) && !json_is_null(v)) {
-		static const char *const cf[] = {"values", NULL};
+		const char *const *cf = bgp_filter_communities_fields;
 		const json_t *vals;
 		if (!json_is_object(v))
 			return fail(c, FIELD("communities"), "must be an object with values");
@@ -588,11 +609,12 @@ void bgp_filter_free(struct bgp_filter *f)
 	memset(f, 0, sizeof(*f));
 }
 
+const char *const bgp_filter_spec_fields[] = {"exportV4", "importV4", "exportV6", "importV6", NULL};
+
 int bgp_filter_decode(const json_t *obj, struct bgp_filter *out, struct herr *err)
 {
 	static const char *const lists[2][2] = {{"importV4", "exportV4"}, {"importV6", "exportV6"}};
-	static const char *const spec_fields[] = {"exportV4", "importV4", "exportV6", "importV6",
-	                                          NULL};
+	const char *const *spec_fields = bgp_filter_spec_fields;
 	const char *name;
 	const json_t *spec;
 	int rc;
@@ -664,30 +686,33 @@ void bgp_config_free(struct bgp_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* BGPConfiguration spec fields: read, or (unsupported) rejected by name. */
+const char *const bgp_config_fields[] = {"asNumber",
+                                         "nodeToNodeMeshEnabled",
+                                         "ipv4NormalRoutePriority",
+                                         "ipv6NormalRoutePriority",
+                                         "listenPort",
+                                         "logSeverityScreen",
+                                         NULL};
+/* Calico fields that change what BIRD would do; silently ignoring them
+ * would render something the operator did not ask for. */
+const char *const bgp_config_unsupported[] = {"nodeMeshPassword",
+                                              "nodeMeshMaxRestartTime",
+                                              "bindMode",
+                                              "ignoredInterfaces",
+                                              "communities",
+                                              "prefixAdvertisements",
+                                              "serviceClusterIPs",
+                                              "serviceExternalIPs",
+                                              "serviceLoadBalancerIPs",
+                                              "programClusterRoutes",
+                                              "localWorkloadPeeringIPV4",
+                                              "localWorkloadPeeringIPV6",
+                                              NULL};
+
 int bgp_config_decode(const json_t *obj, struct bgp_config *out, struct herr *err)
 {
-	static const char *const fields[] = {"asNumber",
-	                                     "nodeToNodeMeshEnabled",
-	                                     "ipv4NormalRoutePriority",
-	                                     "ipv6NormalRoutePriority",
-	                                     "listenPort",
-	                                     "logSeverityScreen",
-	                                     NULL};
-	/* Calico fields that change what BIRD would do; silently ignoring them
-	 * would render something the operator did not ask for. */
-	static const char *const unsupported[] = {"nodeMeshPassword",
-	                                          "nodeMeshMaxRestartTime",
-	                                          "bindMode",
-	                                          "ignoredInterfaces",
-	                                          "communities",
-	                                          "prefixAdvertisements",
-	                                          "serviceClusterIPs",
-	                                          "serviceExternalIPs",
-	                                          "serviceLoadBalancerIPs",
-	                                          "programClusterRoutes",
-	                                          "localWorkloadPeeringIPV4",
-	                                          "localWorkloadPeeringIPV6",
-	                                          NULL};
+	const char *const *fields = bgp_config_fields, *const *unsupported = bgp_config_unsupported;
 	const char *name;
 	const json_t *spec, *v;
 	long long x = 0;
@@ -706,7 +731,7 @@ int bgp_config_decode(const json_t *obj, struct bgp_config *out, struct herr *er
 		if ((rc = check_fields(&c, "spec", spec, fields, unsupported)) < 0)
 			return rc;
 		if ((v = json_object_get(spec, "asNumber")) && !json_is_null(v)) {
-			if ((rc = parse_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
+			if ((rc = parse_speaker_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
 				return rc;
 			out->has_as = true;
 		}
@@ -728,6 +753,18 @@ int bgp_config_decode(const json_t *obj, struct bgp_config *out, struct herr *er
 			if ((rc = parse_int_range(&c, "spec.listenPort", v, 1, 65535, &x)) < 0)
 				return rc;
 			out->listen_port = (uint16_t)x;
+		}
+		/* Accepted so Calico's own default object applies; BIRD's logging is
+		 * not rendered from it, but a value Calico would refuse is refused. */
+		if ((v = json_object_get(spec, "logSeverityScreen")) && !json_is_null(v)) {
+			const char *s = NULL;
+			if ((rc = get_string(&c, "spec.logSeverityScreen", v, &s)) < 0)
+				return rc;
+			if (strcmp(s, "Debug") && strcmp(s, "Info") && strcmp(s, "Warning") &&
+			    strcmp(s, "Error") && strcmp(s, "Fatal"))
+				return fail(&c, "spec.logSeverityScreen",
+				            "\"%s\" is not Debug, Info, Warning, Error or Fatal",
+				            s);
 		}
 	}
 	if (!(out->name = strdup(name)))
@@ -854,25 +891,28 @@ static int check_selector(const struct ctx *c, const char *field, const json_t *
 	return 0;
 }
 
+/* BGPPeer spec fields: read, or (unsupported) rejected by name. */
+const char *const bgp_peer_fields[] = {"node",
+                                       "nodeSelector",
+                                       "peerIP",
+                                       "peerSelector",
+                                       "asNumber",
+                                       "localASNumber",
+                                       "filters",
+                                       "keepaliveTime",
+                                       "maxRestartTime",
+                                       "sourceAddress",
+                                       "nextHopMode",
+                                       "keepOriginalNextHop",
+                                       "numAllowedLocalASNumbers",
+                                       "ttlSecurity",
+                                       NULL};
+const char *const bgp_peer_unsupported[] = {"password", "reachableBy", "localWorkloadSelector",
+                                            "reversePeering", NULL};
+
 int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 {
-	static const char *const fields[] = {"node",
-	                                     "nodeSelector",
-	                                     "peerIP",
-	                                     "peerSelector",
-	                                     "asNumber",
-	                                     "localASNumber",
-	                                     "filters",
-	                                     "keepaliveTime",
-	                                     "maxRestartTime",
-	                                     "sourceAddress",
-	                                     "nextHopMode",
-	                                     "keepOriginalNextHop",
-	                                     "numAllowedLocalASNumbers",
-	                                     "ttlSecurity",
-	                                     NULL};
-	static const char *const unsupported[] = {"password", "reachableBy",
-	                                          "localWorkloadSelector", "reversePeering", NULL};
+	const char *const *fields = bgp_peer_fields, *const *unsupported = bgp_peer_unsupported;
 	const char *name, *s = NULL;
 	const json_t *spec, *v;
 	int rc;
@@ -925,7 +965,7 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 			          "must be empty with peerSelector (the peers' own AS is used)");
 			goto out;
 		}
-		if ((rc = parse_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
+		if ((rc = parse_speaker_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
 			goto out;
 		out->has_as = true;
 	}
@@ -934,7 +974,7 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 		goto out;
 	}
 	if ((v = json_object_get(spec, "localASNumber")) && !json_is_null(v)) {
-		if ((rc = parse_asn(&c, "spec.localASNumber", v, &out->local_as)) < 0)
+		if ((rc = parse_speaker_asn(&c, "spec.localASNumber", v, &out->local_as)) < 0)
 			goto out;
 		out->has_local_as = true;
 	}

@@ -91,6 +91,19 @@ struct bgp_filter {
 };
 
 int bgp_filter_decode(const struct json_t *obj, struct bgp_filter *out, struct herr *err);
+
+/* The names each decoder accepts (NULL-terminated), by the object they sit
+ * in; `*_unsupported` are Calico's fields that handoff rejects by name. The
+ * CRDs in crd/ must declare exactly these (test/unit/test_crd_schema.c). */
+extern const char *const bgp_filter_spec_fields[];          /* spec */
+extern const char *const bgp_filter_rule_fields[];          /* spec.exportV4[] ... */
+extern const char *const bgp_filter_prefix_length_fields[]; /* rule.prefixLength */
+extern const char *const bgp_filter_communities_fields[];   /* rule.communities */
+extern const char *const bgp_filter_operation_fields[];     /* rule.operations[] */
+extern const char *const bgp_filter_value_fields[];         /* addCommunity, setPriority */
+extern const char *const bgp_filter_prefix_fields[];        /* prependASPath */
+extern const char *const bgp_config_fields[], *const bgp_config_unsupported[];
+extern const char *const bgp_peer_fields[], *const bgp_peer_unsupported[];
 void bgp_filter_free(struct bgp_filter *f);
 
 /* Parse a BGPCommunityValue ("aa:nn" each 0..65535, or "aa:nn:mm" each

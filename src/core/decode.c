@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -226,27 +227,33 @@ static bool wep_ident_empty(const struct wep_ident *id)
 	return !*id->hostname && !*id->orchestrator && !*id->workload && !*id->endpoint;
 }
 
+const char *const workload_ident_fields[] = {"hostname", "orchestratorID", "workloadID", NULL};
+const char *const wep_ident_fields[] = {"hostname", "orchestratorID", "workloadID", "endpointID",
+                                        NULL};
+/* A DNS name, "k8s"/"openstack", "<namespace>/<name>", an interface id:
+ * bounds well above real values, so a runaway object is refused by name. */
+const unsigned wep_ident_max_len[4] = {253, 64, 512, 256};
+
 /* A WorkloadIdentifier (with_endpoint false) or WorkloadEndpointIdentifier at
  * `path`. Sets *present when the identifier names something: an identifier
  * with every field empty is tolerated and tracks nothing (A.5). */
 static int decode_ident(const struct dctx *c, const json_t *obj, const char *path,
                         bool with_endpoint, struct wep_ident *id, bool *present)
 {
-	static const char *const wl_fields[] = {"hostname", "orchestratorID", "workloadID", NULL};
-	static const char *const wep_fields[] = {"hostname", "orchestratorID", "workloadID",
-	                                         "endpointID", NULL};
-	static const char *const names[] = {"hostname", "orchestratorID", "workloadID",
-	                                    "endpointID"};
+	const char *const *names = wep_ident_fields;
 	const char *v[4] = {NULL, NULL, NULL, NULL};
 	char p[128];
 	int r;
 
-	if ((r = only_known_fields(c, obj, path, with_endpoint ? wep_fields : wl_fields)) < 0)
+	if ((r = only_known_fields(c, obj, path,
+	                           with_endpoint ? wep_ident_fields : workload_ident_fields)) < 0)
 		return r;
 	for (int i = 0; i < (with_endpoint ? 4 : 3); i++) {
 		snprintf(p, sizeof(p), "%s.%s", path, names[i]);
 		if ((r = opt_string(c, obj, names[i], p, &v[i])) < 0)
 			return r;
+		if (v[i] && strlen(v[i]) > wep_ident_max_len[i])
+			return bad(c, p, "longer than %u characters", wep_ident_max_len[i]);
 	}
 	if (wep_ident_set(id, v[0], v[1], v[2], v[3]) < 0)
 		return nomem(c);
@@ -254,9 +261,13 @@ static int decode_ident(const struct dctx *c, const json_t *obj, const char *pat
 	return 0;
 }
 
+const char *const live_migration_source_fields[] = {"workload", "workloadEndpoint", NULL};
+const char *const live_migration_target_fields[] = {"selector", "workloadEndpoint", NULL};
+const char *const live_migration_spec_fields[] = {"source", "target", NULL};
+
 static int decode_lm_source(const struct dctx *c, const json_t *src, struct live_migration *lm)
 {
-	static const char *const fields[] = {"workload", "workloadEndpoint", NULL};
+	const char *const *fields = live_migration_source_fields;
 	json_t *wl, *wep;
 	int r;
 
@@ -282,7 +293,7 @@ static int decode_lm_source(const struct dctx *c, const json_t *src, struct live
 
 static int decode_lm_target(const struct dctx *c, const json_t *tgt, struct live_migration *lm)
 {
-	static const char *const fields[] = {"selector", "workloadEndpoint", NULL};
+	const char *const *fields = live_migration_target_fields;
 	const char *sel;
 	json_t *wep;
 	int r;
@@ -295,6 +306,9 @@ static int decode_lm_target(const struct dctx *c, const json_t *tgt, struct live
 	/* An empty selector selects nothing here (the LMC tracks no selector). */
 	if (sel && !*sel)
 		sel = NULL;
+	if (sel && strlen(sel) > LM_SELECTOR_MAX_LEN)
+		return bad(c, "spec.target.selector", "longer than %u characters",
+		           LM_SELECTOR_MAX_LEN);
 	if (sel && wep)
 		return bad(c, "spec.target",
 		           "selector and workloadEndpoint are both set; set exactly one");
@@ -330,7 +344,7 @@ static int lm_init(const struct dctx *c, struct live_migration *lm, const struct
 int live_migration_decode(const struct json_t *obj, struct live_migration *out, struct herr *err)
 {
 	static const char *const api[] = {CALICO_API_VERSION, NULL};
-	static const char *const spec_fields[] = {"source", "target", NULL};
+	const char *const *spec_fields = live_migration_spec_fields;
 	struct dctx c = {.err = err};
 	struct meta m;
 	json_t *spec, *src = NULL, *tgt = NULL;
@@ -471,6 +485,20 @@ static int decode_priority(const struct dctx *c, const json_t *spec, const char 
 	return 0;
 }
 
+/* The route priorities, in the order of felix_config_fields. */
+static const struct {
+	unsigned bit;
+	size_t off;
+} felix_priorities[] = {
+    {FC_IPV4_NORMAL, offsetof(struct felix_config, ipv4_normal)},
+    {FC_IPV4_ELEVATED, offsetof(struct felix_config, ipv4_elevated)},
+    {FC_IPV6_NORMAL, offsetof(struct felix_config, ipv6_normal)},
+    {FC_IPV6_ELEVATED, offsetof(struct felix_config, ipv6_elevated)},
+};
+const char *const felix_config_fields[] = {
+    "ipv4NormalRoutePriority",   "ipv4ElevatedRoutePriority",         "ipv6NormalRoutePriority",
+    "ipv6ElevatedRoutePriority", "liveMigrationRouteConvergenceTime", NULL};
+
 int felix_config_decode(const struct json_t *obj, struct felix_config *out, struct herr *err)
 {
 	static const char *const api[] = {CALICO_API_VERSION, NULL};
@@ -484,16 +512,12 @@ int felix_config_decode(const struct json_t *obj, struct felix_config *out, stru
 		return r;
 	if ((r = opt_object(&c, obj, "spec", "spec", &spec)) < 0)
 		return r;
-	if (spec && ((r = decode_priority(&c, spec, "ipv4NormalRoutePriority", FC_IPV4_NORMAL,
-	                                  &out->ipv4_normal, &out->set)) < 0 ||
-	             (r = decode_priority(&c, spec, "ipv4ElevatedRoutePriority", FC_IPV4_ELEVATED,
-	                                  &out->ipv4_elevated, &out->set)) < 0 ||
-	             (r = decode_priority(&c, spec, "ipv6NormalRoutePriority", FC_IPV6_NORMAL,
-	                                  &out->ipv6_normal, &out->set)) < 0 ||
-	             (r = decode_priority(&c, spec, "ipv6ElevatedRoutePriority", FC_IPV6_ELEVATED,
-	                                  &out->ipv6_elevated, &out->set)) < 0))
-		goto fail;
-	conv = spec ? member(spec, "liveMigrationRouteConvergenceTime") : NULL;
+	for (size_t i = 0; spec && i < sizeof(felix_priorities) / sizeof(felix_priorities[0]); i++)
+		if ((r = decode_priority(&c, spec, felix_config_fields[i], felix_priorities[i].bit,
+		                         (uint32_t *)((char *)out + felix_priorities[i].off),
+		                         &out->set)) < 0)
+			goto fail;
+	conv = spec ? member(spec, felix_config_fields[4]) : NULL;
 	if (conv) {
 		static const char path[] = "spec.liveMigrationRouteConvergenceTime";
 		struct herr derr = {{0}};

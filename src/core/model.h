@@ -66,6 +66,18 @@ struct live_migration {
 };
 
 int live_migration_decode(const struct json_t *obj, struct live_migration *out, struct herr *err);
+
+/* The names the LiveMigration decoder accepts (NULL-terminated), by the
+ * object they sit in, and the longest value of each identifier field and of
+ * the selector. The CRD in crd/ must declare exactly these names with these
+ * limits (test/unit/test_crd_schema.c). */
+extern const char *const live_migration_spec_fields[];   /* spec */
+extern const char *const live_migration_source_fields[]; /* spec.source */
+extern const char *const live_migration_target_fields[]; /* spec.target */
+extern const char *const workload_ident_fields[];        /* source.workload */
+extern const char *const wep_ident_fields[];             /* *.workloadEndpoint */
+extern const unsigned wep_ident_max_len[4];              /* in wep_ident_fields order */
+#define LM_SELECTOR_MAX_LEN 1024u
 void live_migration_free(struct live_migration *lm);
 
 /* KubeVirt VirtualMachineInstanceMigration -> LiveMigration (calico-semantics A.3).
@@ -92,6 +104,8 @@ struct felix_config {
 };
 
 int felix_config_decode(const struct json_t *obj, struct felix_config *out, struct herr *err);
+/* The spec fields handoff reads (every other Felix field is ignored). */
+extern const char *const felix_config_fields[];
 void felix_config_free(struct felix_config *fc);
 
 /* ---- workload endpoint, as seen from a core/v1 Pod ------------------------ */

@@ -11,7 +11,8 @@
 set -euo pipefail
 src=${HANDOFF_SOURCE_DIR:?} build=${HANDOFF_BUILD_DIR:?}
 res=$(mktemp /tmp/handoff-demo-results-XXXXXX)
-trap 'rm -f "$res"' EXIT
+png=$res.png
+trap 'rm -f "$res" "$png"' EXIT
 
 fail() {
 	echo "FAIL: $*" >&2
@@ -20,7 +21,7 @@ fail() {
 	exit 1
 }
 
-HANDOFF_BUILD_DIR=$build "$src/hack/demo.sh" --results "$res"
+HANDOFF_BUILD_DIR=$build "$src/hack/demo.sh" --results "$res" --png "$png"
 
 get() { sed -n "s/^$1=//p" "$res"; }
 
@@ -51,4 +52,13 @@ want="Base>Target>Target,Target>GARPDetected>Live,Live>NoRole>TimeWait,TimeWait>
 	fail "node-b's transitions: '$(get b_transitions)', want '$want'"
 # The source node never changes its route for a migration (calico-semantics B.5).
 [ -z "$(get a_transitions)" ] || fail "node-a's watcher changed state: $(get a_transitions)"
+# The timeline picture: a PNG of the size plot.py draws (two columns, three rows).
+/usr/bin/python3 - "$png" <<'PY' || fail "no timeline picture at $png"
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    head = f.read(24)
+assert head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR", head
+w, h = struct.unpack(">II", head[16:24])
+assert 600 <= w <= 1400 and 350 <= h <= 900, (w, h)
+PY
 echo "PASS: blackout ${blackout} ms, ${lost} datagrams lost"
