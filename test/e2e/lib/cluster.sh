@@ -316,11 +316,11 @@ cl_transitions() {
 }
 
 # cl_probe_start TAG FROM ADDR: numbered UDP probes to ADDR, one a ms, from
-# node FROM (at most 120 s).
+# node FROM (at most CL_PROBE_MAX seconds, default 120).
 cl_probe_start() {
 	local tag=$1 from=$2 addr=$3
 	ip netns exec "$(ns_of "$from")" python3 "$CL_TOP/hack/demo/udp_probe.py" send "$addr" \
-		"$CL_PROBE_PORT" 0.001 120 "$TOPO_DIR/probe-$tag.txt" >"$TOPO_DIR/probe-$tag.log" 2>&1 &
+		"$CL_PROBE_PORT" 0.001 "${CL_PROBE_MAX:-120}" "$TOPO_DIR/probe-$tag.txt" >"$TOPO_DIR/probe-$tag.log" 2>&1 &
 	CL_PROBE_PID[$tag]=$!
 	CL_PIDS+=($!)
 	until_ok 5 "probes $tag to start" grep -q ready "$TOPO_DIR/probe-$tag.log"
