@@ -4,7 +4,7 @@
   udp_probe.py echo PORT
       send every datagram received on PORT back to its sender (the VM side)
   udp_probe.py send ADDR PORT INTERVAL_S MAX_S OUT
-      send datagram 0, 1, 2, ... to ADDR:PORT every INTERVAL_S seconds, on a
+      (ADDR IPv4 or IPv6) send datagram 0, 1, 2, ... to ADDR:PORT every INTERVAL_S seconds, on a
       fixed schedule, until SIGINT/SIGTERM or MAX_S; then write OUT:
           sent N
           SEQ SENT RECEIVED      (one line per echo, wall-clock seconds)
@@ -23,8 +23,10 @@ FMT = "!Id"  # sequence number, send time
 
 
 def echo(port):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", port))
+    # One socket for both families: IPv4 arrives as v4-mapped addresses.
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    s.bind(("::", port))
     print("ready", flush=True)
     while True:
         data, peer = s.recvfrom(2048)
@@ -32,7 +34,8 @@ def echo(port):
 
 
 def send(addr, port, interval, max_s, out):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    family = socket.AF_INET6 if ":" in addr else socket.AF_INET
+    s = socket.socket(family, socket.SOCK_DGRAM)
     s.connect((addr, port))
     s.settimeout(0.2)
     stop = threading.Event()

@@ -167,7 +167,9 @@ wait_established() {
 # The kernel's routes for PREFIX in NODE, one per line, "via=V metric=M proto=P"
 # ("dev=D" instead of via for a device route), sorted by metric.
 routes_of() {
-	ip -n "$(ns_of "$1")" -j route show "$2" |
+	local fam=-4
+	case "$2" in *:*) fam=-6 ;; esac
+	ip -n "$(ns_of "$1")" "$fam" -j route show "$2" |
 		jq -r 'sort_by(.metric // 0)[] |
 		       (if .gateway then "via=\(.gateway)" else "dev=\(.dev)" end)
 		       + " metric=\(.metric // 0) proto=\(.protocol)"'
