@@ -14,7 +14,8 @@
 # after the switchover, SOURCE_GONE_AFTER). Printed per series: median, p90,
 # p99 and max of the blackout the client sees and of its network share (the
 # RARP on the wire -> the deciding router's route via the target), and the
-# baseline/handoff ratio. Figures only: it never fails on them. Root; the
+# baseline/handoff ratio, and draws both distributions per fabric
+# (DIR/blackout-MODE.png). Figures only: it never fails on them. Root; the
 # namespaces it makes are removed at the end.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -45,5 +46,6 @@ for f in $fabrics; do
 		{ tail -n 30 "$out/$f.log" >&2; exit 1; }
 done
 echo "== blackout and its network share, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-python3 "$top/hack/bench/blackout_stats.py" "$out" --json "$out/figures.json"
+# Debian's python3 (matplotlib) for the pictures, whatever python3 is first on PATH.
+/usr/bin/python3 "$top/hack/bench/blackout_stats.py" "$out" --json "$out/figures.json" --png-dir "$out"
 echo "(raw data in $out)"

@@ -11,6 +11,7 @@ packages=(
 	containernetworking-plugins python3 python3-yaml jq procps psmisc curl openssl
 	clang-format
 	python3-matplotlib
+	qemu-system-x86 busybox-static cpio
 )
 
 missing=()

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""blackout_stats.py OUTDIR [--json FILE]: the figures of hack/bench-blackout.sh.
+"""blackout_stats.py OUTDIR [--json FILE] [--png-dir DIR]: the figures of
+hack/bench-blackout.sh (with --png-dir, DIR/blackout-MODE.png: handoff's and
+the baseline's blackout distributions, drawn by hack/demo/plot.py).
 
 For every migration of every series that blackout-series.sh left in OUTDIR
 (MODE-KIND.tsv: run, RARP time, from, to; MODE-KIND-probe.txt: node c's
@@ -7,7 +9,8 @@ probes; MODE-mon-ROUTER.log: `ip -ts monitor route` where the path is chosen):
 
   blackout   the longest run of unanswered probes around the switchover
              (probes leave every 1 ms on a fixed schedule: 1 probe = 1 ms),
-             from 0.25 s before the announcement to 4 s after it;
+             from 0.25 s before the announcement until the next migration
+             is being prepared (at most 10 s);
   network    the announcement on the wire (the RARP's send time) to the
              first route at the deciding router that goes via the target
              alone: node c's kernel on the mesh, tor1's on the eBGP fabric
@@ -54,9 +57,9 @@ def load_probe(path):
     return sent, answered, t0
 
 
-def blackout_ms(sent, answered, t0, t):
+def blackout_ms(sent, answered, t0, t, t_end):
     lo = max(0, int((t - 0.25 - t0) / INTERVAL))
-    hi = min(sent, int((t + 4.0 - t0) / INTERVAL))
+    hi = min(sent, int((t_end - t0) / INTERVAL))
     run = best = 0
     for k in range(lo, hi):
         run = 0 if k in answered else run + 1
@@ -103,17 +106,17 @@ def main():
                 continue
             sent, answered, t0 = load_probe(os.path.join(d, f"{mode}-{kind}-probe.txt"))
             bo, net = [], []
-            for line in open(tsv).read().split("\n"):
-                if not line.strip():
-                    continue
-                _, t, _, to = line.split("\t")
+            runs = [l.split("\t") for l in open(tsv).read().split("\n") if l.strip()]
+            for i, (_, t, _, to) in enumerate(runs):
                 t = float(t)
-                bo.append(blackout_ms(sent, answered, t0, t))
+                # Up to the next migration's preparations (or 10 s).
+                t_end = min(t + 10, float(runs[i + 1][1]) - 0.5) if i + 1 < len(runs) else t + 10
+                bo.append(blackout_ms(sent, answered, t0, t, t_end))
                 n = network_ms(entries, t, NODE_IP[mode][to])
                 if n is not None:
                     net.append(n)
             res[f"{mode}/{kind}"] = {"blackout_ms": summary(bo), "network_ms": summary(net),
-                                     "runs": len(bo)}
+                                     "runs": len(bo), "blackouts": bo}
     print(f"{'series':<18} {'what':<12} {'n':>3} {'median':>9} {'p90':>9} {'p99':>9} {'max':>9}  (ms)")
     for name, r in res.items():
         for what in ("blackout_ms", "network_ms"):
@@ -130,9 +133,21 @@ def main():
             print(f"{mode}: baseline/handoff blackout, median {bm:.1f}/{hm:.1f} ms = "
                   f"{(bm / hm) if hm else float('inf'):.1f}x; p99 "
                   f"{b['blackout_ms']['p99']:.1f}/{h['blackout_ms']['p99']:.1f} ms")
-    if len(sys.argv) > 3 and sys.argv[2] == "--json":
-        with open(sys.argv[3], "w") as f:
+    opts = dict(zip(sys.argv[2::2], sys.argv[3::2]))
+    if "--json" in opts:
+        with open(opts["--json"], "w") as f:
             json.dump(res, f, indent=1)
+    if "--png-dir" in opts:
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "demo"))
+        import plot  # matplotlib: only when pictures are asked for
+        for mode in ("ibgp", "ebgp"):
+            series = {k: res[f"{mode}/{k}"]["blackouts"] for k in ("handoff", "baseline")
+                      if f"{mode}/{k}" in res}
+            if series:
+                path = os.path.join(opts["--png-dir"], f"blackout-{mode}.png")
+                plot.distribution(path, series, title=f"client blackout per migration, {mode} "
+                                  "(handoff against a plain routed CNI)")
+                print(f"picture: {path}")
 
 
 if __name__ == "__main__":
