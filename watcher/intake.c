@@ -118,6 +118,10 @@ void intake_object(void *arg, enum obj_event ev, const json_t *obj)
 		else if (bgp_resources_add(&w->bgp, obj, &err) < 0) {
 			rejected(w, obj, &err);
 			return;
+		} else if (!strcmp(kind, "BGPPeer") &&
+		           bgp_resources_peer_clash(&w->bgp, meta(obj, "name"), &err) == 1) {
+			/* BIRD gets one session per neighbour: say which peer lost. */
+			hlog(HLOG_WARN, "BGPPeers share a neighbour", "error=%s", hlog_q(err.msg));
 		}
 		w->bird_dirty = true;
 		return;
