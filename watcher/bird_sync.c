@@ -66,7 +66,9 @@ static void on_retry(struct loop *l, struct loop_timer *t, void *arg)
 	start(bf);
 }
 
-static void failed(struct bird_family *bf, const char *msg)
+/* Count the failure and arm the retry; log it unless msg is NULL (the
+ * caller logs). Returns the delay. */
+static uint64_t failed(struct bird_family *bf, const char *msg)
 {
 	uint64_t delay = RETRY_FIRST_MS;
 
@@ -77,9 +79,11 @@ static void failed(struct bird_family *bf, const char *msg)
 	bf->failures++;
 	bf->owner->w->bird_reload_failures++;
 	loop_timer_arm(bf->retry, delay);
-	hlog(HLOG_ERROR, "BIRD reload failed; the previous configuration keeps running",
-	     "file=%s retry_in_ms=%llu error=%s", files[bf->fam], (unsigned long long)delay,
-	     hlog_q(msg));
+	if (msg)
+		hlog(HLOG_ERROR, "BIRD reload failed; the previous configuration keeps running",
+		     "file=%s retry_in_ms=%llu error=%s", files[bf->fam], (unsigned long long)delay,
+		     hlog_q(msg));
+	return delay;
 }
 
 static void succeeded(struct bird_family *bf, int r)
@@ -100,7 +104,7 @@ static void succeeded(struct bird_family *bf, int r)
 }
 
 /* BIRD parsed the text and refused it: name the objects behind the line. */
-static void refused(struct bird_family *bf, const struct herr *err)
+static void refused(struct bird_family *bf, const struct herr *err, uint64_t retry_ms)
 {
 	struct watcher *w = bf->owner->w;
 	char suffix[32], objs[BLAME_MAX * 300 + 16] = "";
@@ -115,8 +119,9 @@ static void refused(struct bird_family *bf, const struct herr *err)
 		o += (size_t)snprintf(objs + o, sizeof(objs) - o, "%s%s", i ? ", " : "",
 		                      bf->blamed[i]);
 	hlog(HLOG_ERROR, "BIRD refused the configuration; it keeps running the previous one",
-	     "file=%s objects=%s error=%s", files[bf->fam],
-	     hlog_q(bf->nblamed ? objs : "(none identified)"), hlog_q(err->msg));
+	     "file=%s objects=%s retry_in_ms=%llu error=%s", files[bf->fam],
+	     hlog_q(bf->nblamed ? objs : "(none identified)"), (unsigned long long)retry_ms,
+	     hlog_q(err->msg));
 }
 
 static void on_configured(void *arg, int rc, const struct bird_reply *reply,
@@ -130,8 +135,8 @@ static void on_configured(void *arg, int rc, const struct bird_reply *reply,
 	bf->op = NULL;
 	r = bird_reload_finish(w->opt.bird_dir, files[bf->fam], bf->tmp, rc, &err);
 	if (r == -EINVAL)
-		refused(bf, &err);
-	if (r < 0)
+		refused(bf, &err, failed(bf, NULL));
+	else if (r < 0)
 		failed(bf, err.msg);
 	else
 		succeeded(bf, r);

@@ -96,7 +96,7 @@ t0=$(now_ms)
 wait_for "bird6.cfg" test -e "$dir/bird/bird6.cfg"
 
 # While it hangs: every /healthz is answered at once ...
-for i in 1 2 3 4 5 6 7 8 9 10; do
+for i in 1 2 3 4 5; do
 	s=$(now_ms)
 	[ "$(http /healthz)" = ok ] || fail "/healthz not answered while BIRD is silent"
 	[ $(($(now_ms) - s)) -lt 500 ] || fail "/healthz took $(($(now_ms) - s)) ms while BIRD is silent"
