@@ -166,7 +166,7 @@ size_t bird_blame(const struct bgp_resources *set, const char *node, const char 
 			node_objects(set, node, &o);
 			break;
 		}
-		if (l[0] && l[0] != ' ' && l[0] != '#' && l[0] != '}' && i + 1 != line)
+		if (l[0] && !strchr(" #{}", l[0]) && i + 1 != line)
 			break; /* another top-level block: nothing of ours */
 	}
 #undef LINE_TEXT
