@@ -97,7 +97,8 @@ int bird_cidr_canon(const char *s, int family, char *out, int *bits, char *why, 
 		                                 : (unsigned char)(0xff << (8 - keep));
 		net[i] &= mask;
 	}
-	snprintf(out, BIRD_CIDR_LEN, "%s/%ld", canon, len);
+	/* len is 0..128 here: the mask keeps the compiler sure it fits. */
+	snprintf(out, BIRD_CIDR_LEN, "%s/%u", canon, (unsigned)len & 0xffu);
 	*bits = (int)len;
 	if (memcmp(net, b, (size_t)max / 8)) {
 		char netstr[INET6_ADDRSTRLEN];
