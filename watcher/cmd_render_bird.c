@@ -158,9 +158,12 @@ int cmd_render_bird(int argc, char **argv)
 			add_object(&set, seen, files[i], d, docs.v[d]);
 		yaml_docs_free(&docs);
 	}
-	/* Two BGPPeers on one neighbour: BIRD gets one session; say which. */
+	/* Two BGPPeers (or Nodes) on one neighbour: BIRD gets one session; say which. */
 	for (size_t i = 0; i < set.npeers; i++)
 		if (bgp_resources_peer_clash(&set, set.peers[i].name, &err) == 1)
+			fprintf(stderr, "render-bird: %s\n", err.msg);
+	for (size_t i = 0; i < set.nnodes; i++)
+		if (bgp_resources_node_clash(&set, set.nodes[i].name, &err) == 1)
 			fprintf(stderr, "render-bird: %s\n", err.msg);
 
 	if (bird_render_node(&set, node, text, &err) < 0) {

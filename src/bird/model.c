@@ -1565,3 +1565,30 @@ int bgp_resources_peer_clash(const struct bgp_resources *set, const char *name, 
 	         me->name, me->peer_ip, other->name, first->name);
 	return 1;
 }
+
+int bgp_resources_node_clash(const struct bgp_resources *set, const char *name, struct herr *why)
+{
+	const struct bgp_node *me = bgp_resources_node(set, name);
+
+	for (int f = 0; me && f < 2; f++) {
+		const struct bgp_node *other = NULL;
+
+		if (!me->addr[f])
+			continue;
+		for (size_t i = 0; i < set->nnodes; i++) {
+			const struct bgp_node *n = &set->nodes[i];
+			if (n != me && n->addr[f] && !strcmp(n->addr[f], me->addr[f]) &&
+			    (!other || strcmp(n->name, other->name) < 0))
+				other = n;
+		}
+		if (!other)
+			continue;
+		herr_set(why, -EEXIST,
+		         "Node %s: address %s is Node %s's too; the other nodes' mesh has one "
+		         "session to it, as Node %s",
+		         me->name, me->addr[f], other->name,
+		         strcmp(me->name, other->name) < 0 ? me->name : other->name);
+		return 1;
+	}
+	return 0;
+}

@@ -214,5 +214,9 @@ const struct bgp_filter *bgp_resources_filter(const struct bgp_resources *set, c
  * keeps the peer whose name sorts first. Returns 1 with `why` naming both
  * and the one rendered, 0 when there is no clash (or no such peer). */
 int bgp_resources_peer_clash(const struct bgp_resources *set, const char *name, struct herr *why);
+/* Likewise for Nodes: whether Node `name` has an address another Node has
+ * too (every other node's mesh then has one session for both: the Node
+ * whose name sorts first). 1 with `why` naming both, else 0. */
+int bgp_resources_node_clash(const struct bgp_resources *set, const char *name, struct herr *why);
 
 #endif

@@ -171,4 +171,10 @@ grep -qxF "render-bird: BGPPeer b: spec.peerIP: fd00::9 is the neighbour of BGPP
 	fail "clash not reported: $(cat "$tmp/err")"
 [ "$(grep -c "^protocol bgp Global_fd00__9 " "$tmp/out.txt")" = 1 ] || fail "clash: not exactly one session"
 grep -qF "  neighbor fd00::9 as 65001;" "$tmp/out.txt" || fail "clash: a's session is not the one rendered"
+# Two Nodes spelling one address: reported, one mesh session.
+v3node n3 '{ipv4Address: 10.0.0.3/24, ipv6Address: "fd00:0::2/64"}' >"$tmp/n3.yaml"
+"$w" render-bird -f "$tmp/base.yaml" -f "$tmp/n3.yaml" --node n1 >"$tmp/out.txt" 2>"$tmp/err"
+grep -qxF "render-bird: Node n3: address fd00::2 is Node n2's too; the other nodes' mesh has one session to it, as Node n2" "$tmp/err" ||
+	fail "node address clash not reported: $(cat "$tmp/err")"
+[ "$(grep -c "^protocol bgp Mesh_fd00__2 " "$tmp/out.txt")" = 1 ] || fail "node clash: not exactly one mesh session"
 echo "bird_accept: ok (${#accepted[@]} accepted forms, ${#rejected[@]} rejected forms)"

@@ -133,8 +133,23 @@ grep -q "^router id 10.0.0.1;" "$dir/bird/bird.cfg" || fail "bird.cfg is not the
 n=$(attempts)
 sleep 2.5
 [ "$(attempts)" = "$n" ] || fail "attempts went on after success ($n -> $(attempts))"
+
+# SIGTERM while a reload hangs on a silent BIRD: the watcher stops at once
+# and leaves no temporary file behind.
+echo silent >"$dir/mode"
+cat >"$dir/ds/peer.yaml" <<'YAML'
+apiVersion: projectcalico.org/v3
+kind: BGPPeer
+metadata: {name: p1}
+spec: {peerIP: 10.0.0.9, asNumber: 65009}
+YAML
+wait_for "the attempt for the new peer" attempts_ge $((n + 1))
+ls -A "$dir/bird" | grep -q '^\.bird\.cfg\.' || fail "no temporary file while the reload hangs"
+s=$(now_ms)
 kill "$pid"
 wait "$pid" || fail "watcher exited $? on SIGTERM"
 pid=
+[ $(($(now_ms) - s)) -lt 1000 ] || fail "SIGTERM took $(($(now_ms) - s)) ms with a reload in flight"
 ls -A "$dir/bird" | grep -q '^\.bird' && fail "temporary files left: $(ls -A "$dir/bird")"
+grep -q "neighbor 10.0.0.9" "$dir/bird/bird.cfg" && fail "an unanswered configuration was put in place"
 echo "bird_ctl_silent: ok (retry after $gap ms)"

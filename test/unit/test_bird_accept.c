@@ -308,6 +308,19 @@ static void test_no_session_to_self_and_clash_reported(void **state)
 	                             "BGPPeer b too; only a's session is rendered");
 	assert_int_equal(bgp_resources_peer_clash(&set, "self", &why), 0);
 	bgp_resources_free(&set);
+
+	/* Two Nodes spelling one address: reported too. */
+	add_all(&set, "kind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: na}\n"
+	              "spec: {bgp: {ipv6Address: 'FD00::5/64'}}\n---\n"
+	              "kind: Node\napiVersion: v1\nmetadata: {name: nb}\n"
+	              "status: {addresses: [{type: InternalIP, address: 'fd00:0::5'}]}\n---\n"
+	              "kind: Node\napiVersion: v1\nmetadata: {name: nc}\n"
+	              "status: {addresses: [{type: InternalIP, address: 'fd00::6'}]}\n");
+	assert_int_equal(bgp_resources_node_clash(&set, "nb", &why), 1);
+	assert_string_equal(why.msg, "Node nb: address fd00::5 is Node na's too; the other "
+	                             "nodes' mesh has one session to it, as Node na");
+	assert_int_equal(bgp_resources_node_clash(&set, "nc", &why), 0);
+	bgp_resources_free(&set);
 }
 
 int main(void)
