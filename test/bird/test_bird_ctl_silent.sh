@@ -92,8 +92,6 @@ http() { curl -sf --max-time 1 "http://127.0.0.1:$port$1"; }
 wait_for "the first configure" attempts_ge 1
 t0=$(now_ms)
 [ ! -e "$dir/bird/bird.cfg" ] || fail "bird.cfg in place before BIRD answered"
-# bird6 has no BIRD listening: its file is written for BIRD to start with.
-wait_for "bird6.cfg" test -e "$dir/bird/bird6.cfg"
 
 # While it hangs: every /healthz is answered at once ...
 for i in 1 2 3 4 5; do
@@ -109,6 +107,8 @@ kind: Pod
 metadata: {name: elsewhere, namespace: default}
 spec: {nodeName: another-node}
 YAML
+# bird6 has no BIRD listening: its file is written for BIRD to start with.
+wait_for "bird6.cfg" test -e "$dir/bird/bird6.cfg"
 wait_for "the datastore event" grep -q 'msg="Object event" event=ADDED kind=Pod namespace=default name=elsewhere' "$dir/log"
 [ "$(attempts)" = 1 ] || fail "$(attempts) attempts before the first timed out"
 [ $(($(now_ms) - t0)) -lt 4000 ] || fail "the checks above took too long to prove anything"
