@@ -35,9 +35,39 @@ static void usage(FILE *out)
 	        "  -o, --output DIR  write DIR/bird.cfg and DIR/bird6.cfg (default: stdout)\n");
 }
 
+/* An object defined twice (same kind and name; a v3 and a core/v1 Node of
+ * one name are two views that merge) is reported: the later definition is
+ * used, as the folder datastore does with the same files. `seen` maps
+ * "<kind>/<name>" to where it was first defined. */
+static void report_duplicate(json_t *seen, const char *file, size_t doc, const json_t *obj)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	const char *av = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *name =
+	    json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+	char key[600], where[600];
+	const json_t *prev;
+
+	if (!kind || !name)
+		return;
+	snprintf(key, sizeof(key), "%s%s/%s", kind,
+	         !strcmp(kind, "Node") && av && !strcmp(av, "projectcalico.org/v3") ? "(v3)" : "",
+	         name);
+	snprintf(where, sizeof(where), "%s (document %zu)", file, doc + 1);
+	if ((prev = json_object_get(seen, key))) {
+		fprintf(stderr,
+		        "render-bird: %s: %s %s is defined again (first in %s); the later "
+		        "definition is used\n",
+		        where, kind, name, json_string_value(prev));
+		return;
+	}
+	json_object_set_new(seen, key, json_string(where));
+}
+
 /* Add one object (or the items of a List); invalid ones are reported and
  * skipped. Returns the number of invalid objects. */
-static int add_object(struct bgp_resources *set, const char *file, size_t doc, json_t *obj)
+static int add_object(struct bgp_resources *set, json_t *seen, const char *file, size_t doc,
+                      json_t *obj)
 {
 	const json_t *kind = json_object_get(obj, "kind");
 	const json_t *items = json_object_get(obj, "items");
@@ -49,7 +79,7 @@ static int add_object(struct bgp_resources *set, const char *file, size_t doc, j
 	    json_is_array(items)) {
 		size_t i;
 		json_t *it;
-		json_array_foreach(items, i, it) bad += add_object(set, file, doc, it);
+		json_array_foreach(items, i, it) bad += add_object(set, seen, file, doc, it);
 		return bad;
 	}
 	if (bgp_resources_add(set, obj, &err) < 0) {
@@ -57,6 +87,7 @@ static int add_object(struct bgp_resources *set, const char *file, size_t doc, j
 		        doc + 1, err.msg);
 		return 1;
 	}
+	report_duplicate(seen, file, doc, obj);
 	return 0;
 }
 
@@ -72,13 +103,17 @@ int cmd_render_bird(int argc, char **argv)
 	const char **files = calloc((size_t)argc + 1, sizeof(*files));
 	const char *node = NULL, *outdir = NULL;
 	struct bgp_resources set = {0};
+	json_t *seen = json_object();
 	struct herr err = {{0}};
 	char *text[2] = {NULL, NULL};
 	size_t nfiles = 0;
 	int c, status = 1;
 
-	if (!files)
+	if (!files || !seen) {
+		free(files);
+		json_decref(seen);
 		return 1;
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "f:n:o:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -94,10 +129,12 @@ int cmd_render_bird(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			free(files);
+			json_decref(seen);
 			return 0;
 		default:
 			usage(stderr);
 			free(files);
+			json_decref(seen);
 			return 2;
 		}
 	}
@@ -107,6 +144,7 @@ int cmd_render_bird(int argc, char **argv)
 	if (!nfiles || !node) {
 		usage(stderr);
 		free(files);
+		json_decref(seen);
 		return 2;
 	}
 
@@ -117,9 +155,16 @@ int cmd_render_bird(int argc, char **argv)
 			goto out;
 		}
 		for (size_t d = 0; d < docs.n; d++)
-			add_object(&set, files[i], d, docs.v[d]);
+			add_object(&set, seen, files[i], d, docs.v[d]);
 		yaml_docs_free(&docs);
 	}
+	/* Two BGPPeers (or Nodes) on one neighbour: BIRD gets one session; say which. */
+	for (size_t i = 0; i < set.npeers; i++)
+		if (bgp_resources_peer_clash(&set, set.peers[i].name, &err) == 1)
+			fprintf(stderr, "render-bird: %s\n", err.msg);
+	for (size_t i = 0; i < set.nnodes; i++)
+		if (bgp_resources_node_clash(&set, set.nodes[i].name, &err) == 1)
+			fprintf(stderr, "render-bird: %s\n", err.msg);
 
 	if (bird_render_node(&set, node, text, &err) < 0) {
 		fprintf(stderr, "render-bird: %s\n", err.msg);
@@ -150,6 +195,7 @@ out:
 	free(text[0]);
 	free(text[1]);
 	bgp_resources_free(&set);
+	json_decref(seen);
 	free(files);
 	return status;
 }

@@ -301,6 +301,7 @@ static void teardown(struct watcher *w)
 	capture_set_free(w->captures);
 	route_syncer_free(w->routes); /* the routes themselves stay */
 	loop_timer_free(w->fsm_timer);
+	bird_sync_stop(w);
 	watcher_http_stop(w);
 	loop_free(w->loop);
 	engine_free(w->engine);

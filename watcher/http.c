@@ -77,6 +77,7 @@ static void write_metrics(struct watcher *w, FILE *f)
 	prom_header(f, "handoff_bird_reload_failures_total", "counter",
 	            "BIRD configurations BIRD rejected or that could not be applied.");
 	prom_sample(f, "handoff_bird_reload_failures_total", NULL, (double)w->bird_reload_failures);
+	bird_sync_write_metrics(w, f);
 	prom_header(f, "handoff_objects_rejected_total", "counter",
 	            "Objects or files rejected as invalid (the previous version stays).");
 	prom_sample(f, "handoff_objects_rejected_total", NULL, (double)w->objects_rejected);
@@ -93,7 +94,14 @@ static void handle(void *arg, const char *path, struct http_response *r)
 		/* Served from the loop itself: an answer means the loop turns. */
 		r->body = strdup("ok\n");
 	} else if (!strcmp(path, "/readyz")) {
-		if (w->synced) {
+		char why[2048];
+		const char *degraded = bird_sync_degraded(w, why, sizeof(why));
+		if (w->synced && degraded) {
+			/* Still ready (200): routes, GARPs and the BGP sessions BIRD
+			 * already runs keep working; only BGP changes are held. */
+			if (asprintf(&r->body, "ready, degraded:\n%s", degraded) < 0)
+				r->body = NULL;
+		} else if (w->synced) {
 			r->body = strdup("ready\n");
 		} else {
 			r->status = 503;

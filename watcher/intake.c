@@ -120,6 +120,13 @@ void intake_object(void *arg, enum obj_event ev, const json_t *obj)
 		else if (bgp_resources_add(&w->bgp, obj, &err) < 0) {
 			rejected(w, obj, &err);
 			return;
+		} else if (!strcmp(kind, "BGPPeer") &&
+		           bgp_resources_peer_clash(&w->bgp, meta(obj, "name"), &err) == 1) {
+			/* BIRD gets one session per neighbour: say which peer lost. */
+			hlog(HLOG_WARN, "BGPPeers share a neighbour", "error=%s", hlog_q(err.msg));
+		} else if (!strcmp(kind, "Node") &&
+		           bgp_resources_node_clash(&w->bgp, meta(obj, "name"), &err) == 1) {
+			hlog(HLOG_WARN, "Nodes share an address", "error=%s", hlog_q(err.msg));
 		}
 		w->bird_dirty = true;
 		return;

@@ -6,8 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "bird/reload.h"
-#include "bird/render.h"
 #include "dataplane/arp_suppress.h"
 #include "dataplane/capture.h"
 #include "dataplane/routes.h"
@@ -88,52 +86,6 @@ static void apply_plan(struct watcher *w)
 	if (capture_set_sync(w->captures, &p, &err) < 0)
 		hlog(HLOG_WARN, "GARP capture sync incomplete", "error=%s", hlog_q(err.msg));
 	plan_free(&p);
-}
-
-int sync_bird(struct watcher *w)
-{
-	struct bird_input in = {0};
-	struct herr err = {{0}};
-	static const char *files[2] = {"bird.cfg", "bird6.cfg"};
-	const char *socks[2] = {w->opt.bird_socket, w->opt.bird6_socket};
-	int rc = 0;
-
-	if (bird_input_build(&w->bgp, w->opt.node, &in, &err) < 0) {
-		/* Nothing to render until this node's Node object (its address) is known. */
-		hlog(HLOG_DEBUG, "BIRD configuration not rendered", "reason=%s", hlog_q(err.msg));
-		return 0;
-	}
-	for (int fam = 0; fam < 2; fam++) {
-		char *text = NULL;
-		if (bird_render(&in, fam == 0 ? BGP_V4 : BGP_V6, &text, &err) < 0) {
-			hlog(HLOG_ERROR, "BIRD render failed", "file=%s error=%s", files[fam],
-			     hlog_q(err.msg));
-			status_bird_reload(w->status, fam, "failed", err.msg);
-			rc = -1;
-			continue;
-		}
-		int r = bird_reload(w->opt.bird_dir, files[fam], text, socks[fam], &err);
-		free(text);
-		status_bird_reload(w->status, fam,
-		                   r < 0                        ? "failed"
-		                   : r == BIRD_RELOAD_UNCHANGED ? "unchanged"
-		                   : r == BIRD_RELOAD_APPLIED   ? "applied"
-		                                                : "written",
-		                   r < 0 ? err.msg : NULL);
-		if (r < 0) {
-			w->bird_reload_failures++;
-			hlog(HLOG_ERROR,
-			     "BIRD reload failed; the previous configuration keeps running",
-			     "file=%s error=%s", files[fam], hlog_q(err.msg));
-			rc = -1;
-		} else if (r != BIRD_RELOAD_UNCHANGED) {
-			w->bird_reloads++;
-			hlog(HLOG_INFO, "BIRD configuration updated", "file=%s/%s reconfigured=%s",
-			     w->opt.bird_dir, files[fam], r == BIRD_RELOAD_APPLIED ? "yes" : "no");
-		}
-	}
-	bird_input_free(&in);
-	return rc;
 }
 
 void sync_after_iteration(struct loop *l, void *arg)

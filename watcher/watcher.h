@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bird/model.h"
 #include "core/engine.h"
@@ -22,6 +23,7 @@ struct kube_client;
 struct route_syncer;
 struct capture_set;
 struct json_t;
+struct bird_sync;
 
 struct watcher_opts {
 	const char *node;
@@ -59,6 +61,7 @@ struct watcher {
 	struct route_syncer *routes;
 	struct capture_set *captures;
 	struct loop_timer *fsm_timer;
+	struct bird_sync *bird_sync; /* bird_sync.c: reloads in flight, retries */
 
 	bool plan_dirty;        /* endpoints/states changed: re-apply the plan */
 	bool bird_dirty;        /* BGP resources changed: re-render BIRD */
@@ -86,6 +89,14 @@ void watcher_http_stop(struct watcher *w);
 /* sync.c */
 uint64_t mono_us(void); /* CLOCK_MONOTONIC in microseconds */
 void sync_after_iteration(struct loop *l, void *arg);
+
+/* bird_sync.c: render both files and have BIRD load them, without waiting on
+ * the loop; failures are retried with backoff. */
 int sync_bird(struct watcher *w);
+void bird_sync_stop(struct watcher *w); /* cancel what is in flight */
+/* NULL when BIRD runs the current configuration, else a text for /readyz
+ * (into buf) saying which file is refused or failing and which objects. */
+const char *bird_sync_degraded(const struct watcher *w, char *buf, size_t cap);
+void bird_sync_write_metrics(const struct watcher *w, FILE *f);
 
 #endif

@@ -81,4 +81,33 @@ int bird_control_configure_check(const char *sock_path, const char *cfg_path,
  * running"). */
 int bird_control_show_status(const char *sock_path, struct bird_reply *reply, struct herr *err);
 
+/* ---- the same, driven by the event loop (util/loop.h) ----------------------
+ *
+ * The daemon never waits on BIRD: a BIRD that greets and then says nothing
+ * would otherwise hold the loop (GARPs, timers, /healthz) for the whole
+ * timeout. Here the socket is one more fd of the loop and the deadline one
+ * more timer. */
+struct loop;
+struct bird_async;
+
+/* Called exactly once per started command, from a loop callback (never from
+ * inside bird_async_*()), with what bird_control_command() (or, for
+ * bird_async_configure(), bird_control_configure()) would have returned.
+ * reply and err are valid during the call only. The command is finished and
+ * released when the callback returns; do not cancel it. */
+typedef void (*bird_async_cb)(void *arg, int rc, const struct bird_reply *reply,
+                              const struct herr *err);
+
+/* Connect (at once: a Unix socket needs no wait) and start `command`.
+ * Returns 0 with *out set, or a negative errno with err set and no callback
+ * to come: -ENOENT/-ECONNREFUSED when no BIRD listens, -EAGAIN when its
+ * backlog is full, as bird_control_command() otherwise. */
+int bird_async_command(struct loop *l, const char *sock_path, const char *command, int timeout_ms,
+                       bird_async_cb cb, void *arg, struct bird_async **out, struct herr *err);
+int bird_async_configure(struct loop *l, const char *sock_path, const char *cfg_path,
+                         int timeout_ms, bird_async_cb cb, void *arg, struct bird_async **out,
+                         struct herr *err);
+/* Abandon a command in flight: the socket is closed, no callback. */
+void bird_async_cancel(struct bird_async *a);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bird/validate.h"
 #include "core/selector.h"
 
 /* ---- error helpers ---------------------------------------------------------- */
@@ -65,17 +66,27 @@ static int check_fields(const struct ctx *c, const char *path, const json_t *o,
 
 /* ---- scalar parsers ------------------------------------------------------------ */
 
-/* An AS number: a JSON integer 0..4294967295, a decimal string, or "a.b"
- * (asdot, each 0..65535). */
+/* AS 0 is reserved (RFC 7607): BIRD refuses it as a local or remote AS
+ * ("Local AS number must be set") and it must not appear in a path. */
+static int asn_nonzero(const struct ctx *c, const char *field, uint32_t as)
+{
+	if (as == 0)
+		return fail(c, field,
+		            "AS number 0 is reserved (RFC 7607); BIRD refuses it (1..4294967295)");
+	return 0;
+}
+
+/* An AS number: a JSON integer 1..4294967295, a decimal string, or "a.b"
+ * (asdot, each 0..65535, not 0.0). */
 static int parse_asn(const struct ctx *c, const char *field, const json_t *v, uint32_t *out)
 {
 	if (json_is_integer(v)) {
 		json_int_t i = json_integer_value(v);
 		if (i < 0 || i > 4294967295LL)
-			return fail(c, field, "%lld is not an AS number (0..4294967295)",
+			return fail(c, field, "%lld is not an AS number (1..4294967295)",
 			            (long long)i);
 		*out = (uint32_t)i;
-		return 0;
+		return asn_nonzero(c, field, *out);
 	}
 	if (json_is_string(v)) {
 		const char *s = json_string_value(v);
@@ -87,17 +98,17 @@ static int parse_asn(const struct ctx *c, const char *field, const json_t *v, ui
 		hi = strtoull(s, &end, 10);
 		if (*end == '\0' && hi <= 4294967295ULL) {
 			*out = (uint32_t)hi;
-			return 0;
+			return asn_nonzero(c, field, *out);
 		}
 		if (*end == '.' && isdigit((unsigned char)end[1])) {
 			lo = strtoull(end + 1, &end, 10);
 			if (*end == '\0' && hi <= 65535 && lo <= 65535) {
 				*out = (uint32_t)(hi << 16 | lo);
-				return 0;
+				return asn_nonzero(c, field, *out);
 			}
 		}
 	bad:
-		return fail(c, field, "\"%s\" is not an AS number (0..4294967295 or a.b)", s);
+		return fail(c, field, "\"%s\" is not an AS number (1..4294967295 or a.b)", s);
 	}
 	return fail(c, field, "must be an AS number");
 }
@@ -193,30 +204,6 @@ int bgp_community_parse(const char *s, struct bgp_community *out, struct herr *e
 	return 0;
 }
 
-/* "a.b.c.d/n" (family 4) or "x::y/n" (family 6), host bits allowed, as
- * Calico's netv4/netv6 validators accept. */
-static bool cidr_valid(const char *s, int family)
-{
-	char addr[64];
-	unsigned char buf[16];
-	const char *slash = strchr(s, '/');
-	size_t alen;
-	char *end;
-	long bits;
-
-	if (!slash || strlen(s) > (family == 4 ? 18u : 43u))
-		return false;
-	alen = (size_t)(slash - s);
-	if (alen == 0 || alen >= sizeof(addr) || !isdigit((unsigned char)slash[1]))
-		return false;
-	memcpy(addr, s, alen);
-	addr[alen] = '\0';
-	if (inet_pton(family == 4 ? AF_INET : AF_INET6, addr, buf) != 1)
-		return false;
-	bits = strtol(slash + 1, &end, 10);
-	return *end == '\0' && bits >= 0 && bits <= (family == 4 ? 32 : 128);
-}
-
 /* "addr" or "addr/len" of the given family: splits into plain address and
  * prefix length (-1 when absent). */
 static bool addr_with_prefix(const char *s, int family, char out[46], int *prefix)
@@ -231,6 +218,7 @@ static bool addr_with_prefix(const char *s, int family, char out[46], int *prefi
 	out[alen] = '\0';
 	if (inet_pton(family == 4 ? AF_INET : AF_INET6, out, buf) != 1)
 		return false;
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, buf, out, 46);
 	*prefix = -1;
 	if (slash) {
 		char *end;
@@ -452,10 +440,19 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 	if ((v = json_object_get(o, "cidr")) && !json_is_null(v)) {
 		if ((rc = get_string(c, FIELD("cidr"), v, &s)) < 0)
 			return rc;
-		if (*s && !cidr_valid(s, family))
-			return fail(c, f, "\"%s\" is not an IPv%d CIDR", s, family);
-		if (*s && !(r->cidr = strdup(s)))
-			return herr_set(c->err, -ENOMEM, "out of memory");
+		if (*s) {
+			char canon[BIRD_CIDR_LEN], why[200];
+			int bits;
+			rc = bird_cidr_canon(s, family, canon, &bits, why, sizeof(why));
+			if (rc == -ERANGE)
+				return fail(c, f, "%s", why);
+			if (rc < 0)
+				return fail(c, f, "\"%s\" is not an IPv%d CIDR", s, family);
+			/* Rendered as written, as Calico's confd does: any spelling
+			 * BIRD parses matches the same routes. */
+			if (!(r->cidr = strdup(s)))
+				return herr_set(c->err, -ENOMEM, "out of memory");
+		}
 	}
 	if ((v = json_object_get(o, "matchOperator")) && !json_is_null(v)) {
 		static const char *const names[] = {"", "Equal", "NotEqual", "In", "NotIn"};
@@ -554,7 +551,7 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 		r->has_community = true;
 	}
 	if ((v = json_object_get(o, "asPathPrefix")) && !json_is_null(v))
-		if ((rc = decode_asn_list(c, FIELD("asPathPrefix"), v, 0, SIZE_MAX,
+		if ((rc = decode_asn_list(c, FIELD("asPathPrefix"), v, 0, BGP_AS_PATH_PREFIX_MAX,
 		                          &r->as_path_prefix, &r->nas_path_prefix)) < 0)
 			return rc;
 	if ((v = json_object_get(o, "priority")) && !json_is_null(v))
@@ -824,7 +821,14 @@ static int parse_peer_ip(const struct ctx *c, const char *s, struct bgp_peer *p)
 			goto bad;
 		p->port = (uint16_t)n;
 	}
-	if (!(p->peer_ip = strdup(addr)))
+	/* One spelling per neighbour: "FD00:0::9" is fd00::9, the same session
+	 * (and the same protocol name) as every other spelling of it. */
+	char canon[INET6_ADDRSTRLEN], why[200];
+	if (bird_addr_canon(addr, 0, canon, NULL) < 0)
+		goto bad;
+	if (bird_neighbour_check(canon, why, sizeof(why)) < 0)
+		return fail(c, "spec.peerIP", "%s", why);
+	if (!(p->peer_ip = strdup(canon)))
 		return herr_set(c->err, -ENOMEM, "out of memory");
 	return 0;
 bad:
@@ -1096,9 +1100,30 @@ static int node_set_addr(const struct ctx *c, const char *field, const json_t *v
 	if (!addr_with_prefix(s, family, addr, &n->prefix[idx]))
 		return fail(c, field, "\"%s\" is not an IPv%d address (with optional /prefix)", s,
 		            family);
+	/* Every other node's mesh session goes to this address. */
+	char why[200];
+	if (bird_neighbour_check(addr, why, sizeof(why)) < 0)
+		return fail(c, field, "%s", why);
 	free(n->addr[idx]);
 	if (!(n->addr[idx] = strdup(addr)))
 		return herr_set(c->err, -ENOMEM, "out of memory");
+	return 0;
+}
+
+/* A block of pod addresses the node announces (a podCIDR, a block
+ * affinity's cidr): canonical, no host bits, and not a default route. */
+static int block_cidr(const struct ctx *c, const char *field, const char *s,
+                      char canon[BIRD_CIDR_LEN])
+{
+	char why[200];
+	int bits, rc = bird_cidr_canon(s, 0, canon, &bits, why, sizeof(why));
+
+	if (rc == -ERANGE)
+		return fail(c, field, "%s", why);
+	if (rc < 0)
+		return fail(c, field, "\"%s\" is not a CIDR", s);
+	if (bits == 0)
+		return fail(c, field, "\"%s\" is a default route, not a block of pod addresses", s);
 	return 0;
 }
 
@@ -1111,8 +1136,10 @@ static int node_add_cidr(const struct ctx *c, const char *field, const json_t *v
 
 	if (rc < 0)
 		return rc;
-	if (!cidr_valid(s, strchr(s, ':') ? 6 : 4))
-		return fail(c, field, "\"%s\" is not a CIDR", s);
+	char canon[BIRD_CIDR_LEN];
+	if ((rc = block_cidr(c, field, s, canon)) < 0)
+		return rc;
+	s = canon;
 	for (size_t i = 0; i < n->npod_cidrs; i++)
 		if (!strcmp(n->pod_cidrs[i], s))
 			return 0;
@@ -1162,27 +1189,26 @@ static int node_decode_v1(const struct ctx *c, const json_t *obj, struct bgp_nod
 		{
 			const json_t *t = json_object_get(a, "type");
 			const json_t *ad = json_object_get(a, "address");
-			unsigned char buf[16];
 			const char *s = NULL;
 			int idx;
 
 			if (!json_is_string(t) || strcmp(json_string_value(t), "InternalIP") ||
 			    !json_is_string(ad))
 				continue;
+			char f[64], canon[INET6_ADDRSTRLEN], why[200];
+			int fam;
+
 			s = json_string_value(ad);
-			if (inet_pton(AF_INET, s, buf) == 1)
-				idx = BGP_V4;
-			else if (inet_pton(AF_INET6, s, buf) == 1)
-				idx = BGP_V6;
-			else {
-				char f[64];
-				snprintf(f, sizeof(f), "status.addresses[%zu].address", i);
+			snprintf(f, sizeof(f), "status.addresses[%zu].address", i);
+			if (bird_addr_canon(s, 0, canon, &fam) < 0)
 				return fail(c, f, "\"%s\" is not an IP address", s);
-			}
+			if (bird_neighbour_check(canon, why, sizeof(why)) < 0)
+				return fail(c, f, "%s", why);
+			idx = fam == 4 ? BGP_V4 : BGP_V6;
 			if (n->addr[idx])
 				continue; /* annotation or an earlier InternalIP wins */
 			n->prefix[idx] = -1;
-			if (!(n->addr[idx] = strdup(s)))
+			if (!(n->addr[idx] = strdup(canon)))
 				return herr_set(c->err, -ENOMEM, "out of memory");
 		}
 	}
@@ -1292,9 +1318,10 @@ int bgp_block_affinity_decode(const json_t *obj, struct bgp_block_affinity *out,
 		return fail(&c, "spec.cidr", "required");
 	if ((rc = get_string(&c, "spec.cidr", v, &s)) < 0)
 		return rc;
-	if (!cidr_valid(s, strchr(s, ':') ? 6 : 4))
-		return fail(&c, "spec.cidr", "\"%s\" is not a CIDR", s);
-	out->cidr = strdup(s);
+	char canon[BIRD_CIDR_LEN];
+	if ((rc = block_cidr(&c, "spec.cidr", s, canon)) < 0)
+		return rc;
+	out->cidr = strdup(canon);
 	v = json_object_get(spec, "node");
 	if (!v) {
 		rc = fail(&c, "spec.node", "required");
@@ -1538,4 +1565,70 @@ const struct bgp_filter *bgp_resources_filter(const struct bgp_resources *set, c
 		if (!strcmp(set->filters[i].name, name))
 			return &set->filters[i];
 	return NULL;
+}
+
+static bool same_scope(const struct bgp_peer *a, const struct bgp_peer *b)
+{
+	if (!a->node != !b->node || (a->node && strcmp(a->node, b->node)))
+		return false;
+	if (!a->node_selector != !b->node_selector ||
+	    (a->node_selector && strcmp(a->node_selector, b->node_selector)))
+		return false;
+	return true;
+}
+
+int bgp_resources_peer_clash(const struct bgp_resources *set, const char *name, struct herr *why)
+{
+	const struct bgp_peer *me = NULL, *other = NULL, *first;
+
+	for (size_t i = 0; i < set->npeers; i++)
+		if (!strcmp(set->peers[i].name, name))
+			me = &set->peers[i];
+	if (!me || !me->peer_ip)
+		return 0;
+	first = me;
+	for (size_t i = 0; i < set->npeers; i++) {
+		const struct bgp_peer *p = &set->peers[i];
+		if (p == me || !p->peer_ip || strcmp(p->peer_ip, me->peer_ip) ||
+		    p->port != me->port || !same_scope(p, me))
+			continue;
+		if (!other || strcmp(p->name, other->name) < 0)
+			other = p;
+		if (strcmp(p->name, first->name) < 0)
+			first = p;
+	}
+	if (!other)
+		return 0;
+	herr_set(why, -EEXIST,
+	         "BGPPeer %s: spec.peerIP: %s is the neighbour of BGPPeer %s too; only %s's "
+	         "session is rendered",
+	         me->name, me->peer_ip, other->name, first->name);
+	return 1;
+}
+
+int bgp_resources_node_clash(const struct bgp_resources *set, const char *name, struct herr *why)
+{
+	const struct bgp_node *me = bgp_resources_node(set, name);
+
+	for (int f = 0; me && f < 2; f++) {
+		const struct bgp_node *other = NULL;
+
+		if (!me->addr[f])
+			continue;
+		for (size_t i = 0; i < set->nnodes; i++) {
+			const struct bgp_node *n = &set->nodes[i];
+			if (n != me && n->addr[f] && !strcmp(n->addr[f], me->addr[f]) &&
+			    (!other || strcmp(n->name, other->name) < 0))
+				other = n;
+		}
+		if (!other)
+			continue;
+		herr_set(why, -EEXIST,
+		         "Node %s: address %s is Node %s's too; the other nodes' mesh has one "
+		         "session to it, as Node %s",
+		         me->name, me->addr[f], other->name,
+		         strcmp(me->name, other->name) < 0 ? me->name : other->name);
+		return 1;
+	}
+	return 0;
 }

@@ -32,6 +32,10 @@ enum bgp_dir { BGP_IMPORT = 0, BGP_EXPORT = 1 };
 #define BGP_DEFAULT_PRIORITY 1024u       /* normal route priority (kernel metric) */
 #define BGP_PRIORITY_MAX     2147483646u /* priorities are 1..2^31-2 */
 #define BGP_LOCAL_PREF_BASE  2147483647u /* LOCAL_PREF = 2^31-1 - priority */
+/* A BGP UPDATE is at most 4096 bytes (RFC 4271), so an AS_PATH holds fewer
+ * than 1024 4-byte ASNs: a longer asPathPrefix could never match. (BIRD
+ * 1.6.8's parser gives up, "memory exhausted", between 4,000 and 10,000.) */
+#define BGP_AS_PATH_PREFIX_MAX 1024u
 
 /* ---- BGPFilter ------------------------------------------------------------ */
 
@@ -216,5 +220,16 @@ void bgp_resources_free(struct bgp_resources *set);
 
 const struct bgp_node *bgp_resources_node(const struct bgp_resources *set, const char *name);
 const struct bgp_filter *bgp_resources_filter(const struct bgp_resources *set, const char *name);
+
+/* Whether BGPPeer `name` has the same neighbour (canonical peerIP and port)
+ * and the same scope (global, the same spec.node, or the same nodeSelector)
+ * as another BGPPeer: BIRD can run one session per neighbour, so the renderer
+ * keeps the peer whose name sorts first. Returns 1 with `why` naming both
+ * and the one rendered, 0 when there is no clash (or no such peer). */
+int bgp_resources_peer_clash(const struct bgp_resources *set, const char *name, struct herr *why);
+/* Likewise for Nodes: whether Node `name` has an address another Node has
+ * too (every other node's mesh then has one session for both: the Node
+ * whose name sorts first). 1 with `why` naming both, else 0. */
+int bgp_resources_node_clash(const struct bgp_resources *set, const char *name, struct herr *why);
 
 #endif

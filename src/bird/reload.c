@@ -160,23 +160,33 @@ int bird_write_if_changed(const char *dir, const char *name, const char *text, s
 	return rc < 0 ? rc : 1;
 }
 
-int bird_reload(const char *dir, const char *name, const char *text, const char *sock_path,
-                struct herr *err)
+int bird_reload_prepare(const char *dir, const char *name, const char *text, char *tmp,
+                        struct herr *err)
 {
-	char path[PATH_MAX], rejected[PATH_MAX], tmp[PATH_MAX];
+	char path[PATH_MAX];
 	int rc;
 
-	if ((rc = join_path(path, dir, name, "", err)) < 0 ||
-	    (rc = join_path(rejected, dir, name, ".rejected", err)) < 0)
+	tmp[0] = '\0';
+	if ((rc = join_path(path, dir, name, "", err)) < 0)
 		return rc;
 	rc = file_holds(path, text, err);
 	if (rc != 0)
 		return rc < 0 ? rc : BIRD_RELOAD_UNCHANGED;
 	rc = write_temp(dir, name, text, tmp, err);
-	if (rc < 0)
-		return rc;
+	return rc < 0 ? rc : BIRD_RELOAD_PREPARED;
+}
 
-	rc = sock_path ? bird_control_configure(sock_path, tmp, NULL, err) : -ENOENT;
+int bird_reload_finish(const char *dir, const char *name, const char *tmp, int configure_rc,
+                       struct herr *err)
+{
+	char path[PATH_MAX], rejected[PATH_MAX];
+	int rc = configure_rc;
+
+	if (join_path(path, dir, name, "", NULL) < 0 ||
+	    join_path(rejected, dir, name, ".rejected", NULL) < 0) {
+		unlink(tmp);
+		return herr_set(err, -EINVAL, "bird config: bad file name %s", name);
+	}
 	if (rc == 0 || rc == -ENOENT || rc == -ECONNREFUSED) {
 		/* Accepted, or no BIRD to ask: BIRD reads the file when it starts. */
 		int applied = rc == 0;
@@ -201,4 +211,16 @@ int bird_reload(const char *dir, const char *name, const char *text, const char 
 	}
 	unlink(tmp);
 	return rc;
+}
+
+int bird_reload(const char *dir, const char *name, const char *text, const char *sock_path,
+                struct herr *err)
+{
+	char tmp[PATH_MAX];
+	int rc = bird_reload_prepare(dir, name, text, tmp, err);
+
+	if (rc != BIRD_RELOAD_PREPARED)
+		return rc;
+	rc = sock_path ? bird_control_configure(sock_path, tmp, NULL, err) : -ENOENT;
+	return bird_reload_finish(dir, name, tmp, rc, err);
 }

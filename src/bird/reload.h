@@ -32,6 +32,7 @@ enum bird_reload_result {
 	BIRD_RELOAD_UNCHANGED = 0, /* the file already held this text: nothing done */
 	BIRD_RELOAD_APPLIED = 1,   /* BIRD accepted it; the file is in place */
 	BIRD_RELOAD_WRITTEN = 2,   /* no BIRD running (or sock_path NULL): file written */
+	BIRD_RELOAD_PREPARED = 3,  /* bird_reload_prepare(): the temporary file is written */
 };
 
 /* Returns an enum bird_reload_result (>= 0) or a negative errno with err set:
@@ -41,6 +42,18 @@ enum bird_reload_result {
  * BIRD. name is a plain file name (no '/'). */
 int bird_reload(const char *dir, const char *name, const char *text, const char *sock_path,
                 struct herr *err);
+
+/* bird_reload() in two halves, for a caller that asks BIRD without waiting
+ * (bird_async_configure()): prepare does steps 1 and 2 and returns
+ * BIRD_RELOAD_UNCHANGED, or BIRD_RELOAD_PREPARED with the temporary file's
+ * path in tmp (PATH_MAX bytes); finish does step 4 given what `configure
+ * "<tmp>"` returned (-ENOENT for "no BIRD to ask") and returns what
+ * bird_reload() would have. Every prepared file must be finished (or
+ * unlinked). */
+int bird_reload_prepare(const char *dir, const char *name, const char *text, char *tmp,
+                        struct herr *err);
+int bird_reload_finish(const char *dir, const char *name, const char *tmp, int configure_rc,
+                       struct herr *err);
 
 /* Write `text` to `<dir>/<name>` atomically (temporary file in dir, fsync,
  * rename, fsync dir) unless it already holds exactly that. Returns 0 when

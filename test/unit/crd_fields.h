@@ -222,7 +222,7 @@ struct leaf {
 	     "spec." l "[].asPathPrefix",                                                          \
 	     "array",                                                                              \
 	     NOLIM,                                                                                \
-	     NOLIM,                                                                                \
+	     1024,                                                                                 \
 	     NULL,                                                                                 \
 	     NULL,                                                                                 \
 	     FILTER(l, "{\"action\":\"Accept\"}"),                                                 \
@@ -232,7 +232,7 @@ struct leaf {
 	    {"BGPFilter",                                                                          \
 	     "spec." l "[].asPathPrefix[]",                                                        \
 	     "integer",                                                                            \
-	     0,                                                                                    \
+	     1,                                                                                    \
 	     4294967295LL,                                                                         \
 	     NULL,                                                                                 \
 	     NULL,                                                                                 \
@@ -290,7 +290,7 @@ struct leaf {
 	    {"BGPFilter",                                                                          \
 	     "spec." l "[].operations[].prependASPath.prefix[]",                                   \
 	     "integer",                                                                            \
-	     0,                                                                                    \
+	     1,                                                                                    \
 	     4294967295LL,                                                                         \
 	     NULL,                                                                                 \
 	     NULL,                                                                                 \

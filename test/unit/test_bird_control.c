@@ -23,6 +23,7 @@
 
 #include "bird/control.h"
 #include "bird/reload.h"
+#include "util/loop.h"
 
 /* What the fake BIRD does on its one connection. */
 struct script {
@@ -524,6 +525,134 @@ static void test_reload_io_failure_leaves_file_for_retry(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* ---- the loop-driven client ---- */
+
+struct async_result {
+	int calls, rc, code;
+	char msg[512];
+	long long at_ms;
+};
+
+static void on_async(void *arg, int rc, const struct bird_reply *reply, const struct herr *err)
+{
+	struct async_result *res = arg;
+
+	res->calls++;
+	res->rc = rc;
+	res->code = reply ? reply->code : -1;
+	snprintf(res->msg, sizeof(res->msg), "%s", rc < 0 && err ? err->msg : "");
+	res->at_ms = mono_ms();
+}
+
+static void on_tick(struct loop *l, struct loop_timer *t, void *arg)
+{
+	(*(int *)arg)++;
+	loop_timer_arm(t, 10);
+}
+
+/* Turn the loop until the command's callback ran (at most 3 s). */
+static void run_until_done(struct loop *l, struct async_result *res)
+{
+	long long end = mono_ms() + 3000;
+
+	while (!res->calls && mono_ms() < end)
+		assert_true(loop_once(l, 100) >= 0);
+	assert_int_equal(res->calls, 1);
+}
+
+/* A BIRD that greets and then says nothing holds nothing: the call returns
+ * at once, timers keep firing while it waits, and the deadline ends it. */
+static void test_async_silent_bird_does_not_hold_the_loop(void **state)
+{
+	struct script sc = {GREETING, NULL, 1};
+	struct async_result res = {0};
+	struct loop *l = loop_new();
+	struct loop_timer *tick;
+	struct bird_async *a = NULL;
+	struct herr err = {""};
+	struct fake f;
+	long long t0, started;
+	int ticks = 0;
+
+	assert_non_null(l);
+	tick = loop_timer_new(l, on_tick, &ticks);
+	loop_timer_arm(tick, 10);
+	fake_start(&f, &sc);
+	t0 = mono_ms();
+	assert_int_equal(
+	    bird_async_configure(l, f.sock, "/etc/bird/bird.cfg", 400, on_async, &res, &a, &err),
+	    0);
+	started = mono_ms() - t0;
+	assert_non_null(a);
+	assert_true(started < 100);
+	run_until_done(l, &res);
+	fake_finish(&f);
+	assert_string_equal(f.command, "configure \"/etc/bird/bird.cfg\"\n");
+	assert_int_equal(res.rc, -ETIMEDOUT);
+	assert_true(res.at_ms - t0 >= 390 && res.at_ms - t0 < 2000);
+	assert_non_null(strstr(res.msg, "timed out waiting for BIRD's reply"));
+	/* 10 ms ticks went on all the while: the loop was never held. */
+	assert_true(ticks >= 20);
+	loop_timer_free(tick);
+	loop_free(l);
+}
+
+static void test_async_configure_outcomes(void **state)
+{
+	static const struct {
+		const char *reply;
+		int rc, code;
+		const char *msg;
+	} cases[] = {
+	    {"0002-Reading configuration from @PATH@\n0003 Reconfigured\n", 0, 3, NULL},
+	    {"0002-Reading configuration from @PATH@\n8002 @PATH@:3:26 syntax error\n", -EINVAL,
+	     8002, "8002 /etc/bird/bird.cfg:3:26 syntax error"},
+	    {"0006 Reconfiguration ignored, shutting down\n", -ECANCELED, 6, "shutting down"},
+	    {"0002-Reading", -ECONNRESET, -1, "closed the connection"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct script sc = {GREETING, cases[i].reply, 0};
+		struct async_result res = {0};
+		struct loop *l = loop_new();
+		struct bird_async *a = NULL;
+		struct herr err = {""};
+		struct fake f;
+
+		fake_start(&f, &sc);
+		assert_int_equal(bird_async_configure(l, f.sock, "/etc/bird/bird.cfg", 2000,
+		                                      on_async, &res, &a, &err),
+		                 0);
+		run_until_done(l, &res);
+		fake_finish(&f);
+		if (res.rc != cases[i].rc)
+			fail_msg("case %zu: rc %d (%s), expected %d", i, res.rc, res.msg,
+			         cases[i].rc);
+		if (cases[i].code >= 0)
+			assert_int_equal(res.code, cases[i].code);
+		if (cases[i].msg && !strstr(res.msg, cases[i].msg))
+			fail_msg("case %zu: message \"%s\" lacks \"%s\"", i, res.msg, cases[i].msg);
+		loop_free(l);
+	}
+}
+
+static void test_async_no_bird_fails_at_once(void **state)
+{
+	struct loop *l = loop_new();
+	struct async_result res = {0};
+	struct bird_async *a = NULL;
+	struct herr err = {""};
+
+	assert_int_equal(bird_async_command(l, "/nonexistent/handoff/bird.ctl", "show status", 100,
+	                                    on_async, &res, &a, &err),
+	                 -ENOENT);
+	assert_null(a);
+	assert_non_null(strstr(err.msg, "is BIRD running?"));
+	assert_int_equal(loop_once(l, 20), 0);
+	assert_int_equal(res.calls, 0);
+	loop_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -542,6 +671,9 @@ int main(void)
 	    cmocka_unit_test(test_reload_rejected_keeps_last_good_file),
 	    cmocka_unit_test(test_reload_without_bird_writes_the_file),
 	    cmocka_unit_test(test_reload_io_failure_leaves_file_for_retry),
+	    cmocka_unit_test(test_async_silent_bird_does_not_hold_the_loop),
+	    cmocka_unit_test(test_async_configure_outcomes),
+	    cmocka_unit_test(test_async_no_bird_fails_at_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

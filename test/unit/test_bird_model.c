@@ -105,7 +105,8 @@ static void test_cidr_and_operator(void **state)
 	                       "cidr: 10.0.0.0/8}\n",
 	                "BGPFilter my-filter: spec.importV6[0].cidr: \"10.0.0.0/8\" is not an "
 	                "IPv6 CIDR");
-	rule_accepted("{action: Accept, matchOperator: NotIn, cidr: 10.1.2.3/8}");
+	rule_rejected("{action: Accept, matchOperator: NotIn, cidr: 10.1.2.3/8}",
+	              ".cidr: \"10.1.2.3/8\" has host bits set (the network is 10.0.0.0/8)");
 }
 
 static void test_prefix_length(void **state)
@@ -208,7 +209,7 @@ static void test_communities(void **state)
 static void test_as_path_and_priority(void **state)
 {
 	rule_rejected("{action: Accept, asPathPrefix: [65000, 4294967296]}",
-	              ".asPathPrefix[1]: 4294967296 is not an AS number (0..4294967295)");
+	              ".asPathPrefix[1]: 4294967296 is not an AS number (1..4294967295)");
 	rule_rejected("{action: Accept, priority: 0}",
 	              ".priority: 0 is out of range (1..2147483646)");
 	rule_rejected("{action: Accept, priority: 2147483647}",
@@ -292,7 +293,7 @@ static void test_wrong_types(void **state)
 	rule_rejected("{action: Accept, asPathPrefix: 65000}",
 	              ".asPathPrefix: must be a list of AS numbers");
 	rule_rejected("{action: Accept, asPathPrefix: [x]}",
-	              ".asPathPrefix[0]: \"x\" is not an AS number (0..4294967295 or a.b)");
+	              ".asPathPrefix[0]: \"x\" is not an AS number (1..4294967295 or a.b)");
 	rule_rejected("{action: Accept, priority: '512'}",
 	              ".priority: must be an integer (1..2147483646)");
 	rule_rejected("{action: Accept, operations: {setPriority: {value: 1}}}",
@@ -398,7 +399,7 @@ static void test_peer(void **state)
 	                "or [ipv6]:port");
 	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: '<ToR AS number>'}\n",
 	                "BGPPeer p: spec.asNumber: \"<ToR AS number>\" is not an AS number "
-	                "(0..4294967295 or a.b)");
+	                "(1..4294967295 or a.b)");
 	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, keepaliveTime: 1500ms}\n",
 	                "BGPPeer p: spec.keepaliveTime: \"1500ms\" must be whole seconds, "
 	                "1s..65535s");
