@@ -31,6 +31,11 @@ struct engine {
 	struct lm_transitions trs;    /* scratch */
 	const struct endpoint **view; /* engine_endpoints() */
 	struct plan_index *index;     /* every part, in plan order */
+	/* Restored FSMs waiting for the settle (sorted keys), and whether it
+	 * has happened. */
+	char **restored;
+	size_t nrestored;
+	bool settled;
 };
 
 /* ---- decisions ----------------------------------------------------------- */
@@ -127,6 +132,26 @@ static void emit_transitions(struct engine *e, struct decisions *out)
 	lm_transitions_clear(&e->trs);
 }
 
+static size_t restored_find(const struct engine *e, const char *key, bool *found)
+{
+	size_t lo = 0, hi = e->nrestored;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(e->restored[mid], key);
+		if (!c) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Role events -> decisions and FSM inputs (each role event, then what it caused). */
 static void feed_roles(struct engine *e, uint64_t now, struct decisions *out)
 {
@@ -138,6 +163,10 @@ static void feed_roles(struct engine *e, uint64_t now, struct decisions *out)
 			d->uid = strdup(r->uid ? r->uid : "");
 			d->role = r->role;
 		}
+		bool held;
+		restored_find(e, r->endpoint_key, &held);
+		if (held)
+			continue; /* its FSM gets the settled role at engine_restore_settle */
 		lm_monitor_role(e->mon, r->endpoint_key, r->role, r->uid, now, &e->trs);
 		emit_transitions(e, out);
 	}
@@ -470,6 +499,80 @@ int engine_garp(struct engine *e, const char *key, const char *ifname, uint64_t 
 	return 0;
 }
 
+/* ---- restart ---------------------------------------------------------------- */
+
+int engine_restore(struct engine *e, const struct lm_record *r, uint64_t now, struct decisions *out,
+                   struct herr *err)
+{
+	const char *key = r->key ? r->key : "";
+	bool found;
+	size_t i;
+	int rc;
+
+	if (e->settled)
+		return herr_set(err, -EBUSY, "restore of %s: the restore is over", key);
+	engine_advance(e, now, out);
+	i = restored_find(e, key, &found);
+	if (found || lm_monitor_state(e->mon, key) != LM_BASE)
+		return herr_set(err, -EEXIST, "restore of %s: the endpoint already has a state",
+		                key);
+	/* Both allocations before the monitor changes. */
+	char **v = realloc(e->restored, (e->nrestored + 1) * sizeof(*v));
+	if (!v)
+		return herr_set(err, -ENOMEM, "restore of %s: out of memory", key);
+	e->restored = v;
+	char *k = strdup(key);
+	if (!k)
+		return herr_set(err, -ENOMEM, "restore of %s: out of memory", key);
+	if ((rc = lm_monitor_restore(e->mon, r)) < 0) {
+		free(k);
+		return herr_set(err, rc, "restore of %s: %s", key,
+		                rc == -EINVAL ? "not a state, role or key that can be restored"
+		                              : "out of memory");
+	}
+	memmove(&e->restored[i + 1], &e->restored[i], (e->nrestored - i) * sizeof(*v));
+	e->restored[i] = k;
+	e->nrestored++;
+	struct ep_entry *x = ep_get(e, key);
+	if (x) {
+		x->dirty = true;
+		reroute_dirty(e, now, out);
+	}
+	return 0;
+}
+
+void engine_restore_settle(struct engine *e, uint64_t now, struct decisions *out)
+{
+	if (e->settled)
+		return;
+	engine_advance(e, now, out);
+	e->settled = true;
+	for (size_t i = 0; i < e->nrestored; i++) {
+		const char *key = e->restored[i], *uid = NULL;
+		struct ep_entry *x = ep_get(e, key);
+
+		if (!x) {
+			/* Gone while we were away: Deleted, as a removal seen live. */
+			lm_monitor_remove(e->mon, key, now, &e->trs);
+		} else {
+			enum lm_role role = roles_get(e->roles, key, &uid);
+			lm_monitor_role(e->mon, key, role, uid, now, &e->trs);
+			x->dirty = true;
+		}
+		emit_transitions(e, out);
+		free(e->restored[i]);
+	}
+	free(e->restored);
+	e->restored = NULL;
+	e->nrestored = 0;
+	reroute_dirty(e, now, out);
+}
+
+size_t engine_records(const struct engine *e, struct lm_record *out, size_t cap)
+{
+	return lm_monitor_records(e->mon, out, cap);
+}
+
 /* ---- lifecycle and views -------------------------------------------------- */
 
 struct engine *engine_new(const char *node)
@@ -502,6 +605,9 @@ void engine_free(struct engine *e)
 	free(e->fcs);
 	roles_free(e->roles);
 	lm_monitor_free(e->mon);
+	for (size_t i = 0; i < e->nrestored; i++)
+		free(e->restored[i]);
+	free(e->restored);
 	role_events_free(&e->rev);
 	lm_transitions_free(&e->trs);
 	free(e->view);
