@@ -36,7 +36,10 @@ struct watcher_opts {
 	const char *log_level;     /* --log-level: debug, info, warn, error */
 	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
 	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
+	const char *state_file;    /* --state-file: migrations kept across restarts; "" = none */
 };
+
+struct saved_state;
 
 struct watcher {
 	struct watcher_opts opt;
@@ -65,6 +68,11 @@ struct watcher {
 	bool synced;            /* initial lists done and the first plan applied */
 	unsigned pending_lists; /* watches whose first list has not completed */
 	char *last_arp_sig;     /* what ARP suppression was last built from */
+
+	/* state.c: the saved state, read at start and restored at the settle
+	 * (initial lists done); no route is applied before the settle. */
+	struct saved_state *saved;
+	bool settled;
 
 	/* Figures for /metrics. */
 	uint64_t route_sync_errors, bird_reloads, bird_reload_failures, objects_rejected;

@@ -31,11 +31,11 @@ struct engine {
 	struct lm_transitions trs;    /* scratch */
 	const struct endpoint **view; /* engine_endpoints() */
 	struct plan_index *index;     /* every part, in plan order */
-	/* Restored FSMs waiting for the settle (sorted keys), and whether it
-	 * has happened. */
+	/* Between engine_restore_begin and the settle: roles are held, and the
+	 * keys restored so far (sorted) are checked at the settle. */
+	bool restoring;
 	char **restored;
 	size_t nrestored;
-	bool settled;
 };
 
 /* ---- decisions ----------------------------------------------------------- */
@@ -163,10 +163,8 @@ static void feed_roles(struct engine *e, uint64_t now, struct decisions *out)
 			d->uid = strdup(r->uid ? r->uid : "");
 			d->role = r->role;
 		}
-		bool held;
-		restored_find(e, r->endpoint_key, &held);
-		if (held)
-			continue; /* its FSM gets the settled role at engine_restore_settle */
+		if (e->restoring)
+			continue; /* the FSM gets the settled role at engine_restore_settle */
 		lm_monitor_role(e->mon, r->endpoint_key, r->role, r->uid, now, &e->trs);
 		emit_transitions(e, out);
 	}
@@ -501,6 +499,11 @@ int engine_garp(struct engine *e, const char *key, const char *ifname, uint64_t 
 
 /* ---- restart ---------------------------------------------------------------- */
 
+void engine_restore_begin(struct engine *e)
+{
+	e->restoring = true;
+}
+
 int engine_restore(struct engine *e, const struct lm_record *r, uint64_t now, struct decisions *out,
                    struct herr *err)
 {
@@ -509,8 +512,8 @@ int engine_restore(struct engine *e, const struct lm_record *r, uint64_t now, st
 	size_t i;
 	int rc;
 
-	if (e->settled)
-		return herr_set(err, -EBUSY, "restore of %s: the restore is over", key);
+	if (!e->restoring)
+		return herr_set(err, -EBUSY, "restore of %s: not restoring", key);
 	engine_advance(e, now, out);
 	i = restored_find(e, key, &found);
 	if (found || lm_monitor_state(e->mon, key) != LM_BASE)
@@ -543,28 +546,28 @@ int engine_restore(struct engine *e, const struct lm_record *r, uint64_t now, st
 
 void engine_restore_settle(struct engine *e, uint64_t now, struct decisions *out)
 {
-	if (e->settled)
+	if (!e->restoring)
 		return;
 	engine_advance(e, now, out);
-	e->settled = true;
+	e->restoring = false;
+	/* Restored endpoints gone while we were away: Deleted, as if seen live. */
 	for (size_t i = 0; i < e->nrestored; i++) {
-		const char *key = e->restored[i], *uid = NULL;
-		struct ep_entry *x = ep_get(e, key);
-
-		if (!x) {
-			/* Gone while we were away: Deleted, as a removal seen live. */
-			lm_monitor_remove(e->mon, key, now, &e->trs);
-		} else {
-			enum lm_role role = roles_get(e->roles, key, &uid);
-			lm_monitor_role(e->mon, key, role, uid, now, &e->trs);
-			x->dirty = true;
+		if (!ep_get(e, e->restored[i])) {
+			lm_monitor_remove(e->mon, e->restored[i], now, &e->trs);
+			emit_transitions(e, out);
 		}
-		emit_transitions(e, out);
 		free(e->restored[i]);
 	}
 	free(e->restored);
 	e->restored = NULL;
 	e->nrestored = 0;
+	/* Every endpoint's FSM gets the role it has now. */
+	for (size_t i = 0; i < e->neps; i++) {
+		const char *uid = NULL;
+		enum lm_role role = roles_get(e->roles, e->eps[i]->ep.key, &uid);
+		lm_monitor_role(e->mon, e->eps[i]->ep.key, role, uid, now, &e->trs);
+		emit_transitions(e, out);
+	}
 	reroute_dirty(e, now, out);
 }
 

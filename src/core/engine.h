@@ -79,24 +79,26 @@ bool engine_next_deadline(const struct engine *e, uint64_t *deadline_ms);
 
 /* ---- restart (calico-semantics B; Calico itself forgets these FSMs) -------
  *
- * A restarted watcher gives back the FSMs it saved, before or while the
- * initial objects arrive, then settles them once every initial list is in:
- *   engine_restore(record)...   objects in (engine_apply, endpoints)...
- *   engine_restore_settle()
- * Until the settle, a restored endpoint's role changes are recorded (role
- * decisions) but not fed to its FSM: objects arrive in any order, and a Pod
- * seen before its LiveMigration must not end a Live state. The settle then
- * feeds each restored FSM the role the objects give it now (only a change is
- * an input, B.1: the same role carries on without a transition), and an
- * endpoint that no longer exists gets Deleted. GARPs and timers act at once. */
-
-/* Restore one saved FSM. 0, or -EBUSY after the settle, -EEXIST when the
- * endpoint already has an FSM (the first record wins), -EINVAL for a bad
- * record, -ENOMEM; err names the endpoint. An endpoint already known is
- * re-routed for its restored state. */
+ * A restarted watcher gives back the FSMs it saved once the initial objects
+ * are in, so that it can check them against what the objects say:
+ *   engine_restore_begin()   objects in (engine_apply, endpoints)...
+ *   engine_restore(record)...   engine_restore_settle()
+ * From begin to settle no role change reaches any FSM (role decisions are
+ * still reported): objects arrive in any order, and a Pod seen before its
+ * LiveMigration must neither end a Live state nor start a Target that the
+ * saved state contradicts. The settle feeds every endpoint's FSM the role the
+ * objects give it now (only a change is an input, B.1, so a restored FSM
+ * whose role is unchanged carries on without a transition), and a restored
+ * endpoint that no longer exists gets Deleted. Timers act at once. Without
+ * engine_restore_begin() the engine never holds roles (replay). */
+void engine_restore_begin(struct engine *e);
+/* Restore one saved FSM (between begin and settle). 0, or -EBUSY outside
+ * that window, -EEXIST when the endpoint already has an FSM (the first
+ * record wins), -EINVAL for a bad record, -ENOMEM; err names the endpoint.
+ * A known endpoint is re-routed for its restored state. */
 int engine_restore(struct engine *e, const struct lm_record *r, uint64_t now_ms,
                    struct decisions *out, struct herr *err);
-/* End the restore (idempotent). */
+/* End the restore (nothing when none began). */
 void engine_restore_settle(struct engine *e, uint64_t now_ms, struct decisions *out);
 /* Endpoints with an FSM (not Base), for saving (lm_monitor_records). */
 size_t engine_records(const struct engine *e, struct lm_record *out, size_t cap);

@@ -65,6 +65,8 @@ static void test_live_any_order(void **state)
 		struct herr err = {{0}};
 		struct lm_record r = {EP, "uid-7", LM_LIVE, LM_ROLE_TARGET, 0};
 
+		assert_int_equal(engine_restore(e, &r, 0, &d, &err), -EBUSY);
+		engine_restore_begin(e);
 		assert_int_equal(engine_restore(e, &r, 0, &d, &err), 0);
 		apply(e, order ? lm_json : pod_json, 1, &d);
 		if (!order)
@@ -93,6 +95,7 @@ static void test_live_lm_gone(void **state)
 	struct lm_record r = {EP, "uid-7", LM_LIVE, LM_ROLE_TARGET, 0};
 	uint64_t due;
 
+	engine_restore_begin(e);
 	assert_int_equal(engine_restore(e, &r, 0, &d, &err), 0);
 	apply(e, pod_json, 1, &d);
 	engine_restore_settle(e, 10, &d);
@@ -119,6 +122,7 @@ static void test_timewait_remaining(void **state)
 	struct herr err = {{0}};
 	struct lm_record r = {EP, "uid-7", LM_TIMEWAIT, LM_ROLE_NONE, 4000};
 
+	engine_restore_begin(e);
 	assert_int_equal(engine_restore(e, &r, 0, &d, &err), 0);
 	apply(e, pod_json, 1, &d);
 	engine_restore_settle(e, 2, &d);
@@ -142,6 +146,7 @@ static void test_target_and_gone(void **state)
 	struct lm_record t = {EP, "uid-7", LM_TARGET, LM_ROLE_TARGET, 0};
 	struct lm_record gone = {"vms/gone", "uid-1", LM_LIVE, LM_ROLE_TARGET, 0};
 
+	engine_restore_begin(e);
 	apply(e, pod_json, 1, &d);
 	assert_int_equal(metric_of(e, "10.65.0.10/32"), 1024);
 	assert_int_equal(engine_restore(e, &t, 2, &d, &err), 0);
@@ -161,13 +166,35 @@ static void test_target_and_gone(void **state)
 	engine_free(e);
 }
 
+/* Nothing saved: a target seen during the restore window starts its Target
+ * at the settle (no FSM moves on roles before it), then runs as usual. */
+static void test_fresh_target_at_settle(void **state)
+{
+	(void)state;
+	struct engine *e = engine_new("n1");
+	struct decisions d = {0};
+
+	engine_restore_begin(e);
+	apply(e, lm_json, 1, &d);
+	apply(e, pod_json, 2, &d);
+	assert_int_equal(engine_state(e, EP), LM_BASE);
+	assert_int_equal(count_transitions(&d), 0);
+	engine_restore_settle(e, 3, &d);
+	assert_int_equal(engine_state(e, EP), LM_TARGET);
+	assert_int_equal(count_transitions(&d), 1);
+	assert_int_equal(metric_of(e, "10.65.0.10/32"), 0);
+	engine_restore_settle(e, 4, &d); /* a second settle changes nothing */
+	assert_int_equal(count_transitions(&d), 1);
+	decisions_free(&d);
+	engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_live_any_order),
-	    cmocka_unit_test(test_live_lm_gone),
-	    cmocka_unit_test(test_timewait_remaining),
-	    cmocka_unit_test(test_target_and_gone),
+	    cmocka_unit_test(test_live_any_order),         cmocka_unit_test(test_live_lm_gone),
+	    cmocka_unit_test(test_timewait_remaining),     cmocka_unit_test(test_target_and_gone),
+	    cmocka_unit_test(test_fresh_target_at_settle),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
