@@ -316,6 +316,17 @@ static const struct endpoint *find_ep(const struct endpoint *const *eps, size_t 
 	return NULL;
 }
 
+/* A value as it goes in a log line: bare when it is a plain name, as the
+ * transition lines print ids and uids, quoted otherwise. */
+static const char *logval(const char *s)
+{
+	if (!*s ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789./_:-") !=
+	        strlen(s))
+		return hlog_q(s);
+	return s;
+}
+
 static void restore_one(struct watcher *w, const struct lm_record *r, const char *from,
                         uint64_t mono)
 {
@@ -328,8 +339,8 @@ static void restore_one(struct watcher *w, const struct lm_record *r, const char
 		return;
 	}
 	hlog(HLOG_INFO, "Live migration state restored",
-	     "from=%s id=%s migrationUid=%s remainingMs=%lld state=%s", from, hlog_q(r->key),
-	     hlog_q(r->uid ? r->uid : ""),
+	     "from=%s id=%s migrationUid=%s remainingMs=%lld state=%s", from, logval(r->key),
+	     logval(r->uid ? r->uid : ""),
 	     r->state == LM_TIMEWAIT
 	         ? (long long)(r->deadline_ms > mono ? r->deadline_ms - mono : 0)
 	         : -1LL,
@@ -358,11 +369,11 @@ void state_settle(struct watcher *w)
 			/* Elevated after the file was written: the GARP came. */
 			r.state = LM_LIVE;
 			hlog(HLOG_INFO, "Saved Target is elevated in the kernel; restoring Live",
-			     "id=%s", hlog_q(s->key));
+			     "id=%s", logval(s->key));
 		} else if (s->state != LM_TARGET && k == 1) {
 			hlog(HLOG_WARN,
 			     "Saved state and kernel route disagree; the saved state wins",
-			     "id=%s state=%s", hlog_q(s->key), lm_state_name(s->state, sb));
+			     "id=%s state=%s", logval(s->key), lm_state_name(s->state, sb));
 		}
 		restore_one(w, &r, "file", mono);
 	}

@@ -185,6 +185,10 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 
 	if (!gone && plan_compute(&one, 1, e->mon, &e->cfg, &p) < 0)
 		return;
+	/* While restoring, parts move through states the kernel never sees;
+	 * the settle reports the routes as they then are (emit_settled). */
+	if (e->restoring)
+		goto replace;
 	/* New or changed routes. */
 	for (size_t i = 0; i < p.nroutes; i++) {
 		const struct plan_route *n = &p.routes[i], *o = NULL;
@@ -220,11 +224,33 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 		memcpy(d->ifname, o->ifname, sizeof(d->ifname));
 		d->metric = 0;
 	}
+replace:
 	plan_index_remove(e->index, &x->part);
 	plan_free(&x->part);
 	x->part = p;
 	plan_index_add(e->index, &x->part); /* on ENOMEM engine_plan computes from scratch */
 	x->dirty = false;
+}
+
+/* Every route of the settled plan, as if each endpoint had just come. */
+static void emit_settled(struct engine *e, uint64_t now, struct decisions *out)
+{
+	for (size_t i = 0; i < e->neps; i++) {
+		const struct ep_entry *x = e->eps[i];
+		for (size_t j = 0; j < x->part.nroutes; j++) {
+			const struct plan_route *r = &x->part.routes[j];
+			struct decision *d;
+			if (!r->metric)
+				continue;
+			if (!(d = decision_push(out, DEC_ROUTE, now)))
+				return;
+			d->endpoint = strdup(x->ep.key);
+			d->family = r->family;
+			memcpy(d->dst, r->dst, sizeof(d->dst));
+			memcpy(d->ifname, r->ifname, sizeof(d->ifname));
+			d->metric = r->metric;
+		}
+	}
 }
 
 static void reroute_dirty(struct engine *e, uint64_t now, struct decisions *out)
@@ -549,7 +575,6 @@ void engine_restore_settle(struct engine *e, uint64_t now, struct decisions *out
 	if (!e->restoring)
 		return;
 	engine_advance(e, now, out);
-	e->restoring = false;
 	/* Restored endpoints gone while we were away: Deleted, as if seen live. */
 	for (size_t i = 0; i < e->nrestored; i++) {
 		if (!ep_get(e, e->restored[i])) {
@@ -569,6 +594,8 @@ void engine_restore_settle(struct engine *e, uint64_t now, struct decisions *out
 		emit_transitions(e, out);
 	}
 	reroute_dirty(e, now, out);
+	e->restoring = false;
+	emit_settled(e, now, out);
 }
 
 size_t engine_records(const struct engine *e, struct lm_record *out, size_t cap)
