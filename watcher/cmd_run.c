@@ -304,6 +304,7 @@ static int setup_sources(struct watcher *w, struct herr *err)
 static void teardown(struct watcher *w)
 {
 	watcher_kube_stop(w);
+	bird_socket_watch_stop(w);
 	folder_store_close(w->store);
 	folder_store_close(w->records);
 	capture_set_free(w->captures);
@@ -356,6 +357,7 @@ int cmd_run(int argc, char **argv)
 		hlog(HLOG_ERROR, "Cannot start", "error=%s", hlog_q(err.msg));
 		goto out;
 	}
+	bird_socket_watch_start(&w); /* without it BIRD still works; logged */
 	/* The initial content is decided: apply it before waiting for anything. */
 	sync_after_iteration(w.loop, &w);
 	rc = loop_run(w.loop) < 0 ? 1 : 0;

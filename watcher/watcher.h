@@ -73,6 +73,7 @@ struct watcher {
 	 * (initial lists done); no route is applied before the settle. */
 	struct saved_state *saved;
 	bool settled;
+	int bird_socket_fd; /* bird_socket.c: inotify on the control sockets' directory */
 
 	/* Figures for /metrics. */
 	uint64_t route_sync_errors, bird_reloads, bird_reload_failures, objects_rejected;
@@ -90,6 +91,10 @@ void watcher_kube_stop(struct watcher *w);
 /* http.c: /healthz, /readyz, /metrics, /migrations. */
 int watcher_http_start(struct watcher *w, struct herr *err);
 void watcher_http_stop(struct watcher *w);
+
+/* bird_socket.c: BIRD's control socket created again -> bird_dirty. */
+int bird_socket_watch_start(struct watcher *w);
+void bird_socket_watch_stop(struct watcher *w);
 
 /* sync.c */
 uint64_t mono_us(void); /* CLOCK_MONOTONIC in microseconds */
