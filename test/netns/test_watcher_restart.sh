@@ -9,8 +9,10 @@
 #     1024 about 4 s after TimeWait began (not at the restart, not 4 s after it);
 #   - Target, killed: still no route across the restart (no transient 1024),
 #     the capture reopens, and a GARP after the restart makes it Live.
-# Also: a state file that is not JSON is reported and ignored (the restart
-# still works from the kernel and the API server).
+# And the state file's bad cases: not JSON (reported, ignored; the elevated
+# kernel route still says Live), one bad entry among good ones (that entry
+# ignored by index and field), a deadline an hour away (cut to the entry's
+# convergence time), another node's file (refused).
 set -euo pipefail
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
@@ -209,5 +211,34 @@ grep -q 'msg="Live migration state restored" from=kernel id=vms/vm1-target .*sta
 	fail "Live not recovered from the kernel route"
 sleep 0.3
 route_is 512 || fail "broken state file: route at '$(metric)'"
+
+# ---- a bad entry is ignored, the others restored; a deadline an hour away
+# (the wall clock stepped back) is cut to the entry's convergence time ------
+stop KILL
+rm "$dir/ds/lm.yaml"
+boot=$(cat /proc/sys/kernel/random/boot_id)
+far=$(( $(date +%s%3N) + 3600000 ))
+cat >"$dir/run/state.json" <<JSON
+{"version":1,"node":"node-1","bootId":"$boot","savedAtMs":0,"endpoints":[
+ {"id":"vms/other","state":"Sideways","role":"NONE"},
+ {"id":"vms/vm1-target","state":"TimeWait","role":"NONE","migrationUid":"uid-8",
+  "deadlineUnixMs":$far,"convergenceMs":4000}]}
+JSON
+t0=$(now)
+start
+grep -q 'msg="Saved migration state entry ignored" file=.* entry=0 error="state: not Target, Live or TimeWait"' "$log" ||
+	fail "bad entry not reported by index and field"
+grep -q 'msg="Live migration state restored" from=file id=vms/vm1-target migrationUid=uid-8 remainingMs=[0-9]* state=TimeWait' "$log" ||
+	fail "good entry next to a bad one not restored"
+route_is 512 || fail "restored TimeWait: route at '$(metric)'"
+wait_for "normal after at most the convergence time" route_is 1024
+lt "$(elapsed "$t0")" 6.0 || fail "an hour-away deadline was not cut to the convergence time"
+
+# ---- another node's file is not ours ---------------------------------------
+stop KILL
+sed -i 's/"node": *"node-1"/"node": "node-2"/' "$dir/run/state.json"
+start
+grep -q 'msg="Saved migration state ignored" .*error="node: another node.s state"' "$log" ||
+	fail "another node's state file not refused"
 stop TERM
 echo "PASS"
