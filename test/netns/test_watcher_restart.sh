@@ -42,8 +42,6 @@ fail() {
 	exit 1
 }
 now() { date +%s.%N; }
-# elapsed SINCE: seconds since SINCE, as a decimal.
-elapsed() { python3 -c "import sys; print('%.3f' % ($(now) - $1))"; }
 lt() { python3 -c "import sys; sys.exit(0 if $1 < $2 else 1)"; }
 
 ifname=$(python3 -c "
@@ -168,7 +166,7 @@ t0=$(now)
 rm "$dir/ds/lm.yaml"
 wait_for "Live -> TimeWait" transition "$run" Live TimeWait NoRole uid-7
 wait_for "TimeWait saved" grep -q '"state": *"TimeWait"' "$dir/run/state.json"
-sleep "$(python3 -c "print(max(0, 2 - ($(now) - $t0)))")"
+sleep 2 # TimeWait began before the file said so: >= 2 s of it are gone
 stop KILL
 t_restart=$(now)
 start
@@ -176,10 +174,11 @@ route_is 512 || fail "TimeWait: route at '$(metric)' right after the restart (re
 grep -q 'msg="Live migration state restored" from=file id=vms/vm1-target migrationUid=uid-7 remainingMs=[0-9]* state=TimeWait' "$log" ||
 	fail "TimeWait: no restore line"
 wait_for "normal after the remaining time" route_is 1024
-t_drop=$(elapsed "$t0")
-since_restart=$(elapsed "$t_restart")
-# Not before TimeWait began + 4 s; well before a fresh 4 s from the restart
-# (which would be >= 4 s after t_restart, i.e. >= 6 s after t0).
+t=$(now)
+t_drop=$(python3 -c "print('%.3f' % ($t - $t0))")
+since_restart=$(python3 -c "print('%.3f' % ($t - $t_restart))")
+# Not before TimeWait began + 4 s (it began after t0); at most ~2 s after the
+# restart (>= 2 s of the 4 were gone), where a fresh timer would take >= 4 s.
 lt 3.95 "$t_drop" || fail "TimeWait: dropped to 1024 after ${t_drop}s (< 4 s of convergence)"
 lt "$since_restart" 3.0 || fail "TimeWait: dropped ${since_restart}s after the restart: a fresh timer, not the remaining time"
 wait_for "TimerPop logged" transition "$run" TimeWait Base TimerPop uid-7
@@ -232,7 +231,8 @@ grep -q 'msg="Live migration state restored" from=file id=vms/vm1-target migrati
 	fail "good entry next to a bad one not restored"
 route_is 512 || fail "restored TimeWait: route at '$(metric)'"
 wait_for "normal after at most the convergence time" route_is 1024
-lt "$(elapsed "$t0")" 6.0 || fail "an hour-away deadline was not cut to the convergence time"
+t=$(now)
+lt "$(python3 -c "print($t - $t0)")" 8.0 || fail "an hour-away deadline was not cut to the convergence time"
 
 # ---- another node's file is not ours ---------------------------------------
 stop KILL
