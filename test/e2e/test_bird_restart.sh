@@ -26,9 +26,12 @@ bird_flags=$(sed -n 's/.*exec bird \(.*\) -c .*/\1/p' "$manifest" | sed 's/\(^\|
 log "BIRD flags from the DaemonSet: '$bird_flags'"
 wpid= fake=
 stop_all() {
+	local st=$?
+	set +e
 	[ -n "$wpid" ] && kill "$wpid" 2>/dev/null && wait "$wpid" 2>/dev/null
 	[ -n "$fake" ] && kill "$fake" 2>/dev/null && wait "$fake" 2>/dev/null
 	[ -n "${mon:-}" ] && kill "$mon" 2>/dev/null && wait "$mon" 2>/dev/null
+	(exit "$st") # topo_cleanup reports and exits with the test's status
 	topo_cleanup
 }
 trap stop_all EXIT
@@ -159,4 +162,10 @@ mon=
 if grep -q "10.65.0.10" "$TOPO_DIR/c-routes"; then
 	die "C's route to the VM changed while B's BIRD restarted: $(grep 10.65.0.10 "$TOPO_DIR/c-routes" | tr '\n' ';')"
 fi
+kill "$wpid"
+st=0
+wait "$wpid" || st=$?
+wpid=
+[ "$st" = 0 ] || die "the watcher exited with status $st: $(tail -n 5 "$wlog")"
+grep -q "Sanitizer\|runtime error" "$wlog" && die "sanitizer: $(grep -m3 "Sanitizer\|runtime error" "$wlog")"
 log "PASS"

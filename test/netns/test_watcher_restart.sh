@@ -94,10 +94,13 @@ start() { # a new watcher, its log in log.<n>
 	pid=$!
 	wait_for "watcher $run ready" http /readyz
 }
-stop() { # SIGNAL
+stop() { # SIGNAL; after SIGTERM a clean exit, and nothing a sanitizer build reports
+	local st=0
 	kill "-$1" "$pid"
-	wait "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || st=$?
 	pid=
+	[ "$1" != TERM ] || [ "$st" = 0 ] || fail "exit status $st after SIGTERM"
+	if grep -q "Sanitizer\|runtime error" "$log"; then fail "sanitizer report in $log"; fi
 }
 wait_for() { # DESCRIPTION COMMAND...: bounded (10 s) poll
 	local what=$1
