@@ -89,7 +89,9 @@ bool engine_next_deadline(const struct engine *e, uint64_t *deadline_ms);
  * saved state contradicts. The settle feeds every endpoint's FSM the role the
  * objects give it now (only a change is an input, B.1, so a restored FSM
  * whose role is unchanged carries on without a transition), and a restored
- * endpoint that no longer exists gets Deleted. Timers act at once. Without
+ * endpoint that no longer exists gets Deleted. Timers act at once. Route
+ * decisions are held too (parts pass through states the kernel never sees):
+ * the settle reports every route as it then stands. Without
  * engine_restore_begin() the engine never holds roles (replay). */
 void engine_restore_begin(struct engine *e);
 /* Restore one saved FSM (between begin and settle). 0, or -EBUSY outside
