@@ -328,7 +328,7 @@ static const char *logval(const char *s)
 }
 
 static void restore_one(struct watcher *w, const struct lm_record *r, const char *from,
-                        uint64_t mono)
+                        uint64_t mono, json_t *restored)
 {
 	struct herr err = {{0}};
 	char sb[24];
@@ -345,7 +345,24 @@ static void restore_one(struct watcher *w, const struct lm_record *r, const char
 	         ? (long long)(r->deadline_ms > mono ? r->deadline_ms - mono : 0)
 	         : -1LL,
 	     lm_state_name(r->state, sb));
-	status_restored(w->status, r->key, r->uid ? r->uid : "", r->state, wall_now_ms(), mono);
+	json_object_set_new(restored, r->key, json_true());
+}
+
+/* /migrations: each restored endpoint still in a state, with the uid the
+ * settle gave it (a kernel-recovered one learns it from its LiveMigration). */
+static void report_restored(struct watcher *w, const json_t *restored, uint64_t mono)
+{
+	size_t n = engine_records(w->engine, NULL, 0);
+	struct lm_record *recs = n ? calloc(n, sizeof(*recs)) : NULL;
+
+	if (!recs)
+		return;
+	engine_records(w->engine, recs, n);
+	for (size_t i = 0; i < n; i++)
+		if (json_object_get(restored, recs[i].key))
+			status_restored(w->status, recs[i].key, recs[i].uid ? recs[i].uid : "",
+			                recs[i].state, wall_now_ms(), mono);
+	free(recs);
 }
 
 void state_settle(struct watcher *w)
@@ -354,16 +371,25 @@ void state_settle(struct watcher *w)
 	const struct endpoint *const *eps;
 	size_t neps = engine_endpoints(w->engine, &eps);
 	uint64_t mono = loop_now_ms();
-	json_t *kern = json_object();
+	json_t *kern = json_object(), *restored = json_object();
 	char sb[24];
 
-	if (w->routes && kern)
+	if (!kern || !restored) {
+		json_decref(kern);
+		json_decref(restored);
+		hlog(HLOG_ERROR, "Saved migration state not restored", "error=\"out of memory\"");
+		state_free(w);
+		engine_restore_settle(w->engine, mono, &w->decisions);
+		return;
+	}
+
+	if (w->routes)
 		route_syncer_foreach_kernel(w->routes, collect_kernel, kern);
 	for (size_t i = 0; w->saved && i < w->saved->n; i++) {
 		const struct saved_rec *s = &w->saved->v[i];
 		const struct endpoint *ep = find_ep(eps, neps, s->key);
 		struct lm_record r = {s->key, s->uid, s->state, s->role, s->deadline_mono};
-		int k = ep && kern ? kernel_says(kern, ep, cfg) : 0;
+		int k = ep ? kernel_says(kern, ep, cfg) : 0;
 
 		if (s->state == LM_TARGET && k == 2) {
 			/* Elevated after the file was written: the GARP came. */
@@ -375,19 +401,21 @@ void state_settle(struct watcher *w)
 			     "Saved state and kernel route disagree; the saved state wins",
 			     "id=%s state=%s", logval(s->key), lm_state_name(s->state, sb));
 		}
-		restore_one(w, &r, "file", mono);
+		restore_one(w, &r, "file", mono, restored);
 	}
 	/* Elevated in the kernel with nothing saved (file lost or unreadable). */
-	for (size_t i = 0; kern && i < neps; i++) {
+	for (size_t i = 0; i < neps; i++) {
 		if (engine_state(w->engine, eps[i]->key) != LM_BASE ||
 		    kernel_says(kern, eps[i], cfg) != 2)
 			continue;
 		struct lm_record r = {eps[i]->key, "", LM_LIVE, LM_ROLE_TARGET, 0};
-		restore_one(w, &r, "kernel", mono);
+		restore_one(w, &r, "kernel", mono, restored);
 	}
 	json_decref(kern);
 	state_free(w);
 	engine_restore_settle(w->engine, mono, &w->decisions);
+	report_restored(w, restored, mono);
+	json_decref(restored);
 }
 
 /* ---- saving ------------------------------------------------------------------ */

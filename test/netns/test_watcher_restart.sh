@@ -213,6 +213,10 @@ grep -q 'msg="Live migration state restored" from=kernel id=vms/vm1-target .*sta
 	fail "Live not recovered from the kernel route"
 sleep 0.3
 route_is 512 || fail "broken state file: route at '$(metric)'"
+http /migrations | python3 -c "
+import json,sys
+r=json.load(sys.stdin)['uid-8']['vms/vm1-target']
+assert r['state']=='Live' and 'restoredAtMs' in r, r" || fail "kernel-recovered Live not in /migrations under its uid"
 
 # ---- a bad entry is ignored, the others restored; a deadline an hour away
 # (the wall clock stepped back) is cut to the entry's convergence time ------
