@@ -5,8 +5,8 @@
 #     the whole time (no route event at all for it across the restart), the
 #     endpoint is Live again without a second GARP, and the next transition
 #     (Live -> TimeWait) is logged with the migration's uid;
-#   - TimeWait, killed 2 s into a 4 s convergence time: the route drops to
-#     1024 about 4 s after TimeWait began (not at the restart, not 4 s after it);
+#   - TimeWait, killed 3 s into a 5 s convergence time: the route drops to
+#     1024 about 5 s after TimeWait began (not at the restart, not 5 s after it);
 #   - Target, killed: still no route across the restart (no transient 1024),
 #     the capture reopens, and a GARP after the restart makes it Live.
 # And the state file's bad cases: not JSON (reported, ignored; the elevated
@@ -63,7 +63,7 @@ cat >"$dir/ds/felix.yaml" <<YAML
 apiVersion: projectcalico.org/v3
 kind: FelixConfiguration
 metadata: {name: default}
-spec: {liveMigrationRouteConvergenceTime: 4s}
+spec: {liveMigrationRouteConvergenceTime: 5s}
 YAML
 cat >"$dir/ds/pod.yaml" <<YAML
 apiVersion: v1
@@ -164,12 +164,12 @@ r=json.load(sys.stdin)['uid-7']['vms/vm1-target']
 assert r['state']=='Live' and 'restoredAtMs' in r, r" || fail "SIG$sig: /migrations"
 done
 
-# ---- TimeWait: killed 2 s into the 4 s convergence time ----------------------
+# ---- TimeWait: killed 3 s into the 5 s convergence time ----------------------
 t0=$(now)
 rm "$dir/ds/lm.yaml"
 wait_for "Live -> TimeWait" transition "$run" Live TimeWait NoRole uid-7
 wait_for "TimeWait saved" grep -q '"state": *"TimeWait"' "$dir/run/state.json"
-sleep 2 # TimeWait began before the file said so: >= 2 s of it are gone
+sleep 3 # TimeWait began before the file said so: >= 3 s of it are gone
 stop KILL
 t_restart=$(now)
 start
@@ -180,10 +180,11 @@ wait_for "normal after the remaining time" route_is 1024
 t=$(now)
 t_drop=$(python3 -c "print('%.3f' % ($t - $t0))")
 since_restart=$(python3 -c "print('%.3f' % ($t - $t_restart))")
-# Not before TimeWait began + 4 s (it began after t0); at most ~2 s after the
-# restart (>= 2 s of the 4 were gone), where a fresh timer would take >= 4 s.
-lt 3.95 "$t_drop" || fail "TimeWait: dropped to 1024 after ${t_drop}s (< 4 s of convergence)"
-lt "$since_restart" 3.0 || fail "TimeWait: dropped ${since_restart}s after the restart: a fresh timer, not the remaining time"
+# Not before TimeWait began + 5 s (it began after t0); about 2 s after the
+# restart (>= 3 s of the 5 were gone), where a fresh timer would take >= 5 s:
+# 2.5 s of slack for a slow start on a loaded machine.
+lt 4.95 "$t_drop" || fail "TimeWait: dropped to 1024 after ${t_drop}s (< 5 s of convergence)"
+lt "$since_restart" 4.5 || fail "TimeWait: dropped ${since_restart}s after the restart: a fresh timer, not the remaining time"
 wait_for "TimerPop logged" transition "$run" TimeWait Base TimerPop uid-7
 echo "TimeWait: dropped at t0+${t_drop}s, ${since_restart}s after the restart"
 
