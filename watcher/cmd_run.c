@@ -6,7 +6,8 @@
  *
  * One thread, one epoll loop: datastore events, CNI records, netlink, pcap,
  * the FSM's convergence timer and signals all arrive as file descriptors.
- * SIGTERM/SIGINT exit leaving routes in place (a restart reconciles them);
+ * SIGTERM/SIGINT exit leaving routes in place; a restart (or SIGKILL) picks
+ * up each migration where it was (state.h);
  * SIGHUP re-reads the log level. */
 #include <errno.h>
 #include <getopt.h>
@@ -24,6 +25,7 @@
 #include "kube/folder.h"
 #include "util/log.h"
 #include "util/loop.h"
+#include "state.h"
 #include "status.h"
 #include "watcher.h"
 
@@ -131,7 +133,8 @@ static void usage(FILE *f)
 	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
 	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n"
 	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
-	    "          [--watch-timeout SECONDS]\n");
+	    "          [--watch-timeout SECONDS]\n"
+	    "          [--state-file PATH (default " STATE_FILE_DEFAULT "; \"\" for none)]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -149,6 +152,7 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"flags-file", required_argument, NULL, 'F'},
 	    {"watch-timeout", required_argument, NULL, 'T'},
+	    {"state-file", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -157,6 +161,7 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 
 	o->node = getenv("NODE_NAME");
 	o->http_listen = "127.0.0.1:9099";
+	o->state_file = STATE_FILE_DEFAULT;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -221,6 +226,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 			o->watch_timeout_s = (unsigned)v;
 			break;
 		}
+		case 'S':
+			o->state_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -296,6 +304,7 @@ static int setup_sources(struct watcher *w, struct herr *err)
 static void teardown(struct watcher *w)
 {
 	watcher_kube_stop(w);
+	bird_socket_watch_stop(w);
 	folder_store_close(w->store);
 	folder_store_close(w->records);
 	capture_set_free(w->captures);
@@ -309,6 +318,7 @@ static void teardown(struct watcher *w)
 	pod_store_free(w->pods);
 	bgp_resources_free(&w->bgp);
 	free(w->last_arp_sig);
+	state_free(w);
 	status_free(w->status);
 }
 
@@ -340,11 +350,15 @@ int cmd_run(int argc, char **argv)
 		hlog(HLOG_ERROR, "Cannot start", "error=%s", hlog_q(err.msg));
 		goto out;
 	}
+	/* Roles wait for the saved state (state.h) until the initial objects are in. */
+	engine_restore_begin(w.engine);
+	state_load(&w);
 	if (setup_dataplane(&w, &err) < 0 || watcher_http_start(&w, &err) < 0 ||
 	    setup_sources(&w, &err) < 0) {
 		hlog(HLOG_ERROR, "Cannot start", "error=%s", hlog_q(err.msg));
 		goto out;
 	}
+	bird_socket_watch_start(&w); /* without it BIRD still works; logged */
 	/* The initial content is decided: apply it before waiting for anything. */
 	sync_after_iteration(w.loop, &w);
 	rc = loop_run(w.loop) < 0 ? 1 : 0;

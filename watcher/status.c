@@ -185,6 +185,24 @@ void status_record(struct status *s, const struct decision *d, uint64_t wall_ms,
 	t->entered_mono_ms = mono_ms;
 }
 
+void status_restored(struct status *s, const char *endpoint, const char *uid, enum lm_state state,
+                     uint64_t wall_ms, uint64_t mono_ms)
+{
+	char a[24];
+	json_t *rec = record(s, uid, endpoint);
+	struct ep_track *t = track(s, endpoint);
+
+	if (*uid)
+		json_object_set_new(s->uid_of, endpoint, json_string(uid));
+	json_object_set_new(rec, "state", json_string(lm_state_name(state, a)));
+	json_object_set_new(rec, "restoredAtMs", json_integer((json_int_t)wall_ms));
+	if (t) {
+		/* The phase durations restart here: its start was before us. */
+		t->entered_mono_ms = mono_ms;
+		t->was_live = state != LM_TARGET;
+	}
+}
+
 void status_garp_seen(struct status *s, uint64_t mono_us)
 {
 	if (!s->garp_pending_us)

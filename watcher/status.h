@@ -16,6 +16,10 @@ void status_free(struct status *s);
 /* Every decision, as it is logged; wall_ms for people, mono_ms for durations.
  */
 void status_record(struct status *s, const struct decision *d, uint64_t wall_ms, uint64_t mono_ms);
+/* An endpoint's FSM was restored after a restart, in `state` (no transition
+ * happened): /migrations shows it with "restoredAtMs". */
+void status_restored(struct status *s, const char *endpoint, const char *uid, enum lm_state state,
+                     uint64_t wall_ms, uint64_t mono_ms);
 /* A GARP/RARP was reported at mono_us; routes were applied at mono_us. */
 void status_garp_seen(struct status *s, uint64_t mono_us);
 void status_routes_applied(struct status *s, uint64_t mono_us);

@@ -12,6 +12,7 @@
 #include "decisions.h"
 #include "util/log.h"
 #include "util/loop.h"
+#include "state.h"
 #include "status.h"
 #include "watcher.h"
 
@@ -92,8 +93,17 @@ void sync_after_iteration(struct loop *l, void *arg)
 {
 	struct watcher *w = arg;
 	uint64_t due;
+	bool fsm_changed = false;
 
+	/* Once every initial list is in: the saved migrations are restored and
+	 * every FSM gets its role; no route is touched before (a restart must
+	 * not reset an elevated route on the way, nor give a target a route). */
+	if (!w->settled && !w->pending_lists) {
+		state_settle(w);
+		w->settled = fsm_changed = w->plan_dirty = true;
+	}
 	for (size_t i = 0; i < w->decisions.n; i++) {
+		fsm_changed |= w->decisions.v[i].kind == DEC_TRANSITION;
 		decision_log(&w->decisions.v[i]);
 		status_record(w->status, &w->decisions.v[i], wall_ms(), loop_now_ms());
 	}
@@ -101,9 +111,17 @@ void sync_after_iteration(struct loop *l, void *arg)
 		w->plan_dirty = true;
 	decisions_clear(&w->decisions);
 
-	if (w->plan_dirty && !w->opt.no_dataplane)
-		apply_plan(w);
-	w->plan_dirty = false;
+	/* Before the settle: decided and logged, applied at the settle. */
+	if (w->settled) {
+		if (w->plan_dirty && !w->opt.no_dataplane)
+			apply_plan(w);
+		w->plan_dirty = false;
+		/* After the routes: the kernel may be one decision ahead of the
+		 * file, never behind (state.c), and a GARP's route does not wait
+		 * for a write. */
+		if (fsm_changed)
+			state_save(w);
+	}
 
 	if (engine_next_deadline(w->engine, &due))
 		loop_timer_arm_at(w->fsm_timer, due);

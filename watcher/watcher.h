@@ -38,7 +38,10 @@ struct watcher_opts {
 	const char *log_level;     /* --log-level: debug, info, warn, error */
 	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
 	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
+	const char *state_file;    /* --state-file: migrations kept across restarts; "" = none */
 };
+
+struct saved_state;
 
 struct watcher {
 	struct watcher_opts opt;
@@ -69,6 +72,12 @@ struct watcher {
 	unsigned pending_lists; /* watches whose first list has not completed */
 	char *last_arp_sig;     /* what ARP suppression was last built from */
 
+	/* state.c: the saved state, read at start and restored at the settle
+	 * (initial lists done); no route is applied before the settle. */
+	struct saved_state *saved;
+	bool settled;
+	int bird_socket_fd; /* bird_socket.c: inotify on the control sockets' directory */
+
 	/* Figures for /metrics. */
 	uint64_t route_sync_errors, bird_reloads, bird_reload_failures, objects_rejected;
 };
@@ -85,6 +94,10 @@ void watcher_kube_stop(struct watcher *w);
 /* http.c: /healthz, /readyz, /metrics, /migrations. */
 int watcher_http_start(struct watcher *w, struct herr *err);
 void watcher_http_stop(struct watcher *w);
+
+/* bird_socket.c: BIRD's control socket created again -> bird_dirty. */
+int bird_socket_watch_start(struct watcher *w);
+void bird_socket_watch_stop(struct watcher *w);
 
 /* sync.c */
 uint64_t mono_us(void); /* CLOCK_MONOTONIC in microseconds */

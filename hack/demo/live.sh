@@ -177,7 +177,7 @@ YAML
 for n in a b c; do
 	ip netns exec "$(ns_of "$n")" "$WATCHER" run --node "node-$n" --datastore "dir:$TOPO_DIR/ds" \
 		--bird-dir "$TOPO_DIR/$n" --bird-socket "$(bird_sock "$n")" \
-		--http 127.0.0.1:9099 >"$TOPO_DIR/watcher-$n.log" 2>&1 &
+		--http 127.0.0.1:9099 --state-file "$TOPO_DIR/state-$n.json" >"$TOPO_DIR/watcher-$n.log" 2>&1 &
 	PIDS+=($!)
 done
 for n in a b c; do

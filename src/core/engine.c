@@ -31,6 +31,11 @@ struct engine {
 	struct lm_transitions trs;    /* scratch */
 	const struct endpoint **view; /* engine_endpoints() */
 	struct plan_index *index;     /* every part, in plan order */
+	/* Between engine_restore_begin and the settle: roles are held, and the
+	 * keys restored so far (sorted) are checked at the settle. */
+	bool restoring;
+	char **restored;
+	size_t nrestored;
 };
 
 /* ---- decisions ----------------------------------------------------------- */
@@ -127,6 +132,26 @@ static void emit_transitions(struct engine *e, struct decisions *out)
 	lm_transitions_clear(&e->trs);
 }
 
+static size_t restored_find(const struct engine *e, const char *key, bool *found)
+{
+	size_t lo = 0, hi = e->nrestored;
+
+	*found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(e->restored[mid], key);
+		if (!c) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* Role events -> decisions and FSM inputs (each role event, then what it caused). */
 static void feed_roles(struct engine *e, uint64_t now, struct decisions *out)
 {
@@ -138,6 +163,8 @@ static void feed_roles(struct engine *e, uint64_t now, struct decisions *out)
 			d->uid = strdup(r->uid ? r->uid : "");
 			d->role = r->role;
 		}
+		if (e->restoring)
+			continue; /* the FSM gets the settled role at engine_restore_settle */
 		lm_monitor_role(e->mon, r->endpoint_key, r->role, r->uid, now, &e->trs);
 		emit_transitions(e, out);
 	}
@@ -158,6 +185,10 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 
 	if (!gone && plan_compute(&one, 1, e->mon, &e->cfg, &p) < 0)
 		return;
+	/* While restoring, parts move through states the kernel never sees;
+	 * the settle reports the routes as they then are (emit_settled). */
+	if (e->restoring)
+		goto replace;
 	/* New or changed routes. */
 	for (size_t i = 0; i < p.nroutes; i++) {
 		const struct plan_route *n = &p.routes[i], *o = NULL;
@@ -193,11 +224,33 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 		memcpy(d->ifname, o->ifname, sizeof(d->ifname));
 		d->metric = 0;
 	}
+replace:
 	plan_index_remove(e->index, &x->part);
 	plan_free(&x->part);
 	x->part = p;
 	plan_index_add(e->index, &x->part); /* on ENOMEM engine_plan computes from scratch */
 	x->dirty = false;
+}
+
+/* Every route of the settled plan, as if each endpoint had just come. */
+static void emit_settled(struct engine *e, uint64_t now, struct decisions *out)
+{
+	for (size_t i = 0; i < e->neps; i++) {
+		const struct ep_entry *x = e->eps[i];
+		for (size_t j = 0; j < x->part.nroutes; j++) {
+			const struct plan_route *r = &x->part.routes[j];
+			struct decision *d;
+			if (!r->metric)
+				continue;
+			if (!(d = decision_push(out, DEC_ROUTE, now)))
+				return;
+			d->endpoint = strdup(x->ep.key);
+			d->family = r->family;
+			memcpy(d->dst, r->dst, sizeof(d->dst));
+			memcpy(d->ifname, r->ifname, sizeof(d->ifname));
+			d->metric = r->metric;
+		}
+	}
 }
 
 static void reroute_dirty(struct engine *e, uint64_t now, struct decisions *out)
@@ -470,6 +523,86 @@ int engine_garp(struct engine *e, const char *key, const char *ifname, uint64_t 
 	return 0;
 }
 
+/* ---- restart ---------------------------------------------------------------- */
+
+void engine_restore_begin(struct engine *e)
+{
+	e->restoring = true;
+}
+
+int engine_restore(struct engine *e, const struct lm_record *r, uint64_t now, struct decisions *out,
+                   struct herr *err)
+{
+	const char *key = r->key ? r->key : "";
+	bool found;
+	size_t i;
+	int rc;
+
+	if (!e->restoring)
+		return herr_set(err, -EBUSY, "restore of %s: not restoring", key);
+	engine_advance(e, now, out);
+	i = restored_find(e, key, &found);
+	if (found || lm_monitor_state(e->mon, key) != LM_BASE)
+		return herr_set(err, -EEXIST, "restore of %s: the endpoint already has a state",
+		                key);
+	/* Both allocations before the monitor changes. */
+	char **v = realloc(e->restored, (e->nrestored + 1) * sizeof(*v));
+	if (!v)
+		return herr_set(err, -ENOMEM, "restore of %s: out of memory", key);
+	e->restored = v;
+	char *k = strdup(key);
+	if (!k)
+		return herr_set(err, -ENOMEM, "restore of %s: out of memory", key);
+	if ((rc = lm_monitor_restore(e->mon, r)) < 0) {
+		free(k);
+		return herr_set(err, rc, "restore of %s: %s", key,
+		                rc == -EINVAL ? "not a state, role or key that can be restored"
+		                              : "out of memory");
+	}
+	memmove(&e->restored[i + 1], &e->restored[i], (e->nrestored - i) * sizeof(*v));
+	e->restored[i] = k;
+	e->nrestored++;
+	struct ep_entry *x = ep_get(e, key);
+	if (x) {
+		x->dirty = true;
+		reroute_dirty(e, now, out);
+	}
+	return 0;
+}
+
+void engine_restore_settle(struct engine *e, uint64_t now, struct decisions *out)
+{
+	if (!e->restoring)
+		return;
+	engine_advance(e, now, out);
+	/* Restored endpoints gone while we were away: Deleted, as if seen live. */
+	for (size_t i = 0; i < e->nrestored; i++) {
+		if (!ep_get(e, e->restored[i])) {
+			lm_monitor_remove(e->mon, e->restored[i], now, &e->trs);
+			emit_transitions(e, out);
+		}
+		free(e->restored[i]);
+	}
+	free(e->restored);
+	e->restored = NULL;
+	e->nrestored = 0;
+	/* Every endpoint's FSM gets the role it has now. */
+	for (size_t i = 0; i < e->neps; i++) {
+		const char *uid = NULL;
+		enum lm_role role = roles_get(e->roles, e->eps[i]->ep.key, &uid);
+		lm_monitor_role(e->mon, e->eps[i]->ep.key, role, uid, now, &e->trs);
+		emit_transitions(e, out);
+	}
+	reroute_dirty(e, now, out);
+	e->restoring = false;
+	emit_settled(e, now, out);
+}
+
+size_t engine_records(const struct engine *e, struct lm_record *out, size_t cap)
+{
+	return lm_monitor_records(e->mon, out, cap);
+}
+
 /* ---- lifecycle and views -------------------------------------------------- */
 
 struct engine *engine_new(const char *node)
@@ -502,6 +635,9 @@ void engine_free(struct engine *e)
 	free(e->fcs);
 	roles_free(e->roles);
 	lm_monitor_free(e->mon);
+	for (size_t i = 0; i < e->nrestored; i++)
+		free(e->restored[i]);
+	free(e->restored);
 	role_events_free(&e->rev);
 	lm_transitions_free(&e->trs);
 	free(e->view);

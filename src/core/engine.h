@@ -77,6 +77,34 @@ int engine_garp(struct engine *e, const char *key, const char *ifname, uint64_t 
 void engine_advance(struct engine *e, uint64_t now_ms, struct decisions *out);
 bool engine_next_deadline(const struct engine *e, uint64_t *deadline_ms);
 
+/* ---- restart (calico-semantics B; Calico itself forgets these FSMs) -------
+ *
+ * A restarted watcher gives back the FSMs it saved once the initial objects
+ * are in, so that it can check them against what the objects say:
+ *   engine_restore_begin()   objects in (engine_apply, endpoints)...
+ *   engine_restore(record)...   engine_restore_settle()
+ * From begin to settle no role change reaches any FSM (role decisions are
+ * still reported): objects arrive in any order, and a Pod seen before its
+ * LiveMigration must neither end a Live state nor start a Target that the
+ * saved state contradicts. The settle feeds every endpoint's FSM the role the
+ * objects give it now (only a change is an input, B.1, so a restored FSM
+ * whose role is unchanged carries on without a transition), and a restored
+ * endpoint that no longer exists gets Deleted. Timers act at once. Route
+ * decisions are held too (parts pass through states the kernel never sees):
+ * the settle reports every route as it then stands. Without
+ * engine_restore_begin() the engine never holds roles (replay). */
+void engine_restore_begin(struct engine *e);
+/* Restore one saved FSM (between begin and settle). 0, or -EBUSY outside
+ * that window, -EEXIST when the endpoint already has an FSM (the first
+ * record wins), -EINVAL for a bad record, -ENOMEM; err names the endpoint.
+ * A known endpoint is re-routed for its restored state. */
+int engine_restore(struct engine *e, const struct lm_record *r, uint64_t now_ms,
+                   struct decisions *out, struct herr *err);
+/* End the restore (nothing when none began). */
+void engine_restore_settle(struct engine *e, uint64_t now_ms, struct decisions *out);
+/* Endpoints with an FSM (not Base), for saving (lm_monitor_records). */
+size_t engine_records(const struct engine *e, struct lm_record *out, size_t cap);
+
 /* The whole desired state, for the dataplane. */
 int engine_plan(const struct engine *e, struct plan *out);
 const struct route_config *engine_route_config(const struct engine *e);

@@ -7,6 +7,11 @@
  * its heap slot, so leaving TimeWait removes the timer at once and a pop can
  * never reach a later TimeWait episode of the same endpoint (B.6).
  *
+ * Restart: lm_monitor_restore() re-creates an entry in a saved state, with
+ * its role (so B.1's "only a change of role is an input" holds across the
+ * restart) and its TimeWait deadline (so B.6's convergence time is counted
+ * once, not restarted); lm_monitor_records() lists what to save.
+ *
  * Out of memory: every allocation an input needs is made before the state
  * changes. If one fails the input is dropped and the state is left as it
  * was, so the reported transitions always match the monitor's state. */
@@ -568,4 +573,58 @@ enum lm_state lm_monitor_state(const struct lm_monitor *m, const char *key)
 	const struct lm_entry *e = entry_get(m, key);
 
 	return e ? e->state : LM_BASE;
+}
+
+/* ---- restart ------------------------------------------------------------------ */
+
+int lm_monitor_restore(struct lm_monitor *m, const struct lm_record *r)
+{
+	if (!r->key || !r->key[0] || (unsigned)r->role > LM_ROLE_TARGET ||
+	    (r->state != LM_TARGET && r->state != LM_LIVE && r->state != LM_TIMEWAIT))
+		return -EINVAL;
+	if (entry_get(m, r->key))
+		return -EEXIST;
+
+	/* Everything allocated before the entry becomes visible. */
+	char *uid = strdup(r->uid ? r->uid : "");
+	if (!uid || (r->state == LM_TIMEWAIT && heap_reserve(m) < 0)) {
+		free(uid);
+		return -ENOMEM;
+	}
+	struct lm_entry *e = entry_add(m, r->key);
+	if (!e) {
+		free(uid);
+		return -ENOMEM;
+	}
+	free(e->uid);
+	e->uid = uid;
+	e->role = r->role;
+	e->state = r->state;
+	if (r->state == LM_TIMEWAIT) {
+		e->deadline = r->deadline_ms;
+		m->heap[m->nheap] = e;
+		heap_up(m, m->nheap++);
+	}
+	return 0;
+}
+
+size_t lm_monitor_records(const struct lm_monitor *m, struct lm_record *out, size_t cap)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nslots; i++) {
+		const struct lm_entry *e = m->slots[i];
+		if (!e || e->state == LM_BASE)
+			continue;
+		if (n < cap)
+			out[n] = (struct lm_record){
+			    .key = e->key,
+			    .uid = e->uid,
+			    .state = e->state,
+			    .role = e->role,
+			    .deadline_ms = e->state == LM_TIMEWAIT ? e->deadline : 0,
+			};
+		n++;
+	}
+	return n;
 }

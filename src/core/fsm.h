@@ -98,4 +98,33 @@ bool lm_monitor_next_deadline(const struct lm_monitor *m, uint64_t *deadline_ms)
 /* Current state (LM_BASE for an unknown endpoint). */
 enum lm_state lm_monitor_state(const struct lm_monitor *m, const char *key);
 
+/* ---- surviving a restart --------------------------------------------------
+ *
+ * Calico keeps these FSMs in memory only (B.1: created lazily, dropped in
+ * Base), so a restarted Felix starts every endpoint in Base. handoff saves
+ * what the kernel and the API server cannot say and gives it back here. */
+
+/* One endpoint's FSM as saved: everything an input needs to continue where
+ * it stopped. Pointers are borrowed. */
+struct lm_record {
+	const char *key;
+	const char *uid;      /* "" or NULL when none was seen */
+	enum lm_state state;  /* Target, Live or TimeWait (Base is never saved) */
+	enum lm_role role;    /* the last role the FSM took (B.1 compares against it) */
+	uint64_t deadline_ms; /* TimeWait: the convergence deadline on the caller's clock */
+};
+
+/* Put a saved FSM back, with its role and uid, without running any input or
+ * action: no transition is reported (none happened), a TimeWait timer is
+ * re-armed at its saved deadline (a deadline already past pops on the next
+ * advance). The key must be unknown to the monitor (-EEXIST), the state one
+ * of Target, Live, TimeWait and the role valid (-EINVAL); -ENOMEM leaves the
+ * monitor unchanged. */
+int lm_monitor_restore(struct lm_monitor *m, const struct lm_record *r);
+
+/* Every endpoint not in Base, at most `cap` into out (borrowed pointers,
+ * valid until the next input), in no particular order. Returns how many
+ * there are (which may exceed cap). */
+size_t lm_monitor_records(const struct lm_monitor *m, struct lm_record *out, size_t cap);
+
 #endif

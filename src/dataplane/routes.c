@@ -1043,6 +1043,20 @@ const char *route_state_name(enum route_state st)
 	return (unsigned)st < sizeof(names) / sizeof(names[0]) ? names[st] : "unknown";
 }
 
+void route_syncer_foreach_kernel(const struct route_syncer *rs,
+                                 void (*fn)(void *arg, int family, const char *dst,
+                                            uint32_t metric),
+                                 void *arg)
+{
+	char dst[INET6_ADDRSTRLEN + 4];
+
+	for (size_t i = 0; i < rs->kern.nb; i++)
+		for (const struct kroute *e = rs->kern.b[i]; e; e = e->next) {
+			rkey_format(&e->k, dst, sizeof(dst));
+			fn(arg, e->k.family == AF_INET ? 4 : 6, dst, e->k.metric);
+		}
+}
+
 void route_syncer_get_stats(const struct route_syncer *rs, struct route_syncer_stats *out)
 {
 	*out = rs->st;

@@ -101,4 +101,13 @@ const char *route_state_name(enum route_state st);
 
 void route_syncer_get_stats(const struct route_syncer *rs, struct route_syncer_stats *out);
 
+/* Every route of our protocol the kernel holds as far as the syncer knows
+ * (before the first apply: what start-up read), as family 4/6, "dst/plen" as
+ * in the plan, and metric. A restarted watcher learns from it which
+ * endpoints it had elevated. */
+void route_syncer_foreach_kernel(const struct route_syncer *rs,
+                                 void (*fn)(void *arg, int family, const char *dst,
+                                            uint32_t metric),
+                                 void *arg);
+
 #endif

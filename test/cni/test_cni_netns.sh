@@ -180,7 +180,7 @@ mkdir -p "$dir/ds"
 printf 'apiVersion: v1\nkind: Pod\nmetadata: {namespace: kubevirt, name: virt-launcher-vm1}\nspec: {nodeName: node-1}\n' \
 	>"$dir/ds/pod.yaml"
 ip netns exec "$host" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
-	--endpoint-dir "$dir/endpoints" --http 127.0.0.1:9099 >"$dir/watcher.log" 2>&1 &
+	--endpoint-dir "$dir/endpoints" --http 127.0.0.1:9099 --state-file "$dir/state.json" >"$dir/watcher.log" 2>&1 &
 wpid=$!
 trap 'kill $wpid 2>/dev/null; wait $wpid 2>/dev/null; cleanup' EXIT
 run ADD "$netns" >"$dir/result.json" || fail "ADD (with the watcher): $(cat "$dir/result.json")"

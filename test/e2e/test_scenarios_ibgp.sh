@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The migration scenarios on an iBGP full mesh (issue 13, scenarios 1-8, 10,
-# 11, 14, 15): three nodes on one segment, each with BIRD, bird6 and its own
+# The migration scenarios on an iBGP full mesh (issue 13, scenarios 1-8 and
+# 10-15): three nodes on one segment, each with BIRD, bird6 and its own
 # handoff-watcher following one datastore folder; every scenario has its own
 # VM and addresses and runs after the previous one (lib/scenarios.sh says what
 # each asserts). Nodes a and b own the IPAM blocks 10.66.1.0/24 and
@@ -40,4 +40,6 @@ scenario_v6 vm7 10.65.0.17 fd00:65::17
 scenario_v6 vm8 - fd00:65::18
 scenario_crossing vm9 10.65.0.19 vm10 10.65.0.20
 scenario_aggregation vm11 10.66.1.10 10.66.1.0/24
+scenario_watcher_restart vm12 10.65.0.22
+scenario_bird_restart vm13 10.65.0.23
 log "PASS: every iBGP scenario in $((SECONDS - start)) s"

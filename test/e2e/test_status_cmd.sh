@@ -104,7 +104,7 @@ YAML
 
 ip netns exec "$node" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
 	--endpoint-dir "$dir/ep" --http "127.0.0.1:$port" --bird-dir "$dir/bird" \
-	--bird-socket "$dir/bird.ctl" >"$dir/log" 2>&1 &
+	--bird-socket "$dir/bird.ctl" --state-file "$dir/state.json" >"$dir/log" 2>&1 &
 pid=$!
 
 wait_for() {

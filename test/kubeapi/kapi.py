@@ -90,7 +90,8 @@ class Watcher:
         self.port = free_port()
         self.log_path = os.path.join(h.dir, name + ".log")
         cmd = [WATCHER, "run", "--node", node, "--kubeconfig", h.kubeconfig, "--http",
-               "127.0.0.1:%d" % self.port] + list(extra)
+               "127.0.0.1:%d" % self.port,
+               "--state-file", os.path.join(h.dir, name + ".state.json")] + list(extra)
         if netns:
             cmd = ["ip", "netns", "exec", netns] + cmd
         self.netns = netns

@@ -81,7 +81,7 @@ YAML
 
 echo "--log-level info" >"$dir/flags"
 ip netns exec "$node" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
-	--endpoint-dir "$dir/ep" --http "127.0.0.1:$port" --flags-file "$dir/flags" >"$dir/log" 2>&1 &
+	--endpoint-dir "$dir/ep" --http "127.0.0.1:$port" --flags-file "$dir/flags" --state-file "$dir/state.json" >"$dir/log" 2>&1 &
 pid=$!
 
 # wait_for DESCRIPTION COMMAND...: poll (bounded: 5 s) until COMMAND succeeds.

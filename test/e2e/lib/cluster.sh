@@ -18,6 +18,7 @@
 #   cl_probe_start TAG FROM ADDR     numbered UDP probes, 1 ms apart, FROM a node
 #   cl_probe_check TAG               stop TAG; assert traffic flows at the end
 #   cl_state NODE POD STATE          until NODE's watcher logs POD entering STATE
+#   cl_watcher_start/stop NODE [SIG] (re)start NODE's watcher, stop it with SIG
 #   via NODE TARGET_NODE             the next hop NODE uses toward TARGET_NODE
 #
 # Timing: the convergence time is CL_CONVERGENCE (2 s) unless a scenario
@@ -30,7 +31,7 @@ CL_GW6=fe80::ecee:eeff:feee:eeee # EUI-64 link-local of the host MAC
 CL_PROBE_PORT=7
 CL_MODE=
 CL_PIDS=()
-declare -A CL_IP4 CL_IP6 CL_VM_MAC CL_PROBE_PID
+declare -A CL_IP4 CL_IP6 CL_VM_MAC CL_PROBE_PID CL_WATCHER_PID
 CL_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CL_TOP=$(cd "$CL_HERE/../../.." && pwd)
 CL_SEND_RARP=${HANDOFF_BUILD_DIR:-.}/test/netns/tool_send_rarp
@@ -169,13 +170,7 @@ cl_up() {
 		ip netns exec "$(ns_of "$n")" sysctl -qw net.ipv6.conf.all.forwarding=1
 	done
 	cl_felix
-	for n in a b c; do
-		ip netns exec "$(ns_of "$n")" "$WATCHER" run --node "node-$n" \
-			--datastore "dir:$TOPO_DIR/ds" --bird-dir "$TOPO_DIR/$n" \
-			--bird-socket "$(bird_sock "$n")" --bird6-socket "$(bird6_sock "$n")" \
-			--http 127.0.0.1:9099 >"$TOPO_DIR/watcher-$n.log" 2>&1 &
-		CL_PIDS+=($!)
-	done
+	for n in a b c; do cl_watcher_start "$n"; done
 	for n in a b c; do
 		until_ok 10 "node-$n's watcher to render bird.cfg" test -s "$TOPO_DIR/$n/bird.cfg"
 		bird_start "$n" "$TOPO_DIR/$n/bird.cfg"
@@ -196,6 +191,26 @@ cl_up() {
 		done
 	fi
 	log "cluster up ($CL_MODE): BIRD sessions Established, watchers ready"
+}
+
+# cl_watcher_start NODE: NODE's handoff-watcher (its log appended to, so a
+# restarted watcher's lines follow the old ones; its own state file).
+cl_watcher_start() {
+	local n=$1
+	ip netns exec "$(ns_of "$n")" "$WATCHER" run --node "node-$n" \
+		--datastore "dir:$TOPO_DIR/ds" --bird-dir "$TOPO_DIR/$n" \
+		--bird-socket "$(bird_sock "$n")" --bird6-socket "$(bird6_sock "$n")" \
+		--http 127.0.0.1:9099 --state-file "$TOPO_DIR/$n/state.json" \
+		>>"$TOPO_DIR/watcher-$n.log" 2>&1 &
+	CL_WATCHER_PID[$n]=$!
+	CL_PIDS+=($!)
+}
+
+# cl_watcher_stop NODE SIGNAL: stop NODE's watcher as a rollout (TERM) or a
+# crash (KILL) does, and wait until it is gone.
+cl_watcher_stop() {
+	kill -"$2" "${CL_WATCHER_PID[$1]}"
+	wait "${CL_WATCHER_PID[$1]}" 2>/dev/null || true
 }
 
 wait6_established() {

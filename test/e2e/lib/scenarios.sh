@@ -282,3 +282,84 @@ migration_prepare_aggregated() {
 	cl_state b "$vm-b" Target
 	wait_route c "$v4" ""
 }
+
+# route_events NODE ADDR FILE: start recording NODE's kernel route changes for
+# ADDR into FILE (stopped with the cluster).
+route_events() {
+	ip -n "$(ns_of "$1")" monitor route 2>&1 | grep --line-buffered -F "$2 " >"$3" &
+	CL_PIDS+=($!)
+	sleep 0.2
+}
+
+# 12: the target node's watcher restarts in the middle of the migration:
+# killed while Live (a crash), stopped while in TimeWait (a rollout). The
+# elevated route never moves across either restart, the restarted watcher
+# continues each FSM where it was (no second GARP needed), and the TimeWait
+# ends at its original deadline, not a fresh convergence time later.
+scenario_watcher_restart() {
+	local vm=$1 v4=$2 ev=$TOPO_DIR/route-events-$1 t_tw t_end
+	log "== scenario watcher restart ($vm): b's watcher killed while Live, stopped in TimeWait"
+	vm_start "$vm" a "$vm-a" "$v4" -
+	cl_probe_start "$vm" c "$v4"
+	migration_prepare "$vm" a b "$vm-a" "$vm-b" "u-$vm" "$v4" -
+	switchover "$vm" a b "$vm-a" "$vm-b" "$v4" -
+	wait_route b "$v4" "$(own b "$vm-b" 512)"
+	route_events b "$v4" "$ev"
+	cl_watcher_stop b KILL
+	cl_watcher_start b
+	until_ok 10 "b's watcher to restore $vm-b as Live" \
+		grep -q "msg=\"Live migration state restored\".*id=vms/$vm-b .*state=Live" "$TOPO_DIR/watcher-b.log"
+	until_ok 10 "b's watcher ready again" cl_http b /readyz
+	wait_route b "$v4" "$(own b "$vm-b" 512)"
+	wait_route c "$v4" "$(bgp c b 512)"
+	[ ! -s "$ev" ] || die "b's route to $vm moved across the restart: $(cat "$ev")"
+
+	# Completion, then a rollout in the middle of TimeWait.
+	cl_del "pod-$vm-a"
+	cl_vm_gone a "$vm-a"
+	CL_CONVERGENCE=4s cl_felix
+	cl_del "lm-mig-$vm-u-$vm"
+	cl_state b "$vm-b" TimeWait
+	t_tw=$(date +%s%3N)
+	sleep 1
+	cl_watcher_stop b TERM
+	cl_watcher_start b
+	until_ok 10 "b's watcher to restore $vm-b in TimeWait" \
+		grep -q "msg=\"Live migration state restored\".*id=vms/$vm-b .*state=TimeWait" "$TOPO_DIR/watcher-b.log"
+	wait_route b "$v4" "$(own b "$vm-b" 512)"
+	wait_route c "$v4" "$(bgp c b 1024)" 10000
+	t_end=$(date +%s%3N)
+	# 4 s after TimeWait began (not 4 s after the restart, nor at once); the
+	# upper bound leaves room for a loaded machine's slow start.
+	[ $((t_end - t_tw)) -ge 3500 ] || die "TimeWait ended $((t_end - t_tw)) ms after it began, before its 4 s"
+	[ $((t_end - t_tw)) -le 7500 ] || die "TimeWait ended $((t_end - t_tw)) ms after it began: restarted from scratch?"
+	log "TimeWait ended $((t_end - t_tw)) ms after it began (4 s convergence, restart 1 s in)"
+	cl_felix
+	cl_probe_check "$vm" 2000
+	want_transitions b "$vm-b" "$CLEAN"
+}
+
+# 13: BIRD on the target node dies while the VM is Live (kill -9) and its
+# container starts it again (-R, graceful restart recovery): the other nodes
+# keep the elevated route meanwhile, and the watcher hands the restarted BIRD
+# the current configuration.
+scenario_bird_restart() {
+	local vm=$1 v4=$2 ev=$TOPO_DIR/route-events-$1
+	log "== scenario BIRD restart ($vm): b's BIRD killed while Live"
+	vm_start "$vm" a "$vm-a" "$v4" -
+	cl_probe_start "$vm" c "$v4"
+	migration_prepare "$vm" a b "$vm-a" "$vm-b" "u-$vm" "$v4" -
+	switchover "$vm" a b "$vm-a" "$vm-b" "$v4" -
+	route_events c "$v4" "$ev"
+	kill -9 "$(cat "$TOPO_DIR/b/bird.pid")"
+	rm -f "$TOPO_DIR/b/bird.pid" "$(bird_sock b)"
+	sleep 2
+	wait_route c "$v4" "$(bgp c b 512)"
+	ip netns exec "$(ns_of b)" bird -R -c "$TOPO_DIR/b/bird.cfg" -s "$(bird_sock b)" -P "$TOPO_DIR/b/bird.pid"
+	# shellcheck disable=SC2046
+	wait_established b $(bgp_protocols b)
+	wait_route c "$v4" "$(bgp c b 512)"
+	[ ! -s "$ev" ] || die "c's route to $vm moved while b's BIRD restarted: $(cat "$ev")"
+	complete "$vm" a b "$vm-a" "$vm-b" "u-$vm" "$v4" -
+	cl_probe_check "$vm" 2000
+}
