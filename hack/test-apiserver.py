@@ -55,6 +55,8 @@ Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
                                         by a line that is not JSON;
                        {"missing": true|false} the resource answers 404
                                         (CRD not installed);
+                       {"forbidden": true|false} the resource answers 403
+                                        (RBAC withdrawn);
                        {"expire_token": true} the token in use stops working
                                         (401) and a new one is made; the answer
                                         holds it ("token"); "write": true also
@@ -188,6 +190,7 @@ class Store:
         self.snapshots = {}  # continue token id -> (rv, plural, [objects])
         self.faults = {"drop": {}, "stall": {}, "fail": {}, "malformed": {}}
         self.missing = set(args.missing or [])
+        self.forbidden = set()
         self.stall_epoch = {}  # plural -> counter; open streams stall when it moves
         self.open_watches = {}  # plural -> watch streams being served
         self.token = None
@@ -326,9 +329,13 @@ class ApiHandler(Handler):
         plural, ns, name = route
         with st.cond:
             missing = plural in st.missing
-            fail = not missing and st.take("fail", plural)
+            forbidden = plural in st.forbidden
+            fail = not missing and not forbidden and st.take("fail", plural)
         if missing:
             return refuse(404, "NotFound", "the server could not find the requested resource")
+        if forbidden:
+            return refuse(403, "Forbidden", '%s is forbidden: User "system:serviceaccount:'
+                          'handoff:handoff" cannot list resource "%s"' % (plural, plural))
         if fail:
             return refuse(500, "InternalError", "Internal error occurred: injected fault")
         try:
@@ -654,6 +661,10 @@ class ControlHandler(Handler):
                 if not res:
                     raise ValueError("fault: missing needs a resource")
                 (st.missing.add if body["missing"] else st.missing.discard)(res)
+            if "forbidden" in body:
+                if not res:
+                    raise ValueError("fault: forbidden needs a resource")
+                (st.forbidden.add if body["forbidden"] else st.forbidden.discard)(res)
             if body.get("expire_token"):
                 st.token = secrets.token_hex(16)
                 out["token"] = st.token

@@ -131,7 +131,7 @@ static void usage(FILE *f)
 	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
 	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n"
 	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
-	    "          [--watch-timeout SECONDS]\n");
+	    "          [--watch-timeout SECONDS] [--unready-after SECONDS]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -149,6 +149,7 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"flags-file", required_argument, NULL, 'F'},
 	    {"watch-timeout", required_argument, NULL, 'T'},
+	    {"unready-after", required_argument, NULL, 'U'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -219,6 +220,20 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 				return -1;
 			}
 			o->watch_timeout_s = (unsigned)v;
+			break;
+		}
+		case 'U': {
+			/* /readyz turns 503 once a required watch has failed this long. */
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v < 1 || v > 86400) {
+				fprintf(
+				    stderr,
+				    "run: --unready-after: expected 1..86400 seconds, got \"%s\"\n",
+				    optarg);
+				return -1;
+			}
+			o->unready_after_s = (unsigned)v;
 			break;
 		}
 		case 'h':

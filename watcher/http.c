@@ -88,7 +88,14 @@ static void handle(void *arg, const char *path, struct http_response *r)
 		/* Served from the loop itself: an answer means the loop turns. */
 		r->body = strdup("ok\n");
 	} else if (!strcmp(path, "/readyz")) {
-		if (w->synced) {
+		char why[512];
+		if (w->synced && w->kube && watcher_kube_unready(w, why, sizeof(why))) {
+			/* Decisions stand on a view of the cluster that no longer
+			 * updates (RBAC withdrawn: 403, CRD removed: 404). */
+			r->status = 503;
+			if (asprintf(&r->body, "API server watch failing: %s", why) < 0)
+				r->body = NULL;
+		} else if (w->synced) {
 			r->body = strdup("ready\n");
 		} else {
 			r->status = 503;

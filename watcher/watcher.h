@@ -36,6 +36,8 @@ struct watcher_opts {
 	const char *log_level;     /* --log-level: debug, info, warn, error */
 	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
 	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
+	unsigned unready_after_s;  /* --unready-after: /readyz 503 once a required watch has
+	                              failed this long (0 = 60) */
 };
 
 struct watcher {
@@ -78,6 +80,9 @@ void intake_garp(const char *endpoint_key, const char *ifname, void *arg);
 /* source_kube.c: list+watch from the API server (kubeconfig or in-cluster). */
 int watcher_kube_start(struct watcher *w, struct herr *err);
 void watcher_kube_stop(struct watcher *w);
+/* Why the node is not ready because of the API server (a required watch
+ * failing for longer than --unready-after), written to buf; 0 when none. */
+int watcher_kube_unready(struct watcher *w, char *buf, size_t len);
 
 /* http.c: /healthz, /readyz, /metrics, /migrations. */
 int watcher_http_start(struct watcher *w, struct herr *err);
