@@ -25,19 +25,20 @@ struct json_t;
 
 struct watcher_opts {
 	const char *node;
-	const char *datastore_dir; /* --datastore dir:PATH */
-	const char *kubeconfig;    /* --kubeconfig PATH */
-	const char *endpoint_dir;  /* where handoff-cni records endpoints */
-	const char *bird_dir;      /* where bird.cfg / bird6.cfg are written; NULL: no BIRD */
-	const char *bird_socket;   /* BIRD's control socket (IPv4 daemon) */
-	const char *bird6_socket;  /* bird6's */
-	const char *http_listen;   /* "127.0.0.1:9099"; "" disables */
-	bool no_dataplane;         /* decide and log only (tests of the intake) */
-	const char *log_level;     /* --log-level: debug, info, warn, error */
-	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
-	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
-	unsigned unready_after_s;  /* --unready-after: /readyz 503 once a required watch has
-	                              failed this long (0 = 60) */
+	const char *datastore_dir;   /* --datastore dir:PATH */
+	const char *kubeconfig;      /* --kubeconfig PATH */
+	const char *endpoint_dir;    /* where handoff-cni records endpoints */
+	const char *bird_dir;        /* where bird.cfg / bird6.cfg are written; NULL: no BIRD */
+	const char *bird_socket;     /* BIRD's control socket (IPv4 daemon) */
+	const char *bird6_socket;    /* bird6's */
+	const char *http_listen;     /* "127.0.0.1:9099"; "" disables */
+	bool no_dataplane;           /* decide and log only (tests of the intake) */
+	const char *log_level;       /* --log-level: debug, info, warn, error */
+	const char *flags_file;      /* re-read on SIGHUP: the flags that can change */
+	unsigned watch_timeout_s;    /* --watch-timeout: watch timeoutSeconds; 0 = client default */
+	unsigned unready_after_s;    /* --unready-after: /readyz 503 once a required watch has
+	                                failed this long (0 = 60) */
+	unsigned migrations_history; /* --migrations-history: finished ones kept (0 = 1000) */
 };
 
 struct watcher {
