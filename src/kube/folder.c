@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util/yaml_json.h"
@@ -47,6 +49,83 @@ static void report(struct folder_store *fs, const char *fmt, ...)
 	if (msg && fs->on_error)
 		fs->on_error(fs->arg, msg);
 	free(msg);
+}
+
+/* No datastore file is anywhere near this; a bigger one is refused rather
+ * than read (a file that keeps growing, a sparse giant). */
+#define FOLDER_MAX_FILE (16u << 20)
+
+static const char *file_type(mode_t m)
+{
+	return S_ISFIFO(m)   ? "a FIFO"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISDIR(m)  ? "a directory"
+	                     : "not a regular file";
+}
+
+/* Read `path` whole, if it is a regular file (after following symlinks) of
+ * at most FOLDER_MAX_FILE bytes. A FIFO would block the loop, a device such
+ * as /dev/zero would never end: both are refused before reading, checked
+ * again on the open descriptor (which is non-blocking) in case the path
+ * changed in between. */
+static int read_regular(const char *path, char **out, size_t *len, struct herr *err)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	int fd;
+
+	*out = NULL;
+	*len = 0;
+	if (stat(path, &st) < 0)
+		return herr_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return herr_set(err, -EINVAL, "%s: %s, not read", path, file_type(st.st_mode));
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return herr_set(err, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int e = errno;
+		close(fd);
+		return herr_set(err, -EINVAL, "%s: %s, not read", path,
+		                e ? strerror(e) : file_type(st.st_mode));
+	}
+	if (st.st_size > FOLDER_MAX_FILE) {
+		close(fd);
+		return herr_set(err, -EFBIG, "%s: %lld bytes, over the %u MiB limit, not read",
+		                path, (long long)st.st_size, FOLDER_MAX_FILE >> 20);
+	}
+	/* One byte more than the limit tells a file that grew meanwhile. */
+	if (!(buf = malloc((size_t)st.st_size + 1))) {
+		close(fd);
+		return herr_set(err, -ENOMEM, "%s: out of memory", path);
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + got, (size_t)st.st_size + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return herr_set(err, -e, "%s: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		if (got > (size_t)st.st_size) {
+			free(buf);
+			close(fd);
+			return herr_set(err, -EAGAIN, "%s: grew while being read; read again later",
+			                path);
+		}
+	}
+	close(fd);
+	*out = buf;
+	*len = got;
+	return 0;
 }
 
 static int is_data_file(const char *name)
@@ -92,9 +171,19 @@ static void file_load(struct folder_store *fs, const char *name)
 	size_t i;
 	struct file_objs *f;
 
+	char *text;
+	size_t len;
+	int rc;
+
 	snprintf(path, sizeof(path), "%s/%s", fs->dir, name);
-	if (yaml_parse_file(path, &docs, &err) < 0) {
-		if (access(path, F_OK) < 0) { /* gone meanwhile */
+	if ((rc = read_regular(path, &text, &len, &err)) == 0) {
+		rc = yaml_parse(text, len, &docs, &err);
+		free(text);
+		if (rc < 0)
+			herr_prefix(&err, "%s: ", path);
+	}
+	if (rc < 0) {
+		if (rc == -ENOENT) { /* gone meanwhile (or a dangling symlink) */
 			file_drop(fs, name);
 			return;
 		}

@@ -6,9 +6,12 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "kube/folder.h"
@@ -142,6 +145,59 @@ static void later_file_wins_on_duplicates(void **state)
 	folder_store_close(fs);
 }
 
+static void at(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+/* A FIFO, a device, a symlink to /dev/zero and an oversized file in the
+ * folder, at start and renamed in later: none is read (a FIFO blocked the
+ * loop for good, /dev/zero ate memory without bound); each is named with
+ * why; the regular files next to them load. SIGALRM fails a hang. */
+static void special_files_are_refused_by_name(void **state)
+{
+	struct seen s;
+	memset(&s, 0, sizeof(s));
+	struct herr err = {{0}};
+	char p[256], q[256];
+	FILE *f;
+
+	put("good.yaml", LM);
+	at(p, sizeof(p), "fifo.yaml");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	at(p, sizeof(p), "zero.yaml");
+	assert_int_equal(symlink("/dev/zero", p), 0);
+	at(p, sizeof(p), "big.yaml");
+	assert_non_null(f = fopen(p, "w"));
+	assert_int_equal(ftruncate(fileno(f), 17 << 20), 0);
+	fclose(f);
+	at(p, sizeof(p), "dev.yaml");
+	bool dev = mknod(p, S_IFCHR | 0600, makedev(1, 5)) == 0; /* /dev/zero; root only */
+
+	alarm(10);
+	struct folder_store *fs = folder_store_open(dir, on_event, on_error, &s, &err);
+	assert_non_null(fs);
+	assert_string_equal(s.events, "ADDED LiveMigration/vms/m1=one;");
+	assert_non_null(strstr(s.errors, "/fifo.yaml: a FIFO, not read"));
+	assert_non_null(strstr(s.errors, "/zero.yaml: a character device, not read"));
+	assert_non_null(strstr(s.errors, "/big.yaml: 17825792 bytes, over the 16 MiB limit"));
+	if (dev)
+		assert_non_null(strstr(s.errors, "/dev.yaml: a character device, not read"));
+
+	/* Renamed into place over a good file: refused, its objects stay. */
+	s.errors[0] = '\0';
+	at(p, sizeof(p), ".tmp-link");
+	assert_int_equal(symlink("/dev/zero", p), 0);
+	at(q, sizeof(q), "good.yaml");
+	assert_int_equal(rename(p, q), 0);
+	settle(fs);
+	alarm(0);
+	assert_string_equal(s.events, "ADDED LiveMigration/vms/m1=one;");
+	assert_non_null(strstr(s.errors, "/good.yaml: a character device, not read (ignored; "
+	                                 "the file's last good objects stay)"));
+	folder_store_close(fs);
+}
+
 static void missing_folder_is_an_error(void **state)
 {
 	struct herr err = {{0}};
@@ -154,6 +210,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(lifecycle_of_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(later_file_wins_on_duplicates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(special_files_are_refused_by_name, setup, teardown),
 	    cmocka_unit_test(missing_folder_is_an_error),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
