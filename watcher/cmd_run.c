@@ -338,6 +338,7 @@ static void teardown(struct watcher *w)
 	pod_store_free(w->pods);
 	bgp_resources_free(&w->bgp);
 	free(w->last_arp_sig);
+	free(w->priority_warnings);
 	status_free(w->status);
 }
 

@@ -63,11 +63,13 @@ struct watcher {
 	struct capture_set *captures;
 	struct loop_timer *fsm_timer;
 
-	bool plan_dirty;        /* endpoints/states changed: re-apply the plan */
-	bool bird_dirty;        /* BGP resources changed: re-render BIRD */
-	bool synced;            /* initial lists done and the first plan applied */
-	unsigned pending_lists; /* watches whose first list has not completed */
-	char *last_arp_sig;     /* what ARP suppression was last built from */
+	bool plan_dirty;                  /* endpoints/states changed: re-apply the plan */
+	bool bird_dirty;                  /* BGP resources changed: re-render BIRD */
+	bool synced;                      /* initial lists done and the first plan applied */
+	unsigned pending_lists;           /* watches whose first list has not completed */
+	char *last_arp_sig;               /* what ARP suppression was last built from */
+	char *priority_warnings;          /* the priority disagreements last logged (joined) */
+	struct route_config priority_cfg; /* ... and the Felix priorities they were found with */
 
 	/* Figures for /metrics. */
 	uint64_t route_sync_errors, bird_reloads, bird_reload_failures, objects_rejected;
