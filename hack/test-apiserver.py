@@ -61,6 +61,10 @@ Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
                                         (401) and a new one is made; the answer
                                         holds it ("token"); "write": true also
                                         writes it to --token-file.
+  POST /inject         {"resource": plural, "type": "MODIFIED", "object": {...}}:
+                       the object goes out on that resource's watch streams as
+                       is (e.g. of another kind: a proxy's or server's bug),
+                       without being stored or listed.
   POST /token          {"token": T}: accept T (only) from now on.
   GET  /requests       the API requests served so far: [{method, resource,
                        watch, query, status}], ?since=N for those after the Nth.
@@ -258,6 +262,17 @@ class Store:
             self.history.append((self.rv, plural, "DELETED", old, gone))
             self.cond.notify_all()
             return gone
+
+    def inject(self, body):
+        plural, obj = body.get("resource"), copy.deepcopy(body.get("object"))
+        if plural not in PLURALS or not isinstance(obj, dict):
+            raise ValueError("inject: resource (a plural) and object are required")
+        with self.cond:
+            self.rv += 1
+            obj.setdefault("metadata", {})["resourceVersion"] = str(self.rv)
+            self.history.append((self.rv, plural, body.get("type") or "MODIFIED", obj, obj))
+            self.cond.notify_all()
+            return obj
 
     def compact(self, mode):
         with self.cond:
@@ -629,6 +644,8 @@ class ControlHandler(Handler):
                     return self.send_json(200, {"token": st.token})
             if path == "/fault":
                 return self.send_json(200, self.fault(body))
+            if path == "/inject":
+                return self.send_json(200, st.inject(body))
         except KeyError as e:
             return self.send_json(404, {"error": str(e)})
         except (ValueError, TypeError) as e:
