@@ -62,6 +62,14 @@ static void settle(struct folder_store *fs)
 		assert_int_equal(folder_store_handle(fs, NULL), 0);
 }
 
+/* Process what arrived, let a reconcile `grace` later happen, process it. */
+static void settle_past(struct folder_store *fs, unsigned grace)
+{
+	settle(fs);
+	usleep((grace + 300) * 1000);
+	settle(fs);
+}
+
 static const char *LM = "apiVersion: projectcalico.org/v3\nkind: LiveMigration\n"
                         "metadata: {namespace: vms, name: m1}\nspec: {v: one}\n";
 
@@ -236,14 +244,15 @@ static void replaced_folder_is_followed(void **state)
 	put("b.yaml", POD);
 	struct folder_store *fs = folder_store_open(dir, on_event, on_error, &s, &err);
 	assert_non_null(fs);
-	folder_store_set_grace(fs, 500); /* the refill below takes a few ms */
+	folder_store_set_grace(fs, 1000); /* the refill below takes a few ms */
 	s.events[0] = '\0';
 	sh("rm -rf %s && mkdir %s", dir);
+	settle(fs); /* seen while the folder is empty: nothing goes yet */
+	assert_string_equal(s.events, "");
 	put("b.yaml", POD);
 	put("a.yaml", "apiVersion: projectcalico.org/v3\nkind: LiveMigration\n"
 	              "metadata: {namespace: vms, name: m1}\nspec: {v: two}\n");
-	usleep(700 * 1000); /* past the grace: the reconcile has run */
-	settle(fs);
+	settle_past(fs, 1000); /* the reconcile has run */
 	assert_string_equal(s.events, "MODIFIED LiveMigration/vms/m1=two;");
 	/* The new folder is the one watched. */
 	s.events[0] = '\0';
@@ -264,19 +273,17 @@ static void vanished_folder_keeps_objects_until_back(void **state)
 	put("b.yaml", POD);
 	struct folder_store *fs = folder_store_open(dir, on_event, on_error, &s, &err);
 	assert_non_null(fs);
-	folder_store_set_grace(fs, GRACE_MS);
+	folder_store_set_grace(fs, 1000); /* the refill below takes a few ms */
 	s.events[0] = '\0';
 	sh("rm -rf %s", dir);
-	usleep(300 * 1000);
-	settle(fs);
+	settle_past(fs, 1000);
 	assert_string_equal(s.events, "");
 	assert_int_equal(obj_cache_count(folder_store_cache(fs)), 2);
 	assert_non_null(strstr(s.errors, "is missing; its 2 objects stay until it returns"));
 	/* Back with a.yaml only: b.yaml's pod goes, after the grace. */
 	sh("mkdir %s", dir);
 	put("a.yaml", LM);
-	usleep(300 * 1000);
-	settle(fs);
+	settle_past(fs, 1000);
 	assert_string_equal(s.events, "DELETED Pod/vms/p1;");
 	assert_non_null(strstr(s.errors, "is back"));
 	folder_store_close(fs);
@@ -317,8 +324,7 @@ static void configmap_data_swap_is_followed(void **state)
 	at(p, sizeof(p), "b.yaml");
 	assert_int_equal(unlink(p), 0);
 	sh("rm -rf %s/..2026_01", dir);
-	usleep(300 * 1000);
-	settle(fs);
+	settle_past(fs, GRACE_MS);
 	/* One publish, in the cache's order. */
 	assert_non_null(strstr(s.events, "MODIFIED LiveMigration/vms/m1=two;"));
 	assert_non_null(strstr(s.events, "DELETED Pod/vms/p1;"));
