@@ -55,10 +55,16 @@ Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
                                         by a line that is not JSON;
                        {"missing": true|false} the resource answers 404
                                         (CRD not installed);
+                       {"forbidden": true|false} the resource answers 403
+                                        (RBAC withdrawn);
                        {"expire_token": true} the token in use stops working
                                         (401) and a new one is made; the answer
                                         holds it ("token"); "write": true also
                                         writes it to --token-file.
+  POST /inject         {"resource": plural, "type": "MODIFIED", "object": {...}}:
+                       the object goes out on that resource's watch streams as
+                       is (e.g. of another kind: a proxy's or server's bug),
+                       without being stored or listed.
   POST /token          {"token": T}: accept T (only) from now on.
   GET  /requests       the API requests served so far: [{method, resource,
                        watch, query, status}], ?since=N for those after the Nth.
@@ -188,6 +194,7 @@ class Store:
         self.snapshots = {}  # continue token id -> (rv, plural, [objects])
         self.faults = {"drop": {}, "stall": {}, "fail": {}, "malformed": {}}
         self.missing = set(args.missing or [])
+        self.forbidden = set()
         self.stall_epoch = {}  # plural -> counter; open streams stall when it moves
         self.open_watches = {}  # plural -> watch streams being served
         self.token = None
@@ -255,6 +262,17 @@ class Store:
             self.history.append((self.rv, plural, "DELETED", old, gone))
             self.cond.notify_all()
             return gone
+
+    def inject(self, body):
+        plural, obj = body.get("resource"), copy.deepcopy(body.get("object"))
+        if plural not in PLURALS or not isinstance(obj, dict):
+            raise ValueError("inject: resource (a plural) and object are required")
+        with self.cond:
+            self.rv += 1
+            obj.setdefault("metadata", {})["resourceVersion"] = str(self.rv)
+            self.history.append((self.rv, plural, body.get("type") or "MODIFIED", obj, obj))
+            self.cond.notify_all()
+            return obj
 
     def compact(self, mode):
         with self.cond:
@@ -326,9 +344,13 @@ class ApiHandler(Handler):
         plural, ns, name = route
         with st.cond:
             missing = plural in st.missing
-            fail = not missing and st.take("fail", plural)
+            forbidden = plural in st.forbidden
+            fail = not missing and not forbidden and st.take("fail", plural)
         if missing:
             return refuse(404, "NotFound", "the server could not find the requested resource")
+        if forbidden:
+            return refuse(403, "Forbidden", '%s is forbidden: User "system:serviceaccount:'
+                          'handoff:handoff" cannot list resource "%s"' % (plural, plural))
         if fail:
             return refuse(500, "InternalError", "Internal error occurred: injected fault")
         try:
@@ -622,6 +644,8 @@ class ControlHandler(Handler):
                     return self.send_json(200, {"token": st.token})
             if path == "/fault":
                 return self.send_json(200, self.fault(body))
+            if path == "/inject":
+                return self.send_json(200, st.inject(body))
         except KeyError as e:
             return self.send_json(404, {"error": str(e)})
         except (ValueError, TypeError) as e:
@@ -654,6 +678,10 @@ class ControlHandler(Handler):
                 if not res:
                     raise ValueError("fault: missing needs a resource")
                 (st.missing.add if body["missing"] else st.missing.discard)(res)
+            if "forbidden" in body:
+                if not res:
+                    raise ValueError("fault: forbidden needs a resource")
+                (st.forbidden.add if body["forbidden"] else st.forbidden.discard)(res)
             if body.get("expire_token"):
                 st.token = secrets.token_hex(16)
                 out["token"] = st.token

@@ -133,7 +133,8 @@ static void usage(FILE *f)
 	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
 	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n"
 	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
-	    "          [--watch-timeout SECONDS]\n"
+	    "          [--watch-timeout SECONDS] [--unready-after SECONDS]\n"
+	    "          [--migrations-history N (finished migrations kept, 1000)]\n"
 	    "          [--state-file PATH (default " STATE_FILE_DEFAULT "; \"\" for none)]\n");
 }
 
@@ -153,6 +154,8 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"flags-file", required_argument, NULL, 'F'},
 	    {"watch-timeout", required_argument, NULL, 'T'},
 	    {"state-file", required_argument, NULL, 'S'},
+	    {"unready-after", required_argument, NULL, 'U'},
+	    {"migrations-history", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -229,6 +232,33 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 		case 'S':
 			o->state_file = optarg;
 			break;
+		case 'U': {
+			/* /readyz turns 503 once a required watch has failed this long. */
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v < 1 || v > 86400) {
+				fprintf(
+				    stderr,
+				    "run: --unready-after: expected 1..86400 seconds, got \"%s\"\n",
+				    optarg);
+				return -1;
+			}
+			o->unready_after_s = (unsigned)v;
+			break;
+		}
+		case 'M': {
+			char *end;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (*end || v < 1 || v > 1000000) {
+				fprintf(
+				    stderr,
+				    "run: --migrations-history: expected 1..1000000, got \"%s\"\n",
+				    optarg);
+				return -1;
+			}
+			o->migrations_history = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -319,6 +349,7 @@ static void teardown(struct watcher *w)
 	bgp_resources_free(&w->bgp);
 	free(w->last_arp_sig);
 	state_free(w);
+	free(w->priority_warnings);
 	status_free(w->status);
 }
 
@@ -334,7 +365,7 @@ int cmd_run(int argc, char **argv)
 	w.loop = loop_new();
 	w.engine = engine_new(w.opt.node);
 	w.pods = pod_store_new();
-	w.status = status_new();
+	w.status = status_new(w.opt.migrations_history ? w.opt.migrations_history : 1000);
 	if (!w.loop || !w.engine || !w.pods || !w.status)
 		goto out;
 	w.fsm_timer = loop_timer_new(w.loop, on_fsm_timer, &w);

@@ -95,8 +95,14 @@ static void handle(void *arg, const char *path, struct http_response *r)
 		r->body = strdup("ok\n");
 	} else if (!strcmp(path, "/readyz")) {
 		char why[2048];
-		const char *degraded = bird_sync_degraded(w, why, sizeof(why));
-		if (w->synced && degraded) {
+		const char *degraded = NULL;
+		if (w->synced && w->kube && watcher_kube_unready(w, why, sizeof(why))) {
+			/* Decisions stand on a view of the cluster that no longer
+			 * updates (RBAC withdrawn: 403, CRD removed: 404). */
+			r->status = 503;
+			if (asprintf(&r->body, "API server watch failing: %s", why) < 0)
+				r->body = NULL;
+		} else if (w->synced && (degraded = bird_sync_degraded(w, why, sizeof(why)))) {
 			/* Still ready (200): routes, GARPs and the BGP sessions BIRD
 			 * already runs keep working; only BGP changes are held. */
 			if (asprintf(&r->body, "ready, degraded:\n%s", degraded) < 0)

@@ -6,6 +6,7 @@
 
 #include "kube/client.h"
 #include "util/log.h"
+#include "util/loop.h"
 #include "watcher.h"
 
 struct resource {
@@ -92,6 +93,30 @@ int watcher_kube_start(struct watcher *w, struct herr *err)
 		/* An optional resource (KubeVirt) does not hold readiness back. */
 		if (!res->optional)
 			w->pending_lists++;
+	}
+	return 0;
+}
+
+#define UNREADY_AFTER_S 60
+
+int watcher_kube_unready(struct watcher *w, char *buf, size_t len)
+{
+	uint64_t now = loop_now_ms(), limit;
+
+	limit =
+	    (uint64_t)(w->opt.unready_after_s ? w->opt.unready_after_s : UNREADY_AFTER_S) * 1000;
+	/* The watches were started in the table's order. */
+	for (size_t i = 0; i < w->nwatches && i < NRESOURCES; i++) {
+		struct kube_watch_stats st;
+		if (resources[i].optional)
+			continue;
+		kube_watch_get_stats(w->watches[i], &st);
+		if (st.failing_since_ms && now - st.failing_since_ms >= limit) {
+			snprintf(buf, len, "%s: failing for %llu s: %s\n", resources[i].kind,
+			         (unsigned long long)((now - st.failing_since_ms) / 1000),
+			         st.last_error);
+			return 1;
+		}
 	}
 	return 0;
 }

@@ -1,6 +1,13 @@
 /* status.c - migration records and their figures, and what the status
  * command shows of them: the endpoints in migration, objects seen per kind,
- * the last BIRD reload per daemon. */
+ * the last BIRD reload per daemon.
+ *
+ * /migrations keeps every migration in progress and the last `keep`
+ * finished ones (every endpoint of the uid back in Base after at least one
+ * transition); older finished ones are dropped first, so that a node that
+ * sees migrations for months answers in bounded memory and time. A finished
+ * migration that moves again (a re-migration reusing its uid) is in progress
+ * again until it finishes anew. */
 #include "status.h"
 
 #include <jansson.h>
@@ -24,9 +31,21 @@ enum outcome { OUT_COMPLETED, OUT_GARP_MISSED, OUT_FAILED, OUT_REMIGRATED, OUT_D
 static const char *outcome_names[OUT_N] = {"completed", "garp_missed", "failed", "remigrated",
                                            "deleted"};
 
+/* A uid that finished, in the order they finished; stale when the uid has
+ * moved again since (its seq in `finished` differs). */
+struct done {
+	char *uid;
+	uint64_t seq;
+};
+
 struct status {
 	json_t *migrations; /* uid -> endpoint -> record */
-	json_t *uid_of;     /* endpoint -> uid of its current episode */
+	json_t *finished;   /* uid -> seq of its entry in `done` */
+	struct done *done;  /* oldest first, from done_head */
+	size_t done_head, ndone, done_cap;
+	size_t keep;
+	uint64_t seq;
+	json_t *uid_of; /* endpoint -> uid of its current episode */
 	struct ep_track *tracks;
 	uint64_t outcomes[OUT_N];
 	struct prom_histogram target_to_live, live_to_timewait, timewait_to_base, garp_to_route;
@@ -54,12 +73,14 @@ static const double phase_bounds[] = {0.1, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 30
 static const double fast_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.002,
                                      0.005,  0.01,    0.025,  0.05,  0.1};
 
-struct status *status_new(void)
+struct status *status_new(size_t keep)
 {
 	struct status *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
+	s->keep = keep;
+	s->finished = json_object();
 	s->migrations = json_object();
 	s->uid_of = json_object();
 	prom_histogram_init(&s->target_to_live, phase_bounds,
@@ -84,6 +105,10 @@ void status_free(struct status *s)
 	}
 	json_decref(s->migrations);
 	json_decref(s->uid_of);
+	json_decref(s->finished);
+	for (size_t i = s->done_head; i < s->ndone; i++)
+		free(s->done[i].uid);
+	free(s->done);
 	free(s);
 }
 
@@ -135,6 +160,80 @@ static void outcome(struct status *s, const struct decision *d, const struct ep_
 		s->outcomes[OUT_DELETED]++;
 }
 
+static bool uid_finished(const json_t *byuid)
+{
+	const char *ep;
+	json_t *rec;
+
+	json_object_foreach((json_t *)byuid, ep, rec)
+	{
+		if (!json_array_size(json_object_get(rec, "transitions")) ||
+		    strcmp(json_string_value(json_object_get(rec, "state")), "Base"))
+			return false;
+	}
+	return true;
+}
+
+/* Queue `uid` as finished now. */
+static void done_push(struct status *s, const char *uid)
+{
+	if (s->done_head && s->ndone == s->done_cap) {
+		/* Slide the live part down before growing. */
+		memmove(s->done, s->done + s->done_head,
+		        (s->ndone - s->done_head) * sizeof(*s->done));
+		s->ndone -= s->done_head;
+		s->done_head = 0;
+	}
+	if (s->ndone == s->done_cap) {
+		size_t cap = s->done_cap ? s->done_cap * 2 : 64;
+		struct done *v = realloc(s->done, cap * sizeof(*v));
+		if (!v)
+			return; /* kept, merely not dropped later */
+		s->done = v;
+		s->done_cap = cap;
+	}
+	char *u = strdup(uid);
+	if (!u)
+		return;
+	s->done[s->ndone++] = (struct done){u, ++s->seq};
+	json_object_set_new(s->finished, uid, json_integer((json_int_t)s->seq));
+}
+
+/* Whether `uid` finished (or started again) with this transition; then
+ * drop the oldest finished ones beyond `keep`. */
+static void track_finished(struct status *s, const char *uid)
+{
+	bool fin = uid_finished(json_object_get(s->migrations, uid));
+	bool was = json_object_get(s->finished, uid) != NULL;
+
+	if (fin && !was)
+		done_push(s, uid);
+	else if (!fin && was)
+		json_object_del(s->finished, uid); /* its queue entry turns stale */
+	while (json_object_size(s->finished) > s->keep && s->done_head < s->ndone) {
+		struct done *d = &s->done[s->done_head++];
+		json_t *seq = json_object_get(s->finished, d->uid);
+		if (seq && (uint64_t)json_integer_value(seq) == d->seq) {
+			json_object_del(s->finished, d->uid);
+			json_object_del(s->migrations, d->uid);
+			/* Endpoints still pointing at the dropped uid forget it. */
+			const char *ep;
+			json_t *u, *tmp;
+			json_object_foreach_safe(s->uid_of, tmp, ep, u)
+			{
+				if (!strcmp(json_string_value(u), d->uid))
+					json_object_del(s->uid_of, ep);
+			}
+		}
+		free(d->uid);
+	}
+}
+
+size_t status_migrations_count(const struct status *s)
+{
+	return json_object_size(s->migrations);
+}
+
 void status_record(struct status *s, const struct decision *d, uint64_t wall_ms, uint64_t mono_ms)
 {
 	char a[24], b[24], c[24];
@@ -164,6 +263,7 @@ void status_record(struct status *s, const struct decision *d, uint64_t wall_ms,
 	                      json_pack("{s:s,s:s,s:s,s:I}", "from", lm_state_name(d->from, b),
 	                                "input", lm_input_name(d->input, c), "to",
 	                                lm_state_name(d->to, a), "at_ms", (json_int_t)wall_ms));
+	track_finished(s, uid);
 
 	struct ep_track *t = track(s, d->endpoint);
 	if (!t)

@@ -3,6 +3,7 @@
 #ifndef HANDOFF_WATCHER_STATUS_H
 #define HANDOFF_WATCHER_STATUS_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -10,7 +11,10 @@
 
 struct status;
 
-struct status *status_new(void);
+/* `keep`: finished migrations kept for /migrations (the oldest go first). */
+struct status *status_new(size_t keep);
+/* Migrations (uids) held: those in progress and up to `keep` finished. */
+size_t status_migrations_count(const struct status *s);
 void status_free(struct status *s);
 
 /* Every decision, as it is logged; wall_ms for people, mono_ms for durations.

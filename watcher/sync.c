@@ -10,6 +10,7 @@
 #include "dataplane/capture.h"
 #include "dataplane/routes.h"
 #include "decisions.h"
+#include "priority_check.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "state.h"
@@ -89,6 +90,37 @@ static void apply_plan(struct watcher *w)
 	plan_free(&p);
 }
 
+/* Say which priorities disagree (seed 001), once per change of the set of
+ * disagreements; checked when BGP resources or Felix priorities changed. */
+static void check_priorities(struct watcher *w, bool bgp_changed)
+{
+	const struct route_config *rc = engine_route_config(w->engine);
+	char **v = NULL, *joined = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!bgp_changed && w->priority_warnings && !memcmp(rc, &w->priority_cfg, sizeof(*rc)))
+		return;
+	int n = priority_check(rc, &w->bgp, &v);
+	if (n < 0 || !(f = open_memstream(&joined, &len))) {
+		priority_check_free(v, n < 0 ? 0 : (size_t)n);
+		return;
+	}
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%s\n", v[i]);
+	fclose(f);
+	if (!w->priority_warnings || strcmp(joined, w->priority_warnings)) {
+		for (int i = 0; i < n; i++)
+			hlog(HLOG_WARN, "Route priorities disagree", "problem=%s", hlog_q(v[i]));
+		if (n == 0 && w->priority_warnings && *w->priority_warnings)
+			hlog(HLOG_INFO, "Route priorities agree again", "node=%s", w->opt.node);
+	}
+	free(w->priority_warnings);
+	w->priority_warnings = joined;
+	w->priority_cfg = *rc;
+	priority_check_free(v, (size_t)n);
+}
+
 void sync_after_iteration(struct loop *l, void *arg)
 {
 	struct watcher *w = arg;
@@ -128,6 +160,7 @@ void sync_after_iteration(struct loop *l, void *arg)
 	else
 		loop_timer_disarm(w->fsm_timer);
 
+	bool bgp_changed = w->bird_dirty;
 	if (w->bird_dirty && w->opt.bird_dir)
 		sync_bird(w);
 	w->bird_dirty = false;
@@ -136,4 +169,7 @@ void sync_after_iteration(struct loop *l, void *arg)
 		w->synced = true;
 		hlog(HLOG_INFO, "Initial sync done; ready", "node=%s", w->opt.node);
 	}
+	/* Once everything is listed: before, half the resources would disagree. */
+	if (w->synced)
+		check_priorities(w, bgp_changed);
 }

@@ -27,18 +27,21 @@ struct bird_sync;
 
 struct watcher_opts {
 	const char *node;
-	const char *datastore_dir; /* --datastore dir:PATH */
-	const char *kubeconfig;    /* --kubeconfig PATH */
-	const char *endpoint_dir;  /* where handoff-cni records endpoints */
-	const char *bird_dir;      /* where bird.cfg / bird6.cfg are written; NULL: no BIRD */
-	const char *bird_socket;   /* BIRD's control socket (IPv4 daemon) */
-	const char *bird6_socket;  /* bird6's */
-	const char *http_listen;   /* "127.0.0.1:9099"; "" disables */
-	bool no_dataplane;         /* decide and log only (tests of the intake) */
-	const char *log_level;     /* --log-level: debug, info, warn, error */
-	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
-	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
-	const char *state_file;    /* --state-file: migrations kept across restarts; "" = none */
+	const char *datastore_dir;   /* --datastore dir:PATH */
+	const char *kubeconfig;      /* --kubeconfig PATH */
+	const char *endpoint_dir;    /* where handoff-cni records endpoints */
+	const char *bird_dir;        /* where bird.cfg / bird6.cfg are written; NULL: no BIRD */
+	const char *bird_socket;     /* BIRD's control socket (IPv4 daemon) */
+	const char *bird6_socket;    /* bird6's */
+	const char *http_listen;     /* "127.0.0.1:9099"; "" disables */
+	bool no_dataplane;           /* decide and log only (tests of the intake) */
+	const char *log_level;       /* --log-level: debug, info, warn, error */
+	const char *flags_file;      /* re-read on SIGHUP: the flags that can change */
+	unsigned watch_timeout_s;    /* --watch-timeout: watch timeoutSeconds; 0 = client default */
+	unsigned unready_after_s;    /* --unready-after: /readyz 503 once a required watch has
+	                                failed this long (0 = 60) */
+	unsigned migrations_history; /* --migrations-history: finished ones kept (0 = 1000) */
+	const char *state_file;      /* --state-file: migrations kept across restarts; "" = none */
 };
 
 struct saved_state;
@@ -66,11 +69,13 @@ struct watcher {
 	struct loop_timer *fsm_timer;
 	struct bird_sync *bird_sync; /* bird_sync.c: reloads in flight, retries */
 
-	bool plan_dirty;        /* endpoints/states changed: re-apply the plan */
-	bool bird_dirty;        /* BGP resources changed: re-render BIRD */
-	bool synced;            /* initial lists done and the first plan applied */
-	unsigned pending_lists; /* watches whose first list has not completed */
-	char *last_arp_sig;     /* what ARP suppression was last built from */
+	bool plan_dirty;                  /* endpoints/states changed: re-apply the plan */
+	bool bird_dirty;                  /* BGP resources changed: re-render BIRD */
+	bool synced;                      /* initial lists done and the first plan applied */
+	unsigned pending_lists;           /* watches whose first list has not completed */
+	char *last_arp_sig;               /* what ARP suppression was last built from */
+	char *priority_warnings;          /* the priority disagreements last logged (joined) */
+	struct route_config priority_cfg; /* ... and the Felix priorities they were found with */
 
 	/* state.c: the saved state, read at start and restored at the settle
 	 * (initial lists done); no route is applied before the settle. */
@@ -90,6 +95,9 @@ void intake_garp(const char *endpoint_key, const char *ifname, void *arg);
 /* source_kube.c: list+watch from the API server (kubeconfig or in-cluster). */
 int watcher_kube_start(struct watcher *w, struct herr *err);
 void watcher_kube_stop(struct watcher *w);
+/* Why the node is not ready because of the API server (a required watch
+ * failing for longer than --unready-after), written to buf; 0 when none. */
+int watcher_kube_unready(struct watcher *w, char *buf, size_t len);
 
 /* http.c: /healthz, /readyz, /metrics, /migrations. */
 int watcher_http_start(struct watcher *w, struct herr *err);

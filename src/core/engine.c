@@ -281,13 +281,18 @@ bool engine_next_deadline(const struct engine *e, uint64_t *deadline)
 
 static void reconfigure(struct engine *e, uint64_t now, struct decisions *out)
 {
-	const struct felix_config *objs[64];
+	/* Only `default` and `node.<node>` ever count (names are unique): pass
+	 * those, however many other FelixConfigurations there are. */
+	const struct felix_config *objs[2];
+	char node_name[300];
 	size_t n = 0;
 	struct route_config cfg;
 	struct herr warn = {{0}};
 
-	for (size_t i = 0; i < e->nfcs && n < 64; i++)
-		objs[n++] = &e->fcs[i];
+	snprintf(node_name, sizeof(node_name), "node.%s", e->node ? e->node : "");
+	for (size_t i = 0; i < e->nfcs && n < 2; i++)
+		if (!strcmp(e->fcs[i].name, "default") || !strcmp(e->fcs[i].name, node_name))
+			objs[n++] = &e->fcs[i];
 	route_config_resolve(objs, n, e->node, &cfg, &warn);
 	if (warn.msg[0]) {
 		struct decision *d = decision_push(out, DEC_CONFIG, now);

@@ -1,4 +1,19 @@
-/* server.c - accept ourselves, let libwebsockets speak HTTP. */
+/* server.c - accept ourselves, let libwebsockets speak HTTP.
+ *
+ * libwebsockets keeps input it has read but not parsed yet (the next of
+ * several pipelined requests, a body after the headers) in a per-connection
+ * buffer list. Its own poll loop fakes POLLIN for such connections; in this
+ * epoll loop nothing would, and lws_service_adjust_timeout() keeps saying
+ * "service pending" - waiting for it in a loop spun forever (SIGTERM never
+ * reached the loop) and left pipelined requests unanswered. So after every
+ * event the server fakes POLLIN itself, for a bounded number of rounds and
+ * only while that makes progress (a callback ran); what is still pending
+ * then waits for the next turn of the loop through a zero-delay timer.
+ *
+ * accept() at EMFILE/ENFILE leaves the listening socket readable: accepting
+ * pauses (no epoll interest) and resumes when one of our connections closes
+ * or after ACCEPT_PAUSE_MS (descriptors freed elsewhere), so the loop sleeps
+ * while connections wait in the backlog instead of spinning. */
 #define _GNU_SOURCE
 #include "http/server.h"
 
@@ -38,6 +53,11 @@ struct http_server {
 	struct loop *loop;
 	struct lws_context *ctx;
 	struct loop_timer *housekeeping;
+	struct loop_timer *pending;      /* services parsed-but-unserved input */
+	struct loop_timer *accept_again; /* resumes accept() after EMFILE */
+	uint64_t callbacks;              /* libwebsockets callbacks so far: progress */
+	bool accept_paused;
+	uint64_t told_accept_ms, accept_pauses; /* the pauses, logged once a minute */
 	int lfd, port;
 	http_handler handler;
 	void *arg;
@@ -67,6 +87,9 @@ static void conn_drop(struct http_server *s, struct conn *c)
 		}
 	loop_del_fd(s->loop, c->fd); /* libwebsockets closes the fd itself */
 	free(c);
+	/* A descriptor is about to be free: accept again right after. */
+	if (s->accept_paused)
+		loop_timer_arm(s->accept_again, 0);
 }
 
 static int send_headers(struct lws *wsi, struct request *rq)
@@ -92,6 +115,23 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	struct conn *c;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_HTTP_CONNECTION:
+	case LWS_CALLBACK_HTTP:
+	case LWS_CALLBACK_HTTP_BODY:
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+	case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_WSI_DESTROY:
+		/* A connection moved on (not lws's own housekeeping). */
+		if (s)
+			s->callbacks++;
+		break;
+	default:
+		break;
+	}
+	switch (reason) {
 	case LWS_CALLBACK_HTTP: {
 		char path[256];
 		snprintf(path, sizeof(path), "%s", (const char *)in);
@@ -99,9 +139,16 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 		rq->sent = 0;
 		rq->resp.status = 200;
 		rq->resp.content_type = "text/plain; charset=utf-8";
-		if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0) {
-			rq->resp.status = 405;
-			rq->resp.body = strdup("only GET is served\n");
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) <= 0 ||
+		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ||
+		    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0) {
+			/* Anything but a GET without a body: answered in one small
+			 * write, then the connection closes, so that its body and
+			 * whatever was pipelined after it are never parsed (lws
+			 * 4.1 spins on a body whose request it considers answered). */
+			lws_return_http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED,
+			                       "only GET without a body is served");
+			return -1;
 		} else {
 			s->handler(s->arg, path, &rq->resp);
 		}
@@ -137,6 +184,10 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 			c->want_write = false;
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	}
+	case LWS_CALLBACK_HTTP_BODY:
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		/* Refused above; should one come anyway, the connection goes. */
+		return -1;
 	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 	case LWS_CALLBACK_CLOSED_HTTP:
 		if (rq) {
@@ -159,11 +210,60 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
+static struct conn *conn_by_fd(struct http_server *s, int fd)
+{
+	for (struct conn *c = s->conns; c; c = c->next)
+		if (c->fd == fd)
+			return c;
+	return NULL;
+}
+
+/* Epoll interest after servicing: writable while we send, or while
+ * libwebsockets holds the part of a write the socket did not take. */
+static void conn_rearm(struct http_server *s, int fd)
+{
+	struct conn *c = conn_by_fd(s, fd);
+
+	if (c) {
+		bool out = c->want_write || lws_partial_buffered(c->wsi);
+		conn_want(c, EPOLLIN | (out ? EPOLLOUT : 0));
+	}
+}
+
+/* Rounds of faked POLLIN per loop turn: enough for a burst of pipelined
+ * requests, small enough that the loop turns (signals, timers) between. */
+#define PENDING_ROUNDS 32
+
+static void service_pending(struct http_server *s)
+{
+	for (int round = 0; round < PENDING_ROUNDS; round++) {
+		uint64_t before = s->callbacks;
+		/* One pass over libwebsockets' own table, without waiting: the
+		 * POLLOUT a kept-alive connection waits for (DEFERRING_ACTION)
+		 * before it parses the next request, and input it buffered
+		 * (its "ripe rxflow" pass fakes POLLIN for that). */
+		lws_service_tsi(s->ctx, -1, 0);
+		for (struct conn *c = s->conns; c; c = c->next) {
+			bool out = c->want_write || lws_partial_buffered(c->wsi);
+			conn_want(c, EPOLLIN | (out ? EPOLLOUT : 0));
+		}
+		if (s->callbacks == before)
+			return; /* nothing moved: the next socket event will do */
+	}
+	/* Still moving: go on at the next turn of the loop, after what else is due. */
+	loop_timer_arm(s->pending, 0);
+}
+
+static void on_pending(struct loop *l, struct loop_timer *t, void *arg)
+{
+	service_pending(arg);
+}
+
 static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct conn *c = arg;
 	struct lws_pollfd pfd = {.fd = fd, .events = 0, .revents = 0};
-	struct lws_context *ctx = c->srv->ctx;
+	struct http_server *srv = c->srv;
 
 	c->last_active = loop_now_ms();
 	if (events & EPOLLIN)
@@ -173,22 +273,25 @@ static void on_conn(struct loop *l, int fd, uint32_t events, void *arg)
 	if (events & (EPOLLHUP | EPOLLERR))
 		pfd.revents |= LWS_POLLHUP;
 	pfd.events = pfd.revents;
-	struct http_server *srv = c->srv;
-	/* `c` may be freed inside (WSI_DESTROY): find it again afterwards. */
-	lws_service_fd(ctx, &pfd);
-	/* Input libwebsockets already read but has not parsed (a pipelined or
-	 * kept-alive request) needs forced service: no socket event will come. */
-	lws_service_tsi(ctx, -1, 0); /* -1: poll without waiting */
-	while (!lws_service_adjust_timeout(ctx, 1, 0))
-		lws_service_tsi(ctx, -1, 0);
-	for (c = srv->conns; c; c = c->next)
-		if (c->fd == fd) {
-			/* Writable interest while we send, or while libwebsockets holds
-			 * the part of a write the socket did not take. */
-			bool out = c->want_write || lws_partial_buffered(c->wsi);
-			conn_want(c, EPOLLIN | (out ? EPOLLOUT : 0));
-			break;
-		}
+	/* `c` may be freed inside (WSI_DESTROY): found again by fd afterwards. */
+	lws_service_fd(srv->ctx, &pfd);
+	service_pending(srv);
+	conn_rearm(srv, fd);
+}
+
+#define ACCEPT_PAUSE_MS 250
+
+static void on_accept(struct loop *l, int lfd, uint32_t events, void *arg);
+
+static void on_accept_again(struct loop *l, struct loop_timer *t, void *arg)
+{
+	struct http_server *s = arg;
+
+	if (loop_mod_fd(l, s->lfd, EPOLLIN) == 0)
+		s->accept_paused = false;
+	else
+		loop_timer_arm(t, ACCEPT_PAUSE_MS);
+	on_accept(l, s->lfd, EPOLLIN, s);
 }
 
 static void on_accept(struct loop *l, int lfd, uint32_t events, void *arg)
@@ -196,7 +299,32 @@ static void on_accept(struct loop *l, int lfd, uint32_t events, void *arg)
 	struct http_server *s = arg;
 	int fd;
 
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+	for (;;) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			     errno == ENOMEM) &&
+			    !s->accept_paused) {
+				/* The backlog keeps the connections; try again soon. */
+				/* Said once a minute at most: under a flood this
+				 * pauses every few connections. */
+				uint64_t now = loop_now_ms();
+				s->accept_pauses++;
+				if (!s->told_accept_ms || now - s->told_accept_ms >= 60000) {
+					hlog(HLOG_WARN, "HTTP: cannot accept, pausing",
+					     "error=%s pause_ms=%d pauses=%llu",
+					     hlog_q(strerror(errno)), ACCEPT_PAUSE_MS,
+					     (unsigned long long)s->accept_pauses);
+					s->told_accept_ms = now;
+				}
+				if (loop_mod_fd(l, lfd, 0) == 0)
+					s->accept_paused = true;
+				loop_timer_arm(s->accept_again, ACCEPT_PAUSE_MS);
+			}
+			if (errno == ECONNABORTED || errno == EINTR)
+				continue;
+			return;
+		}
 		struct conn *c = calloc(1, sizeof(*c));
 		if (!c) {
 			close(fd);
@@ -314,7 +442,10 @@ struct http_server *http_server_new(struct loop *l, const char *addr, http_handl
 		goto fail;
 	}
 	s->housekeeping = loop_timer_new(l, on_housekeeping, s);
-	if (!s->housekeeping || loop_add_fd(l, s->lfd, EPOLLIN, on_accept, s) < 0) {
+	s->pending = loop_timer_new(l, on_pending, s);
+	s->accept_again = loop_timer_new(l, on_accept_again, s);
+	if (!s->housekeeping || !s->pending || !s->accept_again ||
+	    loop_add_fd(l, s->lfd, EPOLLIN, on_accept, s) < 0) {
 		herr_set(err, -EIO, "http: cannot watch the listening socket");
 		goto fail;
 	}
@@ -338,6 +469,8 @@ void http_server_free(struct http_server *s)
 	while (s->conns)
 		conn_drop(s, s->conns);
 	loop_timer_free(s->housekeeping);
+	loop_timer_free(s->pending);
+	loop_timer_free(s->accept_again);
 	free(s);
 }
 

@@ -55,7 +55,11 @@ struct kube_watch_opts {
 	const char *field_selector; /* e.g. "spec.nodeName=node-1", or NULL */
 	const char *label_selector; /* or NULL */
 	unsigned page_size;         /* list limit; 0 = 500 */
-	unsigned timeout_seconds;   /* watch timeoutSeconds; 0 = 300 */
+	/* Bounds of one list (all its pages): beyond them the list is
+	 * abandoned with an error and retried from the start after a backoff.
+	 * 0 = 10,000 pages, 1,000,000 objects (and 1 GiB of JSON, fixed). */
+	unsigned list_max_pages, list_max_objects;
+	unsigned timeout_seconds; /* watch timeoutSeconds; 0 = 300 */
 	bool
 	    optional; /* a 404 (CRD not installed, e.g. KubeVirt) is not an error: retried slowly */
 	/* Called on every listed or watched object before it is cached, to drop
@@ -85,6 +89,12 @@ struct kube_watch_stats {
 	uint64_t bookmarks;
 	uint64_t malformed; /* lines that could not be parsed */
 	uint64_t errors;    /* failed requests (retried) */
+	uint64_t rejected;  /* objects of another kind/apiVersion, refused */
+	/* Monotonic ms of the first failure since the last success (a complete
+	 * list, an event or bookmark, a watch that ran its course), 0 when
+	 * healthy; and the last failure's description. */
+	uint64_t failing_since_ms;
+	char last_error[256];
 	char resource_version[64];
 	bool synced;
 };

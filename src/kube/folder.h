@@ -6,7 +6,13 @@
  * it is reported as ADDED / MODIFIED / DELETED through the callback, exactly as
  * a watch on the API server would. A file that fails to parse, or an object
  * that has no kind or name, is reported and ignored: the file's last good
- * objects stay in force. Hidden and editor temporary files are skipped. */
+ * objects stay in force. Hidden and editor temporary files are skipped; only
+ * regular files (or symlinks to them) of at most 16 MiB are read.
+ *
+ * The folder is followed by path (replaced with `rm -rf; mkdir`, or a
+ * ConfigMap volume's `..data` swap); deletions take effect one grace period
+ * (1 s) after the last of them, from what the folder then holds; a folder
+ * that is missing keeps its objects until it returns. */
 #ifndef HANDOFF_KUBE_FOLDER_H
 #define HANDOFF_KUBE_FOLDER_H
 
@@ -24,7 +30,10 @@ struct folder_store *folder_store_open(const char *dir, obj_event_cb on_event,
                                        folder_error_cb on_error, void *arg, struct herr *err);
 void folder_store_close(struct folder_store *fs);
 
-/* The inotify descriptor, for the event loop (readable -> folder_store_handle). */
+/* Deletions wait this long (default 1000 ms; tests shorten it). */
+void folder_store_set_grace(struct folder_store *fs, unsigned ms);
+
+/* The descriptor for the event loop (readable -> folder_store_handle). */
 int folder_store_fd(const struct folder_store *fs);
 /* Read pending inotify events and re-read the files they name. */
 int folder_store_handle(struct folder_store *fs, struct herr *err);

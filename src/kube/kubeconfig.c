@@ -213,8 +213,20 @@ static int kc_user(struct kc *kc, const json_t *root, const char *name, struct k
 	if ((key || key_data) && !(cert || cert_data))
 		return kc_fail(kc, -EINVAL, where, "client-key without client-certificate");
 
-	if (token && !(out->token = strdup(token)))
-		return -ENOMEM;
+	if (token) {
+		/* The token goes into one header line: checked as a token file's is
+		 * (client.c), trailing whitespace dropped (a `token: |` block). */
+		size_t n = strlen(token);
+		while (n > 0 && strchr(" \t\r\n", token[n - 1]))
+			n--;
+		snprintf(field, sizeof(field), "%s.token", where);
+		if (n == 0)
+			return kc_fail(kc, -EINVAL, field, "empty");
+		if (memchr(token, '\n', n) || memchr(token, '\r', n))
+			return kc_fail(kc, -EINVAL, field, "more than one line");
+		if (!(out->token = strndup(token, n)))
+			return -ENOMEM;
+	}
 	if (token_file && !(out->token_file = kc_path(kc, token_file)))
 		return -ENOMEM;
 	if (cert_data) {

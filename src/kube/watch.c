@@ -6,7 +6,15 @@
  *         reports what vanished in the gap as DELETED, unchanged objects as
  *         nothing)
  *   any failure --> the same step again after a capped exponential backoff
- *         with jitter; a success resets the backoff.
+ *         with jitter; a success resets the backoff, and so does a watch that
+ *         ran until the server ended it (a quiet resource delivers nothing for
+ *         hours: its relists must not add up to a 30 s wait at the next fault).
+ *
+ * A list is bounded (pages, objects, bytes): a server that keeps answering
+ * with `continue` tokens gets an error naming the resource and a relist from
+ * the start after a backoff, not unbounded memory. Objects whose kind or
+ * apiVersion is not the watched resource's are rejected and named: the cache
+ * (and everything fed from it) never sees them.
  *
  * Every step is started either from the watch's timer or from the done
  * callback of the previous request, never from inside libcurl. */
@@ -31,6 +39,11 @@
 #define MISSING_RETRY_MS 30000 /* an optional resource that is not installed */
 #define LIST_TIMEOUT_MS  60000
 #define SHORT_WATCH_MS   1000
+/* A stream that stayed open this long was healthy whatever ended it. */
+#define HEALTHY_STREAM_MS 30000
+#define LIST_MAX_PAGES    10000u
+#define LIST_MAX_OBJECTS  1000000u
+#define LIST_MAX_BYTES    (1024u << 20) /* all pages of one list */
 
 enum step { STEP_LIST, STEP_WATCH };
 /* What an event seen inside the stream asks for once the transfer ends. */
@@ -42,6 +55,7 @@ struct kube_watch {
 	char *path, *kind, *api_version;
 	char *field_sel, *label_sel; /* URL-encoded, or NULL */
 	unsigned page_size, timeout_s;
+	unsigned max_pages, max_objects;
 	bool optional;
 	obj_event_cb on_event;
 	void (*transform)(json_t *obj);
@@ -61,9 +75,11 @@ struct kube_watch {
 	/* list in progress */
 	char *body;
 	size_t body_len, body_cap;
-	json_t *items; /* pages so far */
-	char *cont;    /* continue token of the next page */
-	bool relist;   /* this list follows a 410 Gone */
+	json_t *items;  /* pages so far */
+	char *cont;     /* continue token of the next page */
+	unsigned pages; /* of the list in progress */
+	uint64_t list_bytes;
+	bool relist; /* this list follows a 410 Gone */
 
 	/* watch in progress */
 	struct line_splitter *lines;
@@ -102,6 +118,23 @@ static void schedule(struct kube_watch *w, enum step s, uint64_t delay_ms)
 {
 	w->step = s;
 	loop_timer_arm(w->timer, delay_ms);
+}
+
+/* Readiness: since when requests have been failing, and why. */
+static void mark_failing(struct kube_watch *w, const char *why)
+{
+	size_t n = strnlen(why, sizeof(w->st.last_error) - 1);
+
+	memcpy(w->st.last_error, why, n);
+	w->st.last_error[n] = '\0';
+	if (!w->st.failing_since_ms)
+		w->st.failing_since_ms = loop_now_ms();
+}
+
+static void mark_healthy(struct kube_watch *w)
+{
+	w->st.failing_since_ms = 0;
+	w->st.last_error[0] = '\0';
 }
 
 /* 200 ms doubling up to 30 s, the delay drawn in the upper half of the step:
@@ -149,6 +182,7 @@ static void failed(struct kube_watch *w, enum step s, const struct kube_response
 	if (r->status == 401)
 		kube_client_token_rejected(w->c);
 	w->st.errors++;
+	mark_failing(w, why);
 	notice(w, "%s failed: %s; retrying in %llu ms", what, why, (unsigned long long)d);
 	schedule(w, s, d);
 }
@@ -160,6 +194,7 @@ static void step_failed(struct kube_watch *w, enum step s, const char *what, con
 	uint64_t d = backoff_ms(w);
 
 	w->st.errors++;
+	mark_failing(w, err->msg);
 	notice(w, "%s %s: %s; retrying in %llu ms", s == STEP_LIST ? "list" : "watch", what,
 	       err->msg, (unsigned long long)d);
 	schedule(w, s, d);
@@ -172,6 +207,25 @@ static void fill_type(struct kube_watch *w, json_t *obj)
 		json_object_set_new(obj, "kind", json_string(w->kind));
 	if (!json_is_string(json_object_get(obj, "apiVersion")))
 		json_object_set_new(obj, "apiVersion", json_string(w->api_version));
+}
+
+/* An object of another resource on this one's list or stream (a proxy or a
+ * server bug) would replace or delete an unrelated object of that kind:
+ * refuse it, naming it. */
+static bool foreign(struct kube_watch *w, const json_t *obj, const char *where)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	const char *api = json_string_value(json_object_get(obj, "apiVersion"));
+	const json_t *meta = json_object_get(obj, "metadata");
+	const char *ns = json_string_value(json_object_get(meta, "namespace"));
+	const char *name = json_string_value(json_object_get(meta, "name"));
+
+	if (!strcmp(kind, w->kind) && !strcmp(api, w->api_version))
+		return false;
+	w->st.rejected++;
+	notice(w, "%s: %.60s %.60s %.100s%s%.100s rejected: not a %s (%s)", where, api, kind,
+	       ns ? ns : "", ns ? "/" : "", name ? name : "(no name)", w->kind, w->api_version);
+	return true;
 }
 
 static const char *obj_rv(const json_t *obj)
@@ -207,6 +261,8 @@ static void list_reset(struct kube_watch *w)
 	free(w->cont);
 	w->cont = NULL;
 	w->body_len = 0;
+	w->pages = 0;
+	w->list_bytes = 0;
 }
 
 /* ---- list ---- */
@@ -286,12 +342,38 @@ static void list_complete(struct kube_watch *w)
 		w->failures = 0; /* a relist succeeds only once its watch delivers */
 	w->relist = false;
 	w->told_missing = false;
+	mark_healthy(w);
 	if (!w->st.synced) {
 		w->st.synced = true;
 		if (w->on_synced)
 			w->on_synced(w->arg, w->kind);
 	}
 	watch_begin(w);
+}
+
+/* Another page is announced by `cont`: refuse it when the list has already
+ * reached a bound (or the server repeats its token, which never ends), and
+ * list again from the start after a backoff. */
+static bool list_too_long(struct kube_watch *w, const char *cont)
+{
+	char what[160];
+	struct herr e;
+
+	if (w->cont && !strcmp(w->cont, cont))
+		snprintf(what, sizeof(what), "the server sent the same continue token twice");
+	else if (w->pages >= w->max_pages)
+		snprintf(what, sizeof(what), "more than %u pages", w->max_pages);
+	else if (json_array_size(w->items) > w->max_objects)
+		snprintf(what, sizeof(what), "more than %u objects", w->max_objects);
+	else if (w->list_bytes > LIST_MAX_BYTES)
+		snprintf(what, sizeof(what), "more than %u MiB", LIST_MAX_BYTES >> 20);
+	else
+		return false;
+	herr_set(&e, -E2BIG, "%s: list of %s abandoned after %u pages and %zu objects: %s", w->path,
+	         w->kind, w->pages, json_array_size(w->items), what);
+	list_reset(w);
+	step_failed(w, STEP_LIST, "too long", &e);
+	return true;
 }
 
 /* One page arrived whole: keep its items, then the next page or the end. */
@@ -303,6 +385,7 @@ static void list_page_done(struct kube_watch *w)
 	size_t i;
 
 	doc = json_loadb(w->body ? w->body : "", w->body_len, 0, &je);
+	w->list_bytes += w->body_len;
 	w->body_len = 0;
 	items = json_object_get(doc, "items");
 	meta = json_object_get(doc, "metadata");
@@ -323,11 +406,18 @@ static void list_page_done(struct kube_watch *w)
 		if (!json_is_object(it))
 			continue;
 		fill_type(w, it);
+		if (foreign(w, it, "list"))
+			continue;
 		if (w->transform)
 			w->transform(it);
 		json_array_append(w->items, it);
 	}
 	cont = json_string_value(json_object_get(meta, "continue"));
+	w->pages++;
+	if (cont && *cont && list_too_long(w, cont)) {
+		json_decref(doc);
+		return;
+	}
 	free(w->cont);
 	w->cont = cont && *cont ? strdup(cont) : NULL;
 	json_decref(doc);
@@ -426,6 +516,12 @@ static void on_event_line(struct kube_watch *w, json_t *ev)
 		/* The transform may drop metadata.resourceVersion: keep it alive. */
 		json_t *rv = json_incref(
 		    json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+		if (foreign(w, obj, "watch")) {
+			/* Consumed all the same: the stream goes on past it. */
+			set_rv_to(w, json_string_value(rv));
+			json_decref(rv);
+			return;
+		}
 		if (w->transform)
 			w->transform(obj);
 		if (type[0] == 'D')
@@ -441,12 +537,14 @@ static void on_event_line(struct kube_watch *w, json_t *ev)
 		w->st.events++;
 		w->failures = 0; /* the stream works: a success */
 		w->gone_in_row = 0;
+		mark_healthy(w);
 		set_rv_to(w, json_string_value(rv));
 		json_decref(rv);
 	} else if (!strcmp(type, "BOOKMARK")) {
 		w->st.bookmarks++;
 		w->failures = 0;
 		w->gone_in_row = 0;
+		mark_healthy(w);
 		set_rv(w, obj);
 	} else if (!strcmp(type, "ERROR")) {
 		json_int_t code = json_integer_value(json_object_get(obj, "code"));
@@ -504,18 +602,30 @@ static void watch_done(void *arg, const struct kube_response *r)
 	uint64_t lasted = loop_now_ms() - w->started_ms;
 
 	w->req = NULL;
+	if (r->status >= 200 && r->status <= 299 && lasted >= HEALTHY_STREAM_MS) {
+		/* A long open stream: what came before it is history. */
+		w->failures = 0;
+		w->gone_in_row = 0;
+	}
 	if (w->after == AFTER_RELIST) {
 		relist(w, "watch: ERROR event 410 Gone");
 	} else if (w->after == AFTER_RESTART) {
 		w->st.errors++;
+		mark_failing(w, "watch: ERROR event");
 		schedule(w, STEP_WATCH, backoff_ms(w));
 	} else if (r->status >= 200 && r->status <= 299 && r->curl_code == 0) {
 		/* The server ended the watch after timeoutSeconds: go on from the
 		 * last RV at once, unless it ends watches as soon as they start. */
-		if (w->nlines == 0 && lasted < SHORT_WATCH_MS)
+		if (w->nlines == 0 && lasted < SHORT_WATCH_MS) {
 			schedule(w, STEP_WATCH, backoff_ms(w));
-		else
+		} else {
+			/* A watch that ran its course is a success: the next fault
+			 * starts the backoff from the bottom. */
+			w->failures = 0;
+			w->gone_in_row = 0;
+			mark_healthy(w);
 			schedule(w, STEP_WATCH, 0);
+		}
 	} else if (r->status == 410) {
 		relist(w, "watch: 410 Gone");
 	} else if (r->status == 404 && w->optional) {
@@ -629,6 +739,8 @@ struct kube_watch *kube_watch_start(struct kube_client *c, const struct kube_wat
 	}
 	w->c = c;
 	w->page_size = o->page_size ? o->page_size : 500;
+	w->max_pages = o->list_max_pages ? o->list_max_pages : LIST_MAX_PAGES;
+	w->max_objects = o->list_max_objects ? o->list_max_objects : LIST_MAX_OBJECTS;
 	w->timeout_s = o->timeout_seconds ? o->timeout_seconds : 300;
 	w->optional = o->optional;
 	w->on_event = on_event;

@@ -18,6 +18,8 @@
  *   so a "billion laughs" stream cannot explode a consumer that walks it. */
 #include "util/yaml_json.h"
 
+#include "util/hmap.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <jansson.h>
@@ -40,17 +42,21 @@ struct frame {
 	yaml_mark_t mark; /* where the container started */
 };
 
+/* Anchors by name (a stream may hold tens of thousands: a linear search per
+ * alias made such a file take minutes); `all` chains them for freeing. */
 struct anchor {
+	struct hnode hn;
 	char *name;
 	json_t *node;
 	size_t size;
+	struct anchor *all;
 };
 
 struct builder {
 	struct frame *stack;
 	size_t depth;
-	struct anchor *anchors;
-	size_t nanchors;
+	struct hmap anchors;
+	struct anchor *all_anchors;
 	json_t *root; /* completed root of the current document */
 	size_t root_size;
 	struct herr *err;
@@ -74,40 +80,49 @@ static int fail_at(struct builder *b, yaml_mark_t m, const char *fmt, ...)
 
 static void anchors_clear(struct builder *b)
 {
-	for (size_t i = 0; i < b->nanchors; i++) {
-		free(b->anchors[i].name);
-		json_decref(b->anchors[i].node);
+	while (b->all_anchors) {
+		struct anchor *a = b->all_anchors;
+		b->all_anchors = a->all;
+		hmap_del(&b->anchors, &a->hn);
+		free(a->name);
+		json_decref(a->node);
+		free(a);
 	}
-	free(b->anchors);
-	b->anchors = NULL;
-	b->nanchors = 0;
 }
 
+static struct anchor *anchor_lookup(const struct builder *b, const char *name)
+{
+	struct hnode *n = hmap_get(&b->anchors, name, hmap_hash(name));
+
+	return n ? container_of(n, struct anchor, hn) : NULL;
+}
+
+/* A redefined anchor shadows the earlier one: its entry takes the new node. */
 static int anchor_add(struct builder *b, const char *name, json_t *node, size_t size)
 {
-	struct anchor *nv = realloc(b->anchors, (b->nanchors + 1) * sizeof(*nv));
-	char *n = strdup(name);
+	struct anchor *a = anchor_lookup(b, name);
 
-	if (nv)
-		b->anchors = nv;
-	if (!nv || !n) {
-		free(n);
+	if (a) {
+		json_decref(a->node);
+		a->node = json_incref(node);
+		a->size = size;
+		return 0;
+	}
+	if (!(a = calloc(1, sizeof(*a))) || !(a->name = strdup(name))) {
+		free(a);
 		return -ENOMEM;
 	}
-	b->anchors[b->nanchors].name = n;
-	b->anchors[b->nanchors].node = json_incref(node);
-	b->anchors[b->nanchors].size = size;
-	b->nanchors++;
+	a->node = json_incref(node);
+	a->size = size;
+	a->all = b->all_anchors;
+	b->all_anchors = a;
+	hmap_put(&b->anchors, &a->hn, a->name);
 	return 0;
 }
 
-/* A redefined anchor shadows the earlier one, so search from the end. */
 static const struct anchor *anchor_find(const struct builder *b, const char *name)
 {
-	for (size_t i = b->nanchors; i-- > 0;)
-		if (!strcmp(b->anchors[i].name, name))
-			return &b->anchors[i];
-	return NULL;
+	return anchor_lookup(b, name);
 }
 
 static void stack_clear(struct builder *b)
@@ -429,8 +444,12 @@ int yaml_parse(const char *text, size_t len, struct yaml_docs *out, struct herr 
 	memset(out, 0, sizeof(*out));
 	if (!text) /* libyaml asserts on a NULL input, even an empty one */
 		text = "", len = 0;
-	if (!yaml_parser_initialize(&parser))
+	if (hmap_init(&b.anchors) < 0)
 		return herr_set(err, -ENOMEM, "out of memory");
+	if (!yaml_parser_initialize(&parser)) {
+		hmap_fini(&b.anchors);
+		return herr_set(err, -ENOMEM, "out of memory");
+	}
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (!done && rc == 0) {
 		if (!yaml_parser_parse(&parser, &ev)) {
@@ -468,6 +487,7 @@ int yaml_parse(const char *text, size_t len, struct yaml_docs *out, struct herr 
 	stack_clear(&b);
 	free(b.stack);
 	anchors_clear(&b);
+	hmap_fini(&b.anchors);
 	json_decref(b.root);
 	if (rc < 0)
 		yaml_docs_free(out);

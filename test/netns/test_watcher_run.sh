@@ -133,8 +133,10 @@ spec:
 YAML
 wait_for "suppressed on the target" route_is 10.65.0.10 ""
 route_is fd00:65::10 "" || fail "IPv6 route not suppressed"
-ip netns exec "$node" nft list table arp handoff-arp | grep -q "arp saddr ip 10.65.0.10" ||
-	fail "no ARP suppression for the workload's own IP"
+# The drop table follows the route in the same loop iteration, but after it:
+# wait for it rather than race it. (grep without -q: no SIGPIPE under pipefail)
+arp_drop_for() { ip netns exec "$node" nft list table arp handoff-arp | grep -F "arp saddr ip $1" >/dev/null; }
+wait_for "ARP suppression for the workload's own IP" arp_drop_for 10.65.0.10
 
 # A broken file is reported; nothing already working is lost.
 echo "kind: [unclosed" >"$dir/ds/broken.yaml"

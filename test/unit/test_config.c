@@ -9,7 +9,11 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+#include <stdio.h>
+
 #include "core/config.h"
+#include "core/engine.h"
 
 static struct felix_config fc(const char *name, unsigned set, uint32_t v4n, uint32_t v4e,
                               uint32_t v6n, uint32_t v6e, uint64_t conv)
@@ -176,6 +180,35 @@ static void test_durations_invalid(void **state)
 	}
 }
 
+/* The engine resolves from every FelixConfiguration it holds, however many:
+ * `default` arriving 70th still counts (the engine once read only 64). */
+static void engine_reads_default_after_many_others(void **state)
+{
+	struct engine *e = engine_new("n1");
+	struct decisions d = {0};
+	struct herr err = {{0}};
+	char name[32];
+
+	for (int i = 0; i < 70; i++) {
+		snprintf(name, sizeof(name), "other-%02d", i);
+		json_t *o =
+		    json_pack("{s:s,s:s,s:{s:s},s:{s:i}}", "apiVersion", "projectcalico.org/v3",
+		              "kind", "FelixConfiguration", "metadata", "name", name, "spec",
+		              "ipv4NormalRoutePriority", 100 + i);
+		assert_int_equal(engine_apply(e, o, 1000, &d, &err), 0);
+		json_decref(o);
+	}
+	json_t *def =
+	    json_pack("{s:s,s:s,s:{s:s},s:{s:i,s:i}}", "apiVersion", "projectcalico.org/v3", "kind",
+	              "FelixConfiguration", "metadata", "name", "default", "spec",
+	              "ipv4NormalRoutePriority", 2000, "ipv4ElevatedRoutePriority", 1500);
+	assert_int_equal(engine_apply(e, def, 1000, &d, &err), 0);
+	json_decref(def);
+	assert_rc(engine_route_config(e), 2000, 1500, 1024, 512, 30000);
+	decisions_free(&d);
+	engine_free(e);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -184,6 +217,7 @@ int main(void)
 	    cmocka_unit_test(test_elevated_not_below_normal_warns),
 	    cmocka_unit_test(test_durations_valid),
 	    cmocka_unit_test(test_durations_invalid),
+	    cmocka_unit_test(engine_reads_default_after_many_others),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

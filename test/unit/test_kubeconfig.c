@@ -73,7 +73,8 @@ static void current_context_selects_cluster_and_token(void **state)
 	                                    "- name: dev\n"
 	                                    "  user: {token: devtoken}\n"
 	                                    "- name: admin\n"
-	                                    "  user: {token: s3cret}\n");
+	                                    /* `token: |` style: the final newline goes */
+	                                    "  user: {token: \"s3cret\\n\"}\n");
 	struct kube_config c;
 	struct herr err = {{0}};
 
@@ -216,6 +217,20 @@ static void errors_name_the_file_and_field(void **state)
 	     "clusters: [{name: k, cluster: {server: 'https://a'}}]\n"
 	     "users: [{name: u, user: {token: [1, 2]}}]\n",
 	     "users[0].user.token: not a string"},
+	    /* A token is one header line: a newline inside would end the
+	     * Authorization header and start another (as a token file's is refused). */
+	    {"current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+	     "clusters: [{name: k, cluster: {server: 'https://a'}}]\n"
+	     "users: [{name: u, user: {token: \"abc\\nX-Evil: 1\"}}]\n",
+	     "users[0].user.token: more than one line"},
+	    {"current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+	     "clusters: [{name: k, cluster: {server: 'https://a'}}]\n"
+	     "users: [{name: u, user: {token: \"abc\\rdef\"}}]\n",
+	     "users[0].user.token: more than one line"},
+	    {"current-context: c\ncontexts: [{name: c, context: {cluster: k, user: u}}]\n"
+	     "clusters: [{name: k, cluster: {server: 'https://a'}}]\n"
+	     "users: [{name: u, user: {token: \" \\n\"}}]\n",
+	     "users[0].user.token: empty"},
 	    {"- just\n- a list\n", "document: not a mapping"},
 	    {"current-context: [a]\n", "current-context: not a string"},
 	};
