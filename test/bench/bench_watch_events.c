@@ -1,13 +1,20 @@
 /* bench_watch_events - watch events per second through the watcher's whole
  * per-event path, and resident memory with many endpoints and migrations.
  *
- *   bench_watch_events stream [FILE [EVENTS [PODS [PER_ITERATION]]]]
+ *   bench_watch_events stream [FILE [EVENTS [PODS [PER_ITERATION [ROUNDS]]]]]
  *       FILE: the recorded stream (written once if absent; default
  *       /tmp/handoff-watch-100k.ndjson), EVENTS 100000, PODS 2000 local VMs,
- *       PER_ITERATION 64 events per emulated loop iteration.
+ *       PER_ITERATION 64 events per emulated loop iteration. ROUNDS (3)
+ *       times, side by side: the parse floor with malloc, the parse floor
+ *       with the arena, the pipeline; then the range of each and of the
+ *       ratio pipeline / floor with malloc.
+ *   bench_watch_events pipeline [FILE [EVENTS [PODS [PER_ITERATION]]]]
+ *       the pipeline alone, once (what hack/bench-watch.sh profiles).
  *   bench_watch_events verify [FILE [EVENTS [PODS [PER_ITERATION]]]]
  *       the stream run, checking every plan against one made from scratch
  *       (exit 1 on a difference): the test unit_engine_plan_stream.
+ *   BENCH_EXPECT="DECISIONS GARPS": pipeline and verify exit 1 unless the run
+ *       made exactly these (the test unit_watch_stream_decisions).
  *   bench_watch_events memory [ENDPOINTS [MIGRATIONS]]
  *       default 10000 local endpoints and 1000 concurrent LiveMigrations.
  *
@@ -20,9 +27,10 @@
  *
  * Replay runs in one thread, on the path of `handoff-watcher run` without the
  * kernel: file read in 16 KiB pieces (a libcurl write) -> line_splitter ->
- * json_loadb -> endpoint_pod_trim (the Pod watch's transform, as
- * watcher/source_kube.c sets it; BENCH_NO_TRIM=1 leaves Pods whole) -> the
- * watch's digest cache -> intake (watcher/intake.c's dispatch,
+ * json_loadb into the watch's arena (util/arena.h; kube/watch.c's
+ * watch_data and on_line; BENCH_NO_ARENA=1 parses with malloc instead) ->
+ * the watch's digest cache, Pods digested by endpoint_pod_digest as
+ * watcher/source_kube.c sets it -> intake (watcher/intake.c's dispatch,
  * reproduced below: Pods through the pod store (core/pods.h: decoded once),
  * endpoint_with_record and engine_endpoint_upsert/delete; LiveMigrations
  * through engine_apply/delete)
@@ -32,8 +40,12 @@
  * event) so convergence timers fire as in a real stream; a target pod's GARP
  * is reported when its migration reaches Running. Log lines go to /dev/null.
  *
- * The "floor" line is splitting and json_loadb alone over the same file: the
- * most any consumer of jansson trees can reach on this stream. The memory run
+ * The "floor" lines are splitting and json_loadb alone over the same file: the
+ * most any consumer of jansson trees can reach on this stream, with malloc
+ * (json_decref after each line) and with the arena (a reset after each
+ * line). Times are CPU time of this process (getrusage), so that other
+ * processes on a shared machine count less; the ratio is measured side by
+ * side in each round. The memory run
  * prints VmRSS, VmHWM and VmRSS after malloc_trim(0) (live data without the
  * free pages malloc keeps).
  *
@@ -57,6 +69,7 @@
 #include "core/pods.h"
 #include "kube/cache.h"
 #include "kube/client.h"
+#include "util/arena.h"
 #include "util/log.h"
 
 #define NODE       "node-1"
@@ -308,8 +321,8 @@ struct bench {
 	struct decisions decisions;
 	uint64_t now;
 	bool plan_dirty;
-	bool trim;   /* Pods trimmed before caching, as the watcher does */
-	bool verify; /* check every plan against one made from scratch */
+	struct arena *arena; /* the watch's arena; NULL: malloc (BENCH_NO_ARENA) */
+	bool verify;         /* check every plan against one made from scratch */
 	long lines, events, malformed, rejected, decisions_logged, garps, iterations, plans;
 	unsigned per_iteration;
 	uint64_t plan_ns, routes_in_plans;
@@ -526,8 +539,7 @@ static void on_line(void *arg, const char *line, size_t len)
 	if (!type || !json_is_object(obj)) {
 		b->malformed++;
 	} else {
-		if (c == b->pod_watch && b->trim)
-			endpoint_pod_trim(obj); /* the Pod watch's transform (source_kube.c) */
+		/* Not trimmed: the Pod watch has a digest function (watch.c). */
 		if (type[0] == 'D')
 			rc = obj_cache_delete(c, obj, intake, b, &err);
 		else
@@ -537,7 +549,10 @@ static void on_line(void *arg, const char *line, size_t len)
 		else
 			b->events++;
 	}
-	json_decref(ev);
+	if (b->arena && json_arena_current() == b->arena)
+		arena_reset(b->arena);
+	else
+		json_decref(ev);
 	if (b->per_iteration && b->lines % b->per_iteration == 0)
 		iteration(b);
 }
@@ -548,13 +563,18 @@ static int bench_init(struct bench *b, unsigned per_iteration)
 	/* As source_kube.c sets up its watches: digests only. */
 	b->pod_watch = obj_cache_new_digests();
 	b->lm_watch = obj_cache_new_digests();
+	if (b->pod_watch)
+		obj_cache_set_digest(b->pod_watch, endpoint_pod_digest);
+	b->arena = getenv("BENCH_NO_ARENA") ? NULL : arena_new(0, 0);
 	b->pods = pod_store_new();
 	b->records = obj_cache_new();
 	b->engine = engine_new(NODE);
 	b->now = 1800000000000ull;
 	b->per_iteration = per_iteration;
-	b->trim = !getenv("BENCH_NO_TRIM");
-	return b->pod_watch && b->lm_watch && b->pods && b->records && b->engine ? 0 : -1;
+	return b->pod_watch && b->lm_watch && b->pods && b->records && b->engine &&
+	               (b->arena || getenv("BENCH_NO_ARENA"))
+	           ? 0
+	           : -1;
 }
 
 static void bench_fini(struct bench *b)
@@ -565,102 +585,232 @@ static void bench_fini(struct bench *b)
 	obj_cache_free(b->records);
 	obj_cache_free(b->pod_watch);
 	obj_cache_free(b->lm_watch);
+	arena_free(b->arena);
 }
 
-/* The floor of the path: splitting and JSON parsing alone, nothing applied. */
-static long parsed;
+/* A piece of the stream as one libcurl write: in arena mode throughout, as
+ * kube/watch.c's watch_data(). */
+static void feed(struct line_splitter *ls, struct arena *a, const char *data, size_t len)
+{
+	if (a && json_arena_begin(a) < 0)
+		abort();
+	line_splitter_feed(ls, data, len);
+	if (a)
+		json_arena_end();
+}
+
+/* The floor of the path: splitting and JSON parsing alone, nothing applied;
+ * each tree dropped as the pipeline drops it with the same allocator. */
+struct floor {
+	struct arena *arena; /* NULL: malloc */
+	long parsed;
+};
+
 static void parse_only(void *arg, const char *line, size_t len)
 {
+	struct floor *f = arg;
 	json_error_t je;
 	json_t *ev = line ? json_loadb(line, len, 0, &je) : NULL;
 
-	parsed += ev != NULL;
-	json_decref(ev);
+	f->parsed += ev != NULL;
+	if (f->arena)
+		arena_reset(f->arena);
+	else
+		json_decref(ev);
 }
 
-static void parse_floor(const char *path)
+/* Events per CPU second, or -1. */
+static double parse_floor(const char *path, bool arena)
 {
-	struct line_splitter *ls = line_splitter_new(MAX_LINE, parse_only, NULL);
+	struct floor f = {.arena = arena ? arena_new(0, 0) : NULL};
+	struct line_splitter *ls = line_splitter_new(MAX_LINE, parse_only, &f);
 	char buf[READ_PIECE];
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
 
-	if (fd < 0 || !ls) {
+	if (fd < 0 || !ls || (arena && !f.arena)) {
 		line_splitter_free(ls);
-		return;
+		arena_free(f.arena);
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
 	double cpu0 = cpu_seconds();
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		line_splitter_feed(ls, buf, (size_t)n);
+		feed(ls, f.arena, buf, (size_t)n);
 	double cpu = cpu_seconds() - cpu0;
 	close(fd);
 	line_splitter_free(ls);
-	printf("floor: read + split + json_loadb + json_decref only: CPU %.3f s -> %.0f "
-	       "events/s\n",
-	       cpu, (double)parsed / (cpu > 0 ? cpu : 1e-9));
+	arena_free(f.arena);
+	return (double)f.parsed / (cpu > 0 ? cpu : 1e-9);
 }
 
-static int run_stream(int argc, char **argv, bool verify)
+enum mode { MODE_STREAM, MODE_PIPELINE, MODE_VERIFY };
+
+/* What one pass of the pipeline made. */
+struct result {
+	double rate; /* events per CPU second */
+	long decisions, garps;
+	bool failed; /* verify found a difference, or an event was refused */
+};
+
+/* One pass of the pipeline over the file; `show` prints what it did. */
+static int pipeline(const char *path, long per, bool verify, bool show, struct result *res)
 {
-	const char *path = argc > 0 ? argv[0] : "/tmp/handoff-watch-100k.ndjson";
-	long events = argc > 1 ? atol(argv[1]) : 100000;
-	long pods = argc > 2 ? atol(argv[2]) : 2000;
-	long per = argc > 3 ? atol(argv[3]) : 64;
 	struct bench b;
 	char buf[READ_PIECE];
 	ssize_t n;
 	long bytes = 0;
-
-	if (events < 1 || pods < 1 || per < 1) {
-		fprintf(stderr, "usage: bench_watch_events stream [FILE [EVENTS [PODS "
-		                "[PER_ITERATION]]]]\n");
-		return 2;
-	}
-	if (access(path, R_OK) != 0 && write_stream(path, events, (unsigned)pods) < 0)
-		return 1;
-	parse_floor(path);
 	int fd = open(path, O_RDONLY);
 	struct line_splitter *ls = NULL;
+
 	if (fd < 0 || bench_init(&b, (unsigned)per) < 0 ||
 	    !(ls = line_splitter_new(MAX_LINE, on_line, &b))) {
 		fprintf(stderr, "bench_watch_events: %s: %s\n", path, strerror(errno));
-		return 1;
+		return -1;
 	}
 	b.verify = verify;
+	verify_failures = 0;
 	double cpu0 = cpu_seconds();
 	uint64_t t0 = mono_ns();
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		line_splitter_feed(ls, buf, (size_t)n);
+		feed(ls, b.arena, buf, (size_t)n);
 		bytes += n;
 	}
 	iteration(&b); /* the last partial iteration */
 	double wall = (double)(mono_ns() - t0) / 1e9, cpu = cpu_seconds() - cpu0;
 	close(fd);
 
-	printf("stream: %s, %ld bytes, %ld lines, %ld events applied, %ld malformed, "
-	       "%ld rejected\n",
-	       path, bytes, b.lines, b.events, b.malformed, b.rejected);
-	printf("pipeline: %ld decisions, %ld GARPs, %ld loop iterations (%ld events each), "
-	       "%ld plans, %zu endpoints at the end\n",
-	       b.decisions_logged, b.garps, b.iterations, per, b.plans,
-	       engine_endpoints(b.engine, &(const struct endpoint *const *){NULL}));
-	printf("events/s: wall %.3f s -> %.0f events/s; CPU %.3f s -> %.0f events/s on one "
-	       "core\n",
-	       wall, (double)b.events / wall, cpu, (double)b.events / (cpu > 0 ? cpu : 1e-9));
-	printf("plan step: %.3f s of the wall time (%.1f%%), %.1f us per plan, %.0f routes "
-	       "per plan on average\n",
-	       (double)b.plan_ns / 1e9, 100.0 * (double)b.plan_ns / 1e9 / wall,
-	       b.plans ? (double)b.plan_ns / 1e3 / (double)b.plans : 0.0,
-	       b.plans ? (double)b.routes_in_plans / (double)b.plans : 0.0);
+	res->rate = (double)b.events / (cpu > 0 ? cpu : 1e-9);
+	res->decisions = b.decisions_logged;
+	res->garps = b.garps;
+	res->failed = verify_failures || !b.plans || b.rejected || b.malformed;
+	if (show) {
+		struct arena_stats as = {0};
+		if (b.arena)
+			arena_get_stats(b.arena, &as);
+		printf("stream: %s, %ld bytes, %ld lines, %ld events applied, %ld malformed, "
+		       "%ld rejected\n",
+		       path, bytes, b.lines, b.events, b.malformed, b.rejected);
+		printf("pipeline: %ld decisions, %ld GARPs, %ld loop iterations (%ld events "
+		       "each), %ld plans, %zu endpoints at the end\n",
+		       b.decisions_logged, b.garps, b.iterations, per, b.plans,
+		       engine_endpoints(b.engine, &(const struct endpoint *const *){NULL}));
+		printf("events/s: wall %.3f s -> %.0f events/s; CPU %.3f s -> %.0f events/s on "
+		       "one core (%s)\n",
+		       wall, (double)b.events / wall, cpu, res->rate,
+		       b.arena ? "trees in the arena" : "trees with malloc, BENCH_NO_ARENA");
+		printf("plan step: %.3f s of the wall time (%.1f%%), %.1f us per plan, %.0f "
+		       "routes per plan on average\n",
+		       (double)b.plan_ns / 1e9, 100.0 * (double)b.plan_ns / 1e9 / wall,
+		       b.plans ? (double)b.plan_ns / 1e3 / (double)b.plans : 0.0,
+		       b.plans ? (double)b.routes_in_plans / (double)b.plans : 0.0);
+		if (b.arena)
+			printf("arena: at most %.1f KiB for one event's tree, %.1f KiB held "
+			       "between events\n",
+			       (double)as.peak / 1024, (double)as.reserved / 1024);
+	}
 	line_splitter_free(ls);
 	bench_fini(&b);
-	if (verify) {
+	if (verify)
 		printf("verify: %ld plans checked against plan_compute from scratch, %ld "
 		       "different\n",
 		       b.plans, verify_failures);
-		return verify_failures || !b.plans || b.rejected || b.malformed ? 1 : 0;
-	}
 	return 0;
+}
+
+static void range(double *v, int n, double *lo, double *hi)
+{
+	*lo = *hi = v[0];
+	for (int i = 1; i < n; i++) {
+		*lo = v[i] < *lo ? v[i] : *lo;
+		*hi = v[i] > *hi ? v[i] : *hi;
+	}
+}
+
+/* BENCH_EXPECT="DECISIONS GARPS": 1 (and why) when the run made others. */
+static int check_expected(const struct result *r)
+{
+	const char *e = getenv("BENCH_EXPECT");
+	long d, g;
+
+	if (!e || !*e)
+		return 0;
+	if (sscanf(e, "%ld %ld", &d, &g) != 2) {
+		fprintf(stderr,
+		        "bench_watch_events: BENCH_EXPECT=\"%s\" is not \"DECISIONS "
+		        "GARPS\"\n",
+		        e);
+		return 1;
+	}
+	if (r->decisions == d && r->garps == g) {
+		printf("expected: %ld decisions and %ld GARPs, as made\n", d, g);
+		return 0;
+	}
+	fprintf(stderr, "bench_watch_events: %ld decisions and %ld GARPs, expected %ld and %ld\n",
+	        r->decisions, r->garps, d, g);
+	return 1;
+}
+
+#define MAX_ROUNDS 20
+
+static int run_stream(int argc, char **argv, enum mode mode)
+{
+	const char *path = argc > 0 ? argv[0] : "/tmp/handoff-watch-100k.ndjson";
+	long events = argc > 1 ? atol(argv[1]) : 100000;
+	long pods = argc > 2 ? atol(argv[2]) : 2000;
+	long per = argc > 3 ? atol(argv[3]) : 64;
+	int rounds = mode == MODE_STREAM && argc > 4 ? atoi(argv[4]) : 3;
+	double fm[MAX_ROUNDS], fa[MAX_ROUNDS], pl[MAX_ROUNDS], ratio[MAX_ROUNDS],
+	    ratio_a[MAX_ROUNDS];
+	struct result r, first = {0};
+
+	if (events < 1 || pods < 1 || per < 1 || rounds < 1 || rounds > MAX_ROUNDS) {
+		fprintf(stderr,
+		        "usage: bench_watch_events stream [FILE [EVENTS [PODS "
+		        "[PER_ITERATION [ROUNDS <= %d]]]]]\n",
+		        MAX_ROUNDS);
+		return 2;
+	}
+	if (access(path, R_OK) != 0 && write_stream(path, events, (unsigned)pods) < 0)
+		return 1;
+	if (mode != MODE_STREAM) {
+		if (pipeline(path, per, mode == MODE_VERIFY, true, &r) < 0)
+			return 1;
+		return (mode == MODE_VERIFY && r.failed) | check_expected(&r);
+	}
+	/* Side by side, round after round: the machine's load changes all three. */
+	for (int i = 0; i < rounds; i++) {
+		fm[i] = parse_floor(path, false);
+		fa[i] = parse_floor(path, true);
+		if (fm[i] < 0 || fa[i] < 0 || pipeline(path, per, false, i == 0, &r) < 0)
+			return 1;
+		if (i == 0)
+			first = r;
+		else if (r.decisions != first.decisions || r.garps != first.garps)
+			fprintf(stderr, "round %d: %ld decisions, %ld GARPs: not as round 1\n",
+			        i + 1, r.decisions, r.garps);
+		pl[i] = r.rate;
+		ratio[i] = pl[i] / fm[i];
+		ratio_a[i] = pl[i] / fa[i];
+		printf("round %d: floor with malloc %.0f events/s, floor with the arena %.0f "
+		       "events/s, pipeline %.0f events/s: pipeline / floor with malloc %.2f, / "
+		       "floor with the arena %.2f\n",
+		       i + 1, fm[i], fa[i], pl[i], ratio[i], ratio_a[i]);
+	}
+	double lo, hi;
+	printf("summary over %d rounds, events per CPU second on one core:\n", rounds);
+	range(pl, rounds, &lo, &hi);
+	printf("  pipeline                     %.0f - %.0f\n", lo, hi);
+	range(fm, rounds, &lo, &hi);
+	printf("  parse floor, malloc          %.0f - %.0f\n", lo, hi);
+	range(fa, rounds, &lo, &hi);
+	printf("  parse floor, arena           %.0f - %.0f\n", lo, hi);
+	range(ratio, rounds, &lo, &hi);
+	printf("  pipeline / floor with malloc %.2f - %.2f (target >= 0.80)\n", lo, hi);
+	range(ratio_a, rounds, &lo, &hi);
+	printf("  pipeline / floor with arena  %.2f - %.2f\n", lo, hi);
+	return check_expected(&first);
 }
 
 /* ---- resident memory ------------------------------------------------------------ */
@@ -684,6 +834,7 @@ static long proc_status_kib(const char *field)
 /* Feed lines to the splitter in network-sized pieces, as they are generated. */
 struct feeder {
 	struct line_splitter *ls;
+	struct arena *arena;
 	char buf[1 << 16];
 	size_t len;
 };
@@ -691,7 +842,7 @@ struct feeder {
 static void feed_line(struct feeder *f, const char *line, int n)
 {
 	if (f->len + (size_t)n > sizeof(f->buf)) {
-		line_splitter_feed(f->ls, f->buf, f->len);
+		feed(f->ls, f->arena, f->buf, f->len);
 		f->len = 0;
 	}
 	memcpy(f->buf + f->len, line, (size_t)n);
@@ -714,6 +865,7 @@ static int run_memory(int argc, char **argv)
 	long rss0 = proc_status_kib("VmRSS");
 	if (bench_init(&b, 64) < 0 || !(f.ls = line_splitter_new(MAX_LINE, on_line, &b)))
 		return 1;
+	f.arena = b.arena;
 	double cpu0 = cpu_seconds();
 	/* Every LM_STRIDE-th endpoint is the target pod of a migration in
 	 * progress (its job label set); each LiveMigration's source is the VM's
@@ -733,7 +885,7 @@ static int run_memory(int argc, char **argv)
 		                 (unsigned)k, rv++);
 		feed_line(&f, line, n);
 	}
-	line_splitter_feed(f.ls, f.buf, f.len);
+	feed(f.ls, f.arena, f.buf, f.len);
 	iteration(&b);
 	double cpu = cpu_seconds() - cpu0;
 
@@ -766,12 +918,16 @@ int main(int argc, char **argv)
 		return 1;
 	hlog_set_stream(devnull); /* logged, as the watcher does, but not shown */
 	if (argc > 1 && !strcmp(argv[1], "stream"))
-		return run_stream(argc - 2, argv + 2, false);
+		return run_stream(argc - 2, argv + 2, MODE_STREAM);
+	if (argc > 1 && !strcmp(argv[1], "pipeline"))
+		return run_stream(argc - 2, argv + 2, MODE_PIPELINE);
 	if (argc > 1 && !strcmp(argv[1], "verify"))
-		return run_stream(argc - 2, argv + 2, true);
+		return run_stream(argc - 2, argv + 2, MODE_VERIFY);
 	if (argc > 1 && !strcmp(argv[1], "memory"))
 		return run_memory(argc - 2, argv + 2);
-	fprintf(stderr, "usage: bench_watch_events stream|verify [FILE [EVENTS [PODS "
+	fprintf(stderr, "usage: bench_watch_events stream [FILE [EVENTS [PODS "
+	                "[PER_ITERATION [ROUNDS]]]]]\n"
+	                "       bench_watch_events pipeline|verify [FILE [EVENTS [PODS "
 	                "[PER_ITERATION]]]]\n"
 	                "       bench_watch_events memory [ENDPOINTS [MIGRATIONS]]\n");
 	return 2;
