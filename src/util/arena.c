@@ -43,7 +43,8 @@ struct arena {
 	struct block *head; /* newest */
 	char *cur, *end;    /* free part of head */
 	size_t chunk, retain;
-	size_t used, peak, reserved;
+	size_t older;          /* bytes handed out from blocks before head */
+	size_t peak, reserved; /* peak: as of the last reset */
 	unsigned long resets;
 };
 
@@ -88,6 +89,8 @@ static int grow(struct arena *a, size_t need)
 		return -ENOMEM;
 	b->size = size;
 	b->next = a->head;
+	if (a->head)
+		a->older += (size_t)(a->cur - a->head->data);
 	a->head = b;
 	a->cur = b->data;
 	a->end = b->data + size;
@@ -107,9 +110,6 @@ void *arena_alloc(struct arena *a, size_t n)
 		return NULL;
 	char *p = a->cur;
 	a->cur += need;
-	a->used += need;
-	if (a->used > a->peak)
-		a->peak = a->used;
 	ASAN_UNPOISON_MEMORY_REGION(p, n);
 	return p;
 }
@@ -124,9 +124,18 @@ bool arena_owns(const struct arena *a, const void *p)
 	return false;
 }
 
+/* Bytes handed out since the last reset. */
+static size_t used(const struct arena *a)
+{
+	return a->older + (a->head ? (size_t)(a->cur - a->head->data) : 0);
+}
+
 void arena_reset(struct arena *a)
 {
 	struct block *keep = a->head;
+
+	if (used(a) > a->peak)
+		a->peak = used(a);
 
 #ifdef ARENA_ASAN
 	/* Nothing is reused: a pointer kept past the reset reads freed memory. */
@@ -147,14 +156,14 @@ void arena_reset(struct arena *a)
 	} else {
 		a->cur = a->end = NULL;
 	}
-	a->used = 0;
+	a->older = 0;
 	a->resets++;
 }
 
 void arena_get_stats(const struct arena *a, struct arena_stats *out)
 {
-	out->used = a->used;
-	out->peak = a->peak;
+	out->used = used(a);
+	out->peak = used(a) > a->peak ? used(a) : a->peak;
 	out->reserved = a->reserved;
 	out->resets = a->resets;
 }

@@ -366,7 +366,13 @@ static void refresh_endpoint(struct bench *b, const char *ns, const char *name)
 	}
 	char rkey[600];
 	snprintf(rkey, sizeof(rkey), "EndpointRecord/%s/%s", ns, name);
-	if (endpoint_with_record(pod, obj_cache_get(b->records, rkey), &ep) < 0)
+	const json_t *rec = obj_cache_get(b->records, rkey);
+	if (!rec) { /* the Pod's endpoint as it is: no copy */
+		engine_endpoint_upsert(b->engine, pod, b->now, &b->decisions);
+		b->plan_dirty = true;
+		return;
+	}
+	if (endpoint_with_record(pod, rec, &ep) < 0)
 		abort();
 	engine_endpoint_upsert(b->engine, &ep, b->now, &b->decisions);
 	endpoint_free(&ep);
@@ -383,8 +389,9 @@ static void intake(void *arg, enum obj_event ev, const json_t *obj)
 
 	if (!kind)
 		return;
-	hlog(HLOG_DEBUG, "Object event", "event=%s kind=%s namespace=%s name=%s",
-	     obj_event_name(ev), kind, meta(obj, "namespace"), meta(obj, "name"));
+	if (hlog_enabled(HLOG_DEBUG))
+		hlog(HLOG_DEBUG, "Object event", "event=%s kind=%s namespace=%s name=%s",
+		     obj_event_name(ev), kind, meta(obj, "namespace"), meta(obj, "name"));
 	if (!strcmp(kind, "Pod")) {
 		const char *node =
 		    json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));
