@@ -69,8 +69,11 @@ profile_callgrind() { # $1: label, rest: env
 	env "$@" valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.out" "$bench" pipeline \
 		"$tmp/head.ndjson" 10000 >/dev/null 2>&1 || return 1
 	read -r m a < <(callgrind_annotate --threshold=100 "$tmp/cg.out" 2>/dev/null |
-		awk '/^ *[0-9,]+ \(/ { n = $1; gsub(/,/, "", n); p = $2; gsub(/[()%]/, "", p)
-		      f = $NF; sub(/^.*:/, "", f); sub(/ .*/, "", f); print p "% " f }' | shares)
+		awk '/^ *[0-9,]+ +\( *[0-9.]+%\)/ {
+			match($0, /\( *[0-9.]+%\)/); p = substr($0, RSTART + 1, RLENGTH - 3)
+			gsub(/ /, "", p); rest = substr($0, RSTART + RLENGTH)
+			sub(/^ +/, "", rest); sub(/ \[.*$/, "", rest)
+			n = split(rest, parts, ":"); print p "% " parts[n] }' | shares)
 	echo "allocator share ($label, callgrind instructions, first 10,000 events):" \
 		"malloc/free $m%, arena $a%"
 }
