@@ -10,8 +10,8 @@
  * - each line parses in the arena exactly as it parses with malloc;
  * - the Pod digest of the arena tree equals json_tree_hash() of the trimmed
  *   tree (what a relisted, trimmed Pod digests to);
- * - decoding a Pod from the arena tree gives the endpoint decoding the malloc
- *   tree gives;
+ * - decoding a Pod or a LiveMigration from the arena tree gives what
+ *   decoding the malloc tree gives;
  * - after the last line, outside arena mode, the keeping cache holds for
  *   every key exactly the last version upserted under it, and the digest
  *   cache has the same keys. */
@@ -76,6 +76,21 @@ static bool same_endpoint(const struct endpoint *a, const struct endpoint *b)
 	return true;
 }
 
+static bool same_ident(const struct wep_ident *a, const struct wep_ident *b)
+{
+	return !strcmp(a->hostname, b->hostname) && !strcmp(a->orchestrator, b->orchestrator) &&
+	       !strcmp(a->workload, b->workload) && !strcmp(a->endpoint, b->endpoint);
+}
+
+static bool same_lm(const struct live_migration *a, const struct live_migration *b)
+{
+	return !strcmp(a->ns, b->ns) && !strcmp(a->name, b->name) && !strcmp(a->uid, b->uid) &&
+	       a->has_source == b->has_source && a->has_target == b->has_target &&
+	       same_ident(&a->source, &b->source) && same_ident(&a->target, &b->target) &&
+	       !a->target_selector == !b->target_selector &&
+	       (!a->target_selector || !strcmp(a->target_selector, b->target_selector));
+}
+
 /* The same line parsed with malloc, for comparison (outside arena mode). */
 static json_t *parse_plain(const char *line, size_t len)
 {
@@ -114,8 +129,10 @@ static void on_line(void *arg, const char *line, size_t len)
 		uint64_t want = json_tree_hash(trimmed);
 		json_decref(trimmed);
 		struct endpoint e1, e2;
-		struct herr e1err = {{0}}, e2err = {{0}};
+		struct live_migration l1, l2;
+		struct herr e1err = {{0}}, e2err = {{0}}, l1err = {{0}}, l2err = {{0}};
 		int r2 = endpoint_decode_pod(pobj, &e2, &e2err);
+		int q2 = live_migration_decode(pobj, &l2, &l2err);
 		json_arena_begin(a);
 		if (endpoint_pod_digest(obj) != want)
 			fail("Pod digest differs from the trimmed tree's hash");
@@ -127,6 +144,15 @@ static void on_line(void *arg, const char *line, size_t len)
 			endpoint_free(&e1);
 		if (r2 == 0)
 			endpoint_free(&e2);
+		/* LiveMigrations too: decoded from the arena tree as from malloc's. */
+		int q1 = live_migration_decode(obj, &l1, &l1err);
+		if (q1 != q2 || (q1 == 0 && !same_lm(&l1, &l2)) ||
+		    (q1 < 0 && strcmp(l1err.msg, l2err.msg)))
+			fail("a LiveMigration decodes differently from the arena tree");
+		if (q1 == 0)
+			live_migration_free(&l1);
+		if (q2 == 0)
+			live_migration_free(&l2);
 
 		bool del = type[0] == 'D';
 		int rc1 = del ? obj_cache_delete(r->digests, obj, consume, r, &err)
