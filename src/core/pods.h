@@ -9,18 +9,11 @@
 #define HANDOFF_CORE_PODS_H
 
 #include <stddef.h>
-#include <stdint.h>
 
 #include "core/model.h"
 
 struct json_t;
 struct pod_store;
-
-/* A digest of what endpoint_decode_pod() reads of a Pod, read in place:
- * equal to util/json_hash's json_tree_hash() of the Pod after
- * endpoint_pod_trim(), whether or not it was trimmed. The Pod watch's cache
- * digest (kube/cache.h obj_cache_set_digest). */
-uint64_t endpoint_pod_digest(const struct json_t *pod);
 
 struct pod_store *pod_store_new(void);
 void pod_store_free(struct pod_store *s);

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "core/model.h"
+#include "core/digest.h"
 #include "core/pods.h"
 #include "kube/cache.h"
 #include "kube/client.h"

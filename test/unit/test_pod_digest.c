@@ -2,7 +2,8 @@
  * hash of the Pod as endpoint_pod_trim() would leave it, read in place, so a
  * relisted (trimmed) Pod and a watched (whole) one agree on whether it
  * changed; it changes with every field the endpoint is made of and with no
- * other. */
+ * other. live_migration_digest(): likewise for what live_migration_decode()
+ * reads of a LiveMigration. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <jansson.h>
 
 #include "core/model.h"
+#include "core/digest.h"
 #include "core/pods.h"
 #include "util/json_hash.h"
 
@@ -119,9 +121,71 @@ static void digest_follows_what_the_endpoint_is_made_of(void **state)
 	assert_true(digest_with("\"apiVersion\":\"v1\"", "\"apiVersion\":\"v2\"") != base);
 }
 
+static const char LM[] =
+    "{\"apiVersion\":\"projectcalico.org/v3\",\"kind\":\"LiveMigration\",\"metadata\":{"
+    "\"name\":\"vm-1-migration-1\",\"namespace\":\"tenant\",\"uid\":\"m-1\","
+    "\"resourceVersion\":\"7\",\"labels\":{\"a\":\"b\"}},\"spec\":{\"source\":{\"workload\":{"
+    "\"orchestratorID\":\"k8s\",\"workloadID\":\"tenant/virt-launcher-vm-1-0\"}},"
+    "\"target\":{\"selector\":\"vmi.kubevirt.io/id == 'vm-1'\"}},\"status\":{\"x\":1}}";
+
+static uint64_t lm_digest_with(const char *from, const char *to)
+{
+	char text[sizeof(LM) + 256];
+	const char *at = strstr(LM, from);
+
+	if (!at)
+		fail_msg("%s not in the test LiveMigration", from);
+	snprintf(text, sizeof(text), "%.*s%s%s", (int)(at - LM), LM, to, at + strlen(from));
+	json_t *p = load(text);
+	uint64_t d = live_migration_digest(p);
+	json_decref(p);
+	return d;
+}
+
+static void lm_digest_follows_what_the_decoder_reads(void **state)
+{
+	uint64_t base = lm_digest_with("\"7\"", "\"7\"");
+	json_t *lm = load(LM), *proj;
+
+	/* The hash of the LiveMigration with only what the decoder reads. */
+	proj =
+	    json_pack("{s:O,s:O,s:{s:O,s:O,s:O},s:O}", "apiVersion",
+	              json_object_get(lm, "apiVersion"), "kind", json_object_get(lm, "kind"),
+	              "metadata", "name", json_object_get(json_object_get(lm, "metadata"), "name"),
+	              "namespace", json_object_get(json_object_get(lm, "metadata"), "namespace"),
+	              "uid", json_object_get(json_object_get(lm, "metadata"), "uid"), "spec",
+	              json_object_get(lm, "spec"));
+	assert_non_null(proj);
+	assert_true(live_migration_digest(lm) == json_tree_hash(proj));
+	assert_true(live_migration_digest(proj) == json_tree_hash(proj));
+	json_decref(proj);
+	json_decref(lm);
+	/* Not read by the decoder: no change. */
+	assert_true(lm_digest_with("\"resourceVersion\":\"7\"", "\"resourceVersion\":\"8\"") ==
+	            base);
+	assert_true(lm_digest_with("{\"a\":\"b\"}", "{\"a\":\"c\"}") == base);
+	assert_true(lm_digest_with("{\"x\":1}", "{\"x\":2}") == base);
+	/* Read by the decoder: a change. */
+	assert_true(lm_digest_with("vm-1-0", "vm-1-1") != base);
+	assert_true(lm_digest_with("'vm-1'", "'vm-2'") != base);
+	assert_true(lm_digest_with("\"m-1\"", "\"m-2\"") != base);
+	assert_true(lm_digest_with("\"namespace\":\"tenant\"", "\"namespace\":\"t\"") != base);
+	assert_true(lm_digest_with("\"kind\":\"LiveMigration\"", "\"kind\":\"X\"") != base);
+	/* A spec member the decoder refuses still changes the digest. */
+	assert_true(lm_digest_with("\"target\":{", "\"bogus\":1,\"target\":{") != base);
+	/* Not an object, or metadata that is not one: hashed whole. */
+	json_t *odd = load("{\"kind\":\"LiveMigration\",\"metadata\":[1]}");
+	assert_true(live_migration_digest(odd) == json_tree_hash(odd));
+	json_decref(odd);
+	odd = load("[1]");
+	assert_true(live_migration_digest(odd) == json_tree_hash(odd));
+	json_decref(odd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(lm_digest_follows_what_the_decoder_reads),
 	    cmocka_unit_test(digest_equals_hash_of_trimmed_pod),
 	    cmocka_unit_test(digest_follows_what_the_endpoint_is_made_of),
 	};

@@ -1,5 +1,5 @@
-/* pod_digest.c - the digest of the part of a Pod its endpoint is made of,
- * read in place.
+/* digest.c - digests of the part of an object its decoder reads, read in
+ * place (digest.h).
  *
  * The Pod watch caches digests only. Trimming each event's Pod to what the
  * decoder reads and then hashing the rest walks the tree twice and frees most
@@ -7,9 +7,9 @@
  * keeps and combines them as util/json_hash would combine the trimmed tree,
  * so endpoint_pod_digest(pod) == json_tree_hash(trimmed copy of pod): a list
  * whose items were trimmed and a watch event that was not agree on whether
- * the Pod changed (test_pod_digest, fuzz_decode). The member lists below are
+ * the Pod changed (test_pod_digest, fuzz_watch_events). The member lists below are
  * endpoint_pod_trim's (decode.c); the tests hold the two together. */
-#include "core/pods.h"
+#include "core/digest.h"
 
 #include <jansson.h>
 #include <string.h>
@@ -89,5 +89,25 @@ uint64_t endpoint_pod_digest(const json_t *pod)
 		                                                  : json_tree_hash(v));
 	if ((v = json_object_get(pod, "status")))
 		sum += json_hash_member("status", status_hash(v));
+	return json_hash_object(sum);
+}
+
+uint64_t live_migration_digest(const json_t *lm)
+{
+	static const char *const md_keep[] = {"name", "namespace", "uid", NULL};
+	uint64_t sum = 0;
+	json_t *v;
+
+	if (!json_is_object(lm))
+		return json_tree_hash(lm);
+	if ((v = json_object_get(lm, "kind")))
+		sum += json_hash_member("kind", json_tree_hash(v));
+	if ((v = json_object_get(lm, "apiVersion")))
+		sum += json_hash_member("apiVersion", json_tree_hash(v));
+	if ((v = json_object_get(lm, "metadata")))
+		sum += json_hash_member("metadata", json_is_object(v) ? hash_kept(v, md_keep)
+		                                                      : json_tree_hash(v));
+	if ((v = json_object_get(lm, "spec")))
+		sum += json_hash_member("spec", json_tree_hash(v));
 	return json_hash_object(sum);
 }
