@@ -482,6 +482,9 @@ static void on_line(void *arg, const char *line, size_t len)
 	}
 	w->nlines++;
 	if (!(ev = json_loadb(line, len, 0, &je))) {
+		/* What the parser made before it gave up: gone too. */
+		if (json_arena_current() == w->arena)
+			arena_reset(w->arena);
 		w->st.malformed++;
 		notice(w, "watch: malformed line skipped (%s): %.*s", je.text,
 		       (int)(len < 80 ? len : 80), line);
