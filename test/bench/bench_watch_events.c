@@ -10,6 +10,9 @@
  *       ratio pipeline / floor with malloc.
  *   bench_watch_events pipeline [FILE [EVENTS [PODS [PER_ITERATION]]]]
  *       the pipeline alone, once (what hack/bench-watch.sh profiles).
+ *   bench_watch_events floor|floor-arena [FILE [EVENTS]]
+ *       the parse floor alone, with malloc or with the arena (for profilers
+ *       that count instructions, e.g. callgrind, which load does not change).
  *   bench_watch_events verify [FILE [EVENTS [PODS [PER_ITERATION]]]]
  *       the stream run, checking every plan against one made from scratch
  *       (exit 1 on a difference): the test unit_engine_plan_stream.
@@ -662,7 +665,7 @@ static double parse_floor(const char *path, bool arena)
 	return (double)f.parsed / (cpu > 0 ? cpu : 1e-9);
 }
 
-enum mode { MODE_STREAM, MODE_PIPELINE, MODE_VERIFY };
+enum mode { MODE_STREAM, MODE_PIPELINE, MODE_VERIFY, MODE_FLOOR, MODE_FLOOR_ARENA };
 
 /* What one pass of the pipeline made. */
 struct result {
@@ -791,6 +794,12 @@ static int run_stream(int argc, char **argv, enum mode mode)
 	}
 	if (access(path, R_OK) != 0 && write_stream(path, events, (unsigned)pods) < 0)
 		return 1;
+	if (mode == MODE_FLOOR || mode == MODE_FLOOR_ARENA) {
+		double rate = parse_floor(path, mode == MODE_FLOOR_ARENA);
+		printf("floor with %s: %.0f events/s\n",
+		       mode == MODE_FLOOR ? "malloc" : "the arena", rate);
+		return rate < 0;
+	}
 	if (mode != MODE_STREAM) {
 		if (pipeline(path, per, mode == MODE_VERIFY, true, &r) < 0)
 			return 1;
@@ -938,13 +947,18 @@ int main(int argc, char **argv)
 		return run_stream(argc - 2, argv + 2, MODE_STREAM);
 	if (argc > 1 && !strcmp(argv[1], "pipeline"))
 		return run_stream(argc - 2, argv + 2, MODE_PIPELINE);
+	if (argc > 1 && !strcmp(argv[1], "floor"))
+		return run_stream(argc - 2, argv + 2, MODE_FLOOR);
+	if (argc > 1 && !strcmp(argv[1], "floor-arena"))
+		return run_stream(argc - 2, argv + 2, MODE_FLOOR_ARENA);
 	if (argc > 1 && !strcmp(argv[1], "verify"))
 		return run_stream(argc - 2, argv + 2, MODE_VERIFY);
 	if (argc > 1 && !strcmp(argv[1], "memory"))
 		return run_memory(argc - 2, argv + 2);
 	fprintf(stderr, "usage: bench_watch_events stream [FILE [EVENTS [PODS "
 	                "[PER_ITERATION [ROUNDS]]]]]\n"
-	                "       bench_watch_events pipeline|verify [FILE [EVENTS [PODS "
+	                "       bench_watch_events pipeline|verify|floor|floor-arena [FILE [EVENTS "
+	                "[PODS "
 	                "[PER_ITERATION]]]]\n"
 	                "       bench_watch_events memory [ENDPOINTS [MIGRATIONS]]\n");
 	return 2;
