@@ -17,6 +17,9 @@
 # >= 0.8); then the allocator's share of the pipeline's profile (perf record,
 # or callgrind's instruction counts on the first 10,000 events when perf
 # cannot record), with the arena and with malloc (BENCH_NO_ARENA=1); then RSS.
+# BENCH_CALLGRIND=1 adds the same comparison in instructions (callgrind, the
+# first 20,000 events; a few minutes): a figure the machine's load does not
+# change, though it ignores what cache misses cost.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 dir=${BENCH_BUILD_DIR:-$top/build-bench}
@@ -85,6 +88,21 @@ for run in "pipeline with the arena" "pipeline with malloc (BENCH_NO_ARENA=1)"; 
 		echo "allocator share ($run): neither perf record nor valgrind ran:" \
 			"$(head -c 200 "$tmp/perf.err" 2>/dev/null)"
 done
+
+if [[ ${BENCH_CALLGRIND:-0} == 1 ]] && command -v valgrind >/dev/null; then
+	head -n 20000 "$stream" >"$tmp/head20k.ndjson"
+	declare -A ir
+	for m in floor floor-arena pipeline; do
+		ir[$m]=$(valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bench" "$m" \
+			"$tmp/head20k.ndjson" 20000 2>&1 >/dev/null |
+			sed -nE 's/.*I +refs: +([0-9,]+).*/\1/p' | tr -d ,)
+	done
+	awk -v f="${ir[floor]}" -v a="${ir[floor-arena]}" -v p="${ir[pipeline]}" 'BEGIN {
+		if (f > 0 && a > 0 && p > 0)
+			printf "instructions per event (callgrind, first 20,000 events): pipeline %.0f, " \
+			       "floor with malloc %.0f, floor with the arena %.0f; " \
+			       "floor with malloc / pipeline %.2f\n", p / 20000, f / 20000, a / 20000, f / p }'
+fi
 
 "$bench" memory "$eps" "$lms"
 exit 0
