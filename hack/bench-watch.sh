@@ -101,7 +101,8 @@ if [[ ${BENCH_CALLGRIND:-0} == 1 ]] && command -v valgrind >/dev/null; then
 		if (f > 0 && a > 0 && p > 0)
 			printf "instructions per event (callgrind, first 20,000 events): pipeline %.0f, " \
 			       "floor with malloc %.0f, floor with the arena %.0f; " \
-			       "floor with malloc / pipeline %.2f\n", p / 20000, f / 20000, a / 20000, f / p }'
+			       "pipeline / floor with malloc, counted in instructions, %.2f\n", \
+			       p / 20000, f / 20000, a / 20000, f / p }'
 fi
 
 "$bench" memory "$eps" "$lms"
