@@ -60,7 +60,14 @@ static void refresh_endpoint(struct watcher *w, const char *ns, const char *name
 		w->plan_dirty = true;
 		return;
 	}
-	if (endpoint_with_record(pod, record_for(w, ns, name), &ep) < 0) {
+	const json_t *rec = record_for(w, ns, name);
+	/* Without a record the Pod's endpoint is the engine's: no copy. */
+	if (!rec) {
+		engine_endpoint_upsert(w->engine, pod, now, &w->decisions);
+		w->plan_dirty = true;
+		return;
+	}
+	if (endpoint_with_record(pod, rec, &ep) < 0) {
 		hlog(HLOG_ERROR, "Out of memory", "pod=%s", key);
 		return;
 	}
@@ -108,8 +115,9 @@ void intake_object(void *arg, enum obj_event ev, const json_t *obj)
 	if (!kind)
 		return;
 	status_object_event(w->status, kind);
-	hlog(HLOG_DEBUG, "Object event", "event=%s kind=%s namespace=%s name=%s",
-	     obj_event_name(ev), kind, meta(obj, "namespace"), meta(obj, "name"));
+	if (hlog_enabled(HLOG_DEBUG))
+		hlog(HLOG_DEBUG, "Object event", "event=%s kind=%s namespace=%s name=%s",
+		     obj_event_name(ev), kind, meta(obj, "namespace"), meta(obj, "name"));
 	if (!strcmp(kind, "Pod")) {
 		intake_pod(w, ev, obj);
 		return;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/digest.h"
 #include "kube/client.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -81,6 +82,11 @@ int watcher_kube_start(struct watcher *w, struct herr *err)
 		    .transform = !strcmp(res->kind, "Pod") ? endpoint_pod_trim : NULL,
 		    /* intake keeps every kind decoded (engine, pod store, BGP set). */
 		    .digests = true,
+		    /* A Pod or LiveMigration changes for intake only where what
+		     * intake decodes of it does. */
+		    .digest = !strcmp(res->kind, "Pod")             ? endpoint_pod_digest
+		              : !strcmp(res->kind, "LiveMigration") ? live_migration_digest
+		                                                    : NULL,
 		};
 		struct kube_watch *kw =
 		    kube_watch_start(w->kube, &o, intake_object, on_synced, on_notice, w, err);

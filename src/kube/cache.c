@@ -1,5 +1,10 @@
-/* cache.c - a jansson object used as the hash table from key to object (or,
- * in a digest cache, from key to a JSON integer holding the digest). */
+/* cache.c - util/hmap from "kind/ns/name" to an entry holding the object's
+ * digest and, unless the cache keeps digests only, the object.
+ *
+ * No jansson container is kept here: the cache is changed while a watch's
+ * events are parsed into an arena (util/arena.h), and a jansson table given
+ * a member then would hold arena memory past the batch. A kept object is
+ * taken with json_arena_keep(), a copy made outside the arena. */
 #include "kube/cache.h"
 
 #include <errno.h>
@@ -9,96 +14,83 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/arena.h"
 #include "util/hmap.h"
+#include "util/json_hash.h"
 
-struct obj_cache {
-	json_t *objs; /* key -> object, or key -> digest */
-	bool digests;
+struct entry {
+	struct hnode node;
+	uint64_t digest; /* digest caches only */
+	json_t *obj;     /* NULL in a digest cache */
+	char key[];
 };
 
-/* A structural hash of a JSON tree, cheaper than serialising it: members of
- * an object are combined with a sum, so their order does not matter, and
- * each member mixes its key with its value, so swapping two values changes
- * the hash. Two trees json_equal() calls equal hash the same. */
-static uint64_t mix(uint64_t x) /* splitmix64's finaliser */
+struct obj_cache {
+	struct hmap map;
+	bool digests;
+	obj_digest_fn digest;
+};
+
+static struct entry *entry_get(const struct obj_cache *c, const char *key)
 {
-	x ^= x >> 30;
-	x *= 0xbf58476d1ce4e5b9ull;
-	x ^= x >> 27;
-	x *= 0x94d049bb133111ebull;
-	return x ^ (x >> 31);
+	struct hnode *n = hmap_get(&c->map, key, hmap_hash(key));
+
+	return n ? container_of(n, struct entry, node) : NULL;
 }
 
-static uint64_t bytes_hash(const char *p, size_t n)
+static void entry_free(struct entry *e)
 {
-	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
-
-	while (n--) {
-		h ^= (unsigned char)*p++;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	json_decref(e->obj);
+	free(e);
 }
 
-static uint64_t tree_hash(const json_t *j)
+static uint64_t digest_of(const struct obj_cache *c, const json_t *obj)
 {
-	uint64_t h;
-	const char *k;
-	json_t *v;
-	size_t i;
-	double d;
-
-	switch (json_typeof(j)) {
-	case JSON_OBJECT:
-		h = 1;
-		json_object_foreach((json_t *)j, k, v) h += mix(hmap_hash(k) ^ mix(tree_hash(v)));
-		return mix(h ^ 0x6f);
-	case JSON_ARRAY:
-		h = 2;
-		json_array_foreach(j, i, v) h = mix(h * 31 + tree_hash(v));
-		return mix(h ^ 0x61);
-	case JSON_STRING:
-		return mix(bytes_hash(json_string_value(j), json_string_length(j)) ^ 0x73);
-	case JSON_INTEGER:
-		return mix((uint64_t)json_integer_value(j) ^ 0x69);
-	case JSON_REAL:
-		d = json_real_value(j);
-		memcpy(&h, &d, sizeof(h));
-		return mix(h ^ 0x72);
-	case JSON_TRUE:
-		return 0x74;
-	case JSON_FALSE:
-		return 0x66;
-	default:
-		return 0x6e;
-	}
+	return c->digests ? c->digest(obj) : 0;
 }
 
-static json_int_t digest_of(const json_t *obj)
-{
-	return (json_int_t)tree_hash(obj);
-}
-
-/* What the table keeps for obj: obj itself, or its digest. */
-static json_t *stored_form(const struct obj_cache *c, json_t *obj, json_int_t digest)
-{
-	return c->digests ? json_integer(digest) : json_incref(obj);
-}
-
-static bool unchanged(const struct obj_cache *c, const json_t *old, const json_t *obj,
-                      json_int_t digest)
+static bool unchanged(const struct obj_cache *c, const struct entry *old, const json_t *obj,
+                      uint64_t digest)
 {
 	if (!old)
 		return false;
-	return c->digests ? json_integer_value(old) == digest : json_equal(old, obj);
+	return c->digests ? old->digest == digest : json_equal(old->obj, obj);
+}
+
+/* Make `key` hold obj (or its digest). -ENOMEM leaves the cache as it was. */
+static int store(struct obj_cache *c, const char *key, struct entry *old, json_t *obj,
+                 uint64_t digest)
+{
+	json_t *kept = NULL;
+
+	if (!c->digests && !(kept = json_arena_keep(obj)))
+		return -ENOMEM;
+	if (old) {
+		json_decref(old->obj);
+		old->obj = kept;
+		old->digest = digest;
+		return 0;
+	}
+	size_t len = strlen(key);
+	struct entry *e = malloc(sizeof(*e) + len + 1);
+	if (!e) {
+		json_decref(kept);
+		return -ENOMEM;
+	}
+	memcpy(e->key, key, len + 1);
+	e->obj = kept;
+	e->digest = digest;
+	hmap_put(&c->map, &e->node, e->key);
+	return 0;
 }
 
 /* The object a DELETED event carries (a new reference): the cached version,
  * or for a digest cache the identity rebuilt from the key "kind/ns/name". */
-static json_t *deleted_form(const struct obj_cache *c, const char *key, json_t *old)
+static json_t *deleted_form(const struct obj_cache *c, const struct entry *e)
 {
 	if (!c->digests)
-		return json_incref(old);
+		return json_incref(e->obj);
+	const char *key = e->key;
 	const char *s1 = strchr(key, '/'), *s2 = s1 ? strchr(s1 + 1, '/') : NULL;
 	if (!s2)
 		return NULL;
@@ -106,6 +98,18 @@ static json_t *deleted_form(const struct obj_cache *c, const char *key, json_t *
 	if (md && s2 > s1 + 1)
 		json_object_set_new(md, "namespace", json_stringn(s1 + 1, (size_t)(s2 - s1 - 1)));
 	return md ? json_pack("{s:s#,s:o}", "kind", key, (int)(s1 - key), "metadata", md) : NULL;
+}
+
+/* Forget e and tell cb, with the version it held. */
+static void remove_entry(struct obj_cache *c, struct entry *e, obj_event_cb cb, void *arg)
+{
+	json_t *old = deleted_form(c, e);
+
+	hmap_del(&c->map, &e->node);
+	entry_free(e);
+	if (cb && old)
+		cb(arg, OBJ_DELETED, old);
+	json_decref(old);
 }
 
 const char *obj_event_name(enum obj_event ev)
@@ -125,10 +129,12 @@ struct obj_cache *obj_cache_new(void)
 {
 	struct obj_cache *c = calloc(1, sizeof(*c));
 
-	if (c && !(c->objs = json_object())) {
+	if (c && hmap_init(&c->map) < 0) {
 		free(c);
 		return NULL;
 	}
+	if (c)
+		c->digest = json_tree_hash;
 	return c;
 }
 
@@ -141,11 +147,25 @@ struct obj_cache *obj_cache_new_digests(void)
 	return c;
 }
 
+void obj_cache_set_digest(struct obj_cache *c, obj_digest_fn fn)
+{
+	c->digest = fn ? fn : json_tree_hash;
+}
+
 void obj_cache_free(struct obj_cache *c)
 {
 	if (!c)
 		return;
-	json_decref(c->objs);
+	/* Unlink everything first: freeing inside hmap_foreach would read freed nodes. */
+	struct entry **all = malloc((c->map.n + 1) * sizeof(*all));
+	size_t n = 0;
+	if (all) {
+		hmap_foreach(&c->map, node) all[n++] = container_of(node, struct entry, node);
+		for (size_t i = 0; i < n; i++)
+			entry_free(all[i]);
+		free(all);
+	}
+	hmap_fini(&c->map);
 	free(c);
 }
 
@@ -163,8 +183,15 @@ int obj_key(const json_t *obj, char *buf, size_t len, struct herr *err)
 		                name ? name : "(unnamed)");
 	if (!name || !*name)
 		return herr_set(err, -EINVAL, "%s: metadata.name: missing", kind);
-	if ((size_t)snprintf(buf, len, "%s/%s/%s", kind, ns ? ns : "", name) >= len)
+	/* "kind/ns/name", built by hand: this runs for every event. */
+	size_t lk = strlen(kind), ln = ns ? strlen(ns) : 0, lm = strlen(name);
+	if (lk + ln + lm + 3 > len)
 		return herr_set(err, -EINVAL, "%s %s: metadata.name: too long", kind, name);
+	memcpy(buf, kind, lk);
+	buf[lk] = '/';
+	memcpy(buf + lk + 1, ns ? ns : "", ln);
+	buf[lk + 1 + ln] = '/';
+	memcpy(buf + lk + ln + 2, name, lm + 1);
 	return 0;
 }
 
@@ -172,17 +199,16 @@ int obj_cache_upsert(struct obj_cache *c, json_t *obj, obj_event_cb cb, void *ar
 {
 	char key[1024];
 	int r = obj_key(obj, key, sizeof(key), err);
-	json_t *old;
 
 	if (r < 0)
 		return r;
-	old = json_object_get(c->objs, key);
-	json_int_t digest = c->digests ? digest_of(obj) : 0;
+	struct entry *old = entry_get(c, key);
+	uint64_t digest = digest_of(c, obj);
 	if (unchanged(c, old, obj, digest))
 		return 0;
 	enum obj_event ev = old ? OBJ_MODIFIED : OBJ_ADDED;
-	if (json_object_set_new(c->objs, key, stored_form(c, obj, digest)) < 0)
-		return -ENOMEM;
+	if (store(c, key, old, obj, digest) < 0)
+		return herr_set(err, -ENOMEM, "%s: out of memory", key);
 	if (cb)
 		cb(arg, ev, obj);
 	return 0;
@@ -193,18 +219,12 @@ int obj_cache_delete(struct obj_cache *c, const json_t *obj, obj_event_cb cb, vo
 {
 	char key[1024];
 	int r = obj_key(obj, key, sizeof(key), err);
-	json_t *old;
+	struct entry *e;
 
 	if (r < 0)
 		return r;
-	old = json_object_get(c->objs, key);
-	if (!old)
-		return 0;
-	old = deleted_form(c, key, old);
-	json_object_del(c->objs, key);
-	if (cb && old)
-		cb(arg, OBJ_DELETED, old);
-	json_decref(old);
+	if ((e = entry_get(c, key)))
+		remove_entry(c, e, cb, arg);
 	return 0;
 }
 
@@ -213,12 +233,18 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static int cmp_entry(const void *a, const void *b)
+{
+	return strcmp((*(struct entry *const *)a)->key, (*(struct entry *const *)b)->key);
+}
+
 int obj_cache_replace(struct obj_cache *c, const char *prefix, json_t *const *objs, size_t n,
                       obj_event_cb cb, void *arg, struct herr *err)
 {
-	json_t *fresh = json_object();
+	json_t *fresh = json_object(); /* key -> object; dropped before returning */
 	size_t plen = strlen(prefix), nkeys = 0, i;
 	const char **keys = NULL;
+	struct entry **gone = NULL;
 	const char *k;
 	json_t *v;
 	int invalid = 0;
@@ -240,25 +266,21 @@ int obj_cache_replace(struct obj_cache *c, const char *prefix, json_t *const *ob
 	}
 
 	/* Deletions: cached keys under prefix that are not in the fresh set. */
-	keys = malloc((json_object_size(c->objs) + 1) * sizeof(*keys));
-	if (!keys) {
+	gone = malloc((c->map.n + 1) * sizeof(*gone));
+	if (!gone) {
 		json_decref(fresh);
 		return -ENOMEM;
 	}
-	json_object_foreach(c->objs, k, v) if (!strncmp(k, prefix, plen) &&
-	                                       !json_object_get(fresh, k)) keys[nkeys++] = k;
-	qsort(keys, nkeys, sizeof(*keys), cmp_str);
-	for (i = 0; i < nkeys; i++) {
-		/* keys[i] points into the table: copy before deleting. */
-		char key[1024];
-		snprintf(key, sizeof(key), "%s", keys[i]);
-		json_t *old = deleted_form(c, key, json_object_get(c->objs, key));
-		json_object_del(c->objs, key);
-		if (cb && old)
-			cb(arg, OBJ_DELETED, old);
-		json_decref(old);
+	hmap_foreach(&c->map, node)
+	{
+		struct entry *e = container_of(node, struct entry, node);
+		if (!strncmp(e->key, prefix, plen) && !json_object_get(fresh, e->key))
+			gone[nkeys++] = e;
 	}
-	free(keys);
+	qsort(gone, nkeys, sizeof(*gone), cmp_entry);
+	for (i = 0; i < nkeys; i++)
+		remove_entry(c, gone[i], cb, arg);
+	free(gone);
 
 	/* Additions and changes, in key order. */
 	nkeys = 0;
@@ -271,11 +293,15 @@ int obj_cache_replace(struct obj_cache *c, const char *prefix, json_t *const *ob
 	qsort(keys, nkeys, sizeof(*keys), cmp_str);
 	for (i = 0; i < nkeys; i++) {
 		json_t *obj = json_object_get(fresh, keys[i]);
-		json_t *old = json_object_get(c->objs, keys[i]);
-		json_int_t digest = c->digests ? digest_of(obj) : 0;
+		struct entry *old = entry_get(c, keys[i]);
+		uint64_t digest = digest_of(c, obj);
 		if (unchanged(c, old, obj, digest))
 			continue;
-		json_object_set_new(c->objs, keys[i], stored_form(c, obj, digest));
+		if (store(c, keys[i], old, obj, digest) < 0) {
+			herr_set(err, -ENOMEM, "%s: out of memory", keys[i]);
+			invalid++;
+			continue;
+		}
 		if (cb)
 			cb(arg, old ? OBJ_MODIFIED : OBJ_ADDED, obj);
 	}
@@ -286,10 +312,12 @@ int obj_cache_replace(struct obj_cache *c, const char *prefix, json_t *const *ob
 
 const json_t *obj_cache_get(const struct obj_cache *c, const char *key)
 {
-	return c->digests ? NULL : json_object_get(c->objs, key);
+	struct entry *e = c->digests ? NULL : entry_get(c, key);
+
+	return e ? e->obj : NULL;
 }
 
 size_t obj_cache_count(const struct obj_cache *c)
 {
-	return json_object_size(c->objs);
+	return c->map.n;
 }

@@ -10,6 +10,7 @@
 #define HANDOFF_KUBE_CACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/err.h"
 
@@ -32,14 +33,21 @@ struct obj_cache *obj_cache_new(void);
  * in it, and DELETED carries only the identity: kind, metadata.namespace and
  * metadata.name. */
 struct obj_cache *obj_cache_new_digests(void);
+/* What a digest cache's digest of an object covers: by default the whole tree
+ * (util/json_hash.h); a consumer that reads only part of an object gives a
+ * function hashing that part (e.g. endpoint_pod_digest), so that a change
+ * elsewhere produces no event. */
+typedef uint64_t (*obj_digest_fn)(const struct json_t *obj);
+void obj_cache_set_digest(struct obj_cache *c, obj_digest_fn fn);
 void obj_cache_free(struct obj_cache *c);
 
 /* Kind, namespace and name of an object into "kind/ns/name". -EINVAL when
  * kind or metadata.name is missing. */
 int obj_key(const struct json_t *obj, char *buf, size_t len, struct herr *err);
 
-/* Insert or replace (takes a new reference to obj). Emits ADDED or MODIFIED,
- * or nothing when the content is unchanged. */
+/* Insert or replace. Emits ADDED or MODIFIED, or nothing when the content is
+ * unchanged. A cache that keeps objects takes a new reference to obj, or in
+ * arena mode (util/arena.h) a copy made outside the arena. */
 int obj_cache_upsert(struct obj_cache *c, struct json_t *obj, obj_event_cb cb, void *arg,
                      struct herr *err);
 /* Remove by the object's key; emits DELETED with the cached version (nothing

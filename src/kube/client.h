@@ -69,6 +69,12 @@ struct kube_watch_opts {
 	 * a consumer that keeps its own decoded state, and needs only kind,
 	 * namespace and name of a deleted object. */
 	bool digests;
+	/* With digests: what the digest of an object covers (cache.h
+	 * obj_cache_set_digest); NULL: the whole object. It must give the same
+	 * value for an object and for its transform. Watch events are then
+	 * hashed and passed on as they came, not transformed: their trees live
+	 * in the watch's arena for one line of the stream and are never kept. */
+	obj_digest_fn digest;
 };
 
 /* After the first complete list of a watch (readiness). An optional resource

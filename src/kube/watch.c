@@ -29,6 +29,7 @@
 
 #include "kube/client.h"
 #include "kube/request.h"
+#include "util/arena.h"
 #include "util/log.h"
 #include "util/loop.h"
 
@@ -59,6 +60,7 @@ struct kube_watch {
 	bool optional;
 	obj_event_cb on_event;
 	void (*transform)(json_t *obj);
+	bool digest_only; /* a digest function covers what the consumer reads */
 	kube_synced_cb on_synced;
 	kube_notice_cb on_notice;
 	void *arg;
@@ -83,6 +85,7 @@ struct kube_watch {
 
 	/* watch in progress */
 	struct line_splitter *lines;
+	struct arena *arena; /* the trees of one line's event (util/arena.h) */
 	enum after after;
 	uint64_t started_ms;
 	uint64_t nlines;
@@ -522,7 +525,7 @@ static void on_event_line(struct kube_watch *w, json_t *ev)
 			json_decref(rv);
 			return;
 		}
-		if (w->transform)
+		if (w->transform && !w->digest_only)
 			w->transform(obj);
 		if (type[0] == 'D')
 			rc = obj_cache_delete(w->cache, obj, w->on_event, w->arg, &err);
@@ -577,21 +580,35 @@ static void on_line(void *arg, const char *line, size_t len)
 	}
 	w->nlines++;
 	if (!(ev = json_loadb(line, len, 0, &je))) {
+		/* What the parser made before it gave up: gone too. */
+		if (json_arena_current() == w->arena)
+			arena_reset(w->arena);
 		w->st.malformed++;
 		notice(w, "watch: malformed line skipped (%s): %.*s", je.text,
 		       (int)(len < 80 ? len : 80), line);
 		return;
 	}
 	on_event_line(w, ev);
-	json_decref(ev);
+	/* In arena mode the whole tree goes at once, without a walk to free it. */
+	if (json_arena_current() == w->arena)
+		arena_reset(w->arena);
+	else
+		json_decref(ev);
 }
 
 static int watch_data(void *arg, const char *data, size_t len)
 {
 	struct kube_watch *w = arg;
 
-	if (w->after == AFTER_NOTHING)
+	/* Every tree of the events in this piece is made in the arena, and
+	 * everything kept of them is decoded or copied out before the next line
+	 * (arena.h); if another arena is in use, jansson's allocator serves. */
+	if (w->after == AFTER_NOTHING) {
+		bool arena = json_arena_begin(w->arena) == 0;
 		line_splitter_feed(w->lines, data, len);
+		if (arena)
+			json_arena_end();
+	}
 	/* After an ERROR event the rest of the stream is of no use. */
 	return w->after == AFTER_NOTHING ? 0 : -1;
 }
@@ -704,6 +721,7 @@ void kube_watch_destroy(struct kube_watch *w)
 	loop_timer_free(w->timer);
 	obj_cache_free(w->cache);
 	line_splitter_free(w->lines);
+	arena_free(w->arena);
 	json_decref(w->items);
 	free(w->body);
 	free(w->cont);
@@ -756,10 +774,15 @@ struct kube_watch *kube_watch_start(struct kube_client *c, const struct kube_wat
 	if (o->label_selector && *o->label_selector)
 		w->label_sel = curl_easy_escape(NULL, o->label_selector, 0);
 	w->cache = o->digests ? obj_cache_new_digests() : obj_cache_new();
+	if (w->cache && o->digests && o->digest) {
+		obj_cache_set_digest(w->cache, o->digest);
+		w->digest_only = true;
+	}
+	w->arena = arena_new(0, 0);
 	w->items = json_array();
 	w->timer = loop_timer_new(kube_client_loop(c), on_timer, w);
-	if (!w->path || !w->kind || !w->api_version || !w->cache || !w->items || !w->timer ||
-	    (o->field_selector && *o->field_selector && !w->field_sel) ||
+	if (!w->path || !w->kind || !w->api_version || !w->cache || !w->arena || !w->items ||
+	    !w->timer || (o->field_selector && *o->field_selector && !w->field_sel) ||
 	    (o->label_selector && *o->label_selector && !w->label_sel)) {
 		kube_watch_destroy(w);
 		herr_set(err, -ENOMEM, "kube watch %s: out of memory", o->path);

@@ -1,13 +1,23 @@
 /* bench_watch_events - watch events per second through the watcher's whole
  * per-event path, and resident memory with many endpoints and migrations.
  *
- *   bench_watch_events stream [FILE [EVENTS [PODS [PER_ITERATION]]]]
+ *   bench_watch_events stream [FILE [EVENTS [PODS [PER_ITERATION [ROUNDS]]]]]
  *       FILE: the recorded stream (written once if absent; default
  *       /tmp/handoff-watch-100k.ndjson), EVENTS 100000, PODS 2000 local VMs,
- *       PER_ITERATION 64 events per emulated loop iteration.
+ *       PER_ITERATION 64 events per emulated loop iteration. ROUNDS (3)
+ *       times, side by side: the parse floor with malloc, the parse floor
+ *       with the arena, the pipeline; then the range of each and of the
+ *       ratio pipeline / floor with malloc.
+ *   bench_watch_events pipeline [FILE [EVENTS [PODS [PER_ITERATION]]]]
+ *       the pipeline alone, once (what hack/bench-watch.sh profiles).
+ *   bench_watch_events floor|floor-arena [FILE [EVENTS]]
+ *       the parse floor alone, with malloc or with the arena (for profilers
+ *       that count instructions, e.g. callgrind, which load does not change).
  *   bench_watch_events verify [FILE [EVENTS [PODS [PER_ITERATION]]]]
  *       the stream run, checking every plan against one made from scratch
  *       (exit 1 on a difference): the test unit_engine_plan_stream.
+ *   BENCH_EXPECT="DECISIONS GARPS": pipeline and verify exit 1 unless the run
+ *       made exactly these (the test unit_watch_stream_decisions).
  *   bench_watch_events memory [ENDPOINTS [MIGRATIONS]]
  *       default 10000 local endpoints and 1000 concurrent LiveMigrations.
  *
@@ -20,9 +30,11 @@
  *
  * Replay runs in one thread, on the path of `handoff-watcher run` without the
  * kernel: file read in 16 KiB pieces (a libcurl write) -> line_splitter ->
- * json_loadb -> endpoint_pod_trim (the Pod watch's transform, as
- * watcher/source_kube.c sets it; BENCH_NO_TRIM=1 leaves Pods whole) -> the
- * watch's digest cache -> intake (watcher/intake.c's dispatch,
+ * json_loadb into the watch's arena (util/arena.h; kube/watch.c's
+ * watch_data and on_line; BENCH_NO_ARENA=1 parses with malloc instead) ->
+ * the watch's digest cache, Pods and LiveMigrations digested by
+ * endpoint_pod_digest and live_migration_digest as watcher/source_kube.c
+ * sets it -> intake (watcher/intake.c's dispatch,
  * reproduced below: Pods through the pod store (core/pods.h: decoded once),
  * endpoint_with_record and engine_endpoint_upsert/delete; LiveMigrations
  * through engine_apply/delete)
@@ -32,8 +44,12 @@
  * event) so convergence timers fire as in a real stream; a target pod's GARP
  * is reported when its migration reaches Running. Log lines go to /dev/null.
  *
- * The "floor" line is splitting and json_loadb alone over the same file: the
- * most any consumer of jansson trees can reach on this stream. The memory run
+ * The "floor" lines are splitting and json_loadb alone over the same file: the
+ * most any consumer of jansson trees can reach on this stream, with malloc
+ * (json_decref after each line) and with the arena (a reset after each
+ * line). Times are CPU time of this process (getrusage), so that other
+ * processes on a shared machine count less; the ratio is measured side by
+ * side in each round. The memory run
  * prints VmRSS, VmHWM and VmRSS after malloc_trim(0) (live data without the
  * free pages malloc keeps).
  *
@@ -53,250 +69,18 @@
 #include <unistd.h>
 
 #include "decisions.h"
+#include "watch_stream.h"
 #include "core/engine.h"
+#include "core/digest.h"
 #include "core/pods.h"
 #include "kube/cache.h"
 #include "kube/client.h"
+#include "util/arena.h"
 #include "util/log.h"
 
-#define NODE       "node-1"
 #define MAX_LINE   (16u << 20)
 #define READ_PIECE 16384 /* what one libcurl write callback delivers at most */
-#define IN_FLIGHT  64    /* concurrent migrations in the recorded stream */
 #define EVENT_MS   5     /* virtual time between two events */
-
-/* ---- the recorded stream ------------------------------------------------------ */
-
-/* Deterministic pseudo-random numbers (xorshift64*), so the file is reproducible. */
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull;
-static uint64_t rnd(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
-}
-
-struct vm {
-	unsigned gen;   /* suffix of its current virt-launcher pod */
-	bool local;     /* its pod runs on this node */
-	bool migrating; /* a migration is in flight */
-	unsigned rv;    /* status updates so far, for varying content */
-};
-
-struct migration {
-	unsigned vm, id, step;
-	bool incoming; /* the target pod is on this node */
-};
-
-static void uid_of(char out[40], const char *tag, unsigned a, unsigned b)
-{
-	snprintf(out, 40, "%08x-%04x-4%03x-8000-%012x", a, b & 0xffff, (a ^ b) & 0xfff,
-	         (unsigned)(a * 2654435761u));
-	out[0] = tag[0];
-}
-
-static void vm_ns(char out[32], unsigned vm)
-{
-	snprintf(out, 32, "tenant-%02u", vm % 20);
-}
-
-/* The VM's IPv4 and IPv6 addresses: they move with it. */
-static void vm_ips(unsigned vm, char v4[32], char v6[48])
-{
-	snprintf(v4, 32, "10.%u.%u.%u", 64 + vm / 65536 % 64, vm / 256 % 256, vm % 256);
-	snprintf(v6, 48, "fd00:10:244::%x:%x", vm / 65536, vm % 65536);
-}
-
-/* A virt-launcher pod as the API server sends it (without managedFields).
- * `job`: the migration's uid for a migration target pod, else NULL.
- * `running`: addresses assigned and phase Running, else Pending. */
-static int pod_event(char *buf, size_t cap, const char *type, unsigned vm, unsigned gen,
-                     const char *job, bool running, unsigned rv)
-{
-	char ns[32], v4[32], v6[48], poduid[40], vmiuid[40], jobl[96] = "", status[1200];
-
-	vm_ns(ns, vm);
-	vm_ips(vm, v4, v6);
-	uid_of(poduid, "p", vm, gen);
-	uid_of(vmiuid, "v", vm, 0);
-	if (job)
-		snprintf(jobl, sizeof(jobl), ",\"kubevirt.io/migrationJobUID\":\"%s\"", job);
-	if (running)
-		snprintf(status, sizeof(status),
-		         "{\"phase\":\"Running\",\"conditions\":["
-		         "{\"type\":\"Initialized\",\"status\":\"True\","
-		         "\"lastTransitionTime\":\"2026-11-20T10:%02u:%02uZ\"},"
-		         "{\"type\":\"Ready\",\"status\":\"True\","
-		         "\"lastTransitionTime\":\"2026-11-20T10:%02u:%02uZ\"},"
-		         "{\"type\":\"ContainersReady\",\"status\":\"True\"},"
-		         "{\"type\":\"PodScheduled\",\"status\":\"True\"}],"
-		         "\"hostIP\":\"192.168.0.11\",\"hostIPs\":[{\"ip\":\"192.168.0.11\"}],"
-		         "\"podIP\":\"%s\",\"podIPs\":[{\"ip\":\"%s\"},{\"ip\":\"%s\"}],"
-		         "\"startTime\":\"2026-11-20T10:00:00Z\",\"qosClass\":\"Burstable\","
-		         "\"containerStatuses\":[{\"name\":\"compute\",\"ready\":true,"
-		         "\"restartCount\":0,\"image\":\"quay.io/kubevirt/virt-launcher:v1.4.0\","
-		         "\"started\":true,\"state\":{\"running\":{\"startedAt\":"
-		         "\"2026-11-20T10:00:03Z\"}}}]}",
-		         rv / 60 % 60, rv % 60, rv / 60 % 60, rv % 60, v4, v4, v6);
-	else
-		snprintf(status, sizeof(status),
-		         "{\"phase\":\"Pending\",\"conditions\":[{\"type\":\"PodScheduled\","
-		         "\"status\":\"True\"}],\"qosClass\":\"Burstable\"}");
-	return snprintf(
-	    buf, cap,
-	    "{\"type\":\"%s\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\","
-	    "\"metadata\":{\"name\":\"virt-launcher-vm-%u-%u\",\"generateName\":"
-	    "\"virt-launcher-vm-%u-\",\"namespace\":\"%s\",\"uid\":\"%s\","
-	    "\"resourceVersion\":\"%u\",\"creationTimestamp\":\"2026-11-20T10:00:00Z\","
-	    "\"labels\":{\"kubevirt.io\":\"virt-launcher\",\"kubevirt.io/created-by\":\"%s\","
-	    "\"kubevirt.io/nodeName\":\"" NODE "\",\"vm.kubevirt.io/name\":\"vm-%u\","
-	    "\"vmi.kubevirt.io/id\":\"vm-%u\"%s},"
-	    "\"annotations\":{\"kubevirt.io/domain\":\"vm-%u\","
-	    "\"kubectl.kubernetes.io/default-container\":\"compute\","
-	    "\"descheduler.alpha.kubernetes.io/request-evict-only\":\"\"},"
-	    "\"ownerReferences\":[{\"apiVersion\":\"kubevirt.io/v1\",\"kind\":"
-	    "\"VirtualMachineInstance\",\"name\":\"vm-%u\",\"uid\":\"%s\",\"controller\":true,"
-	    "\"blockOwnerDeletion\":true}]},"
-	    "\"spec\":{\"nodeName\":\"" NODE "\",\"containers\":[{\"name\":\"compute\","
-	    "\"image\":\"quay.io/kubevirt/virt-launcher:v1.4.0\",\"command\":["
-	    "\"/usr/bin/virt-launcher-monitor\",\"--qemu-timeout\",\"321s\",\"--name\","
-	    "\"vm-%u\",\"--namespace\",\"%s\"],\"resources\":{\"limits\":{"
-	    "\"devices.kubevirt.io/kvm\":\"1\",\"devices.kubevirt.io/tun\":\"1\"},"
-	    "\"requests\":{\"cpu\":\"100m\",\"memory\":\"2294Mi\"}}}],"
-	    "\"restartPolicy\":\"Never\",\"serviceAccountName\":\"default\","
-	    "\"schedulerName\":\"default-scheduler\",\"terminationGracePeriodSeconds\":30,"
-	    "\"nodeSelector\":{\"kubevirt.io/schedulable\":\"true\"}},"
-	    "\"status\":%s}}\n",
-	    type, vm, gen, vm, ns, poduid, rv, vmiuid, vm, vm, jobl, vm, vm, vmiuid, vm, ns,
-	    status);
-}
-
-/* A LiveMigration as KubeVirt's migration maps to it (calico-semantics A.3):
- * the source is the VM's current pod, the target the pod carrying this
- * migration's job uid. */
-static int lm_event(char *buf, size_t cap, const char *type, unsigned vm, unsigned src_gen,
-                    unsigned id, unsigned rv)
-{
-	char ns[32], uid[40];
-
-	vm_ns(ns, vm);
-	uid_of(uid, "m", id, vm);
-	return snprintf(
-	    buf, cap,
-	    "{\"type\":\"%s\",\"object\":{\"apiVersion\":\"projectcalico.org/v3\","
-	    "\"kind\":\"LiveMigration\",\"metadata\":{\"name\":\"vm-%u-migration-%u\","
-	    "\"namespace\":\"%s\",\"uid\":\"%s\",\"resourceVersion\":\"%u\","
-	    "\"creationTimestamp\":\"2026-11-20T11:00:00Z\"},"
-	    "\"spec\":{\"source\":{\"workload\":{\"orchestratorID\":\"k8s\","
-	    "\"workloadID\":\"%s/virt-launcher-vm-%u-%u\"}},"
-	    "\"target\":{\"selector\":\"(vmi.kubevirt.io/id == 'vm-%u' || "
-	    "vm.kubevirt.io/name == 'vm-%u') && kubevirt.io/migrationJobUID == '%s'\"}}}}\n",
-	    type, vm, id, ns, uid, rv, ns, vm, src_gen, vm, vm, uid);
-}
-
-/* The next event of migration `m`, or 0 when it is over.
- *   incoming: LM ADDED, target pod ADDED (Pending), target pod Running,
- *             LM MODIFIED, LM DELETED, then the VM is local;
- *   outgoing: LM ADDED, source pod MODIFIED, LM MODIFIED, LM DELETED,
- *             source pod DELETED, then the VM is elsewhere. */
-static int migration_step(char *buf, size_t cap, struct migration *m, struct vm *vms, unsigned *rv)
-{
-	struct vm *v = &vms[m->vm];
-	char job[40];
-
-	uid_of(job, "m", m->id, m->vm);
-	switch (m->step++) {
-	case 0:
-		return lm_event(buf, cap, "ADDED", m->vm, v->gen, m->id, ++*rv);
-	case 1:
-		return m->incoming
-		           ? pod_event(buf, cap, "ADDED", m->vm, v->gen + 1, job, false, ++*rv)
-		           : pod_event(buf, cap, "MODIFIED", m->vm, v->gen, NULL, true, ++*rv);
-	case 2:
-		return m->incoming
-		           ? pod_event(buf, cap, "MODIFIED", m->vm, v->gen + 1, job, true, ++*rv)
-		           : lm_event(buf, cap, "MODIFIED", m->vm, v->gen, m->id, ++*rv);
-	case 3:
-		return m->incoming ? lm_event(buf, cap, "MODIFIED", m->vm, v->gen, m->id, ++*rv)
-		                   : lm_event(buf, cap, "DELETED", m->vm, v->gen, m->id, ++*rv);
-	case 4:
-		if (m->incoming) {
-			int n = lm_event(buf, cap, "DELETED", m->vm, v->gen, m->id, ++*rv);
-			v->gen++;
-			v->local = true;
-			return n;
-		}
-		v->local = false;
-		return pod_event(buf, cap, "DELETED", m->vm, v->gen, NULL, true, ++*rv);
-	}
-	v->migrating = false;
-	return 0;
-}
-
-static int write_stream(const char *path, long events, unsigned pods)
-{
-	FILE *f = fopen(path, "w");
-	struct vm *vms = calloc(pods, sizeof(*vms));
-	struct migration fl[IN_FLIGHT];
-	unsigned nfl = 0, next_vm = 0, ids = 0, rv = 1000;
-	char buf[8192];
-	long n = 0;
-
-	if (!f || !vms) {
-		fprintf(stderr, "bench_watch_events: cannot write %s: %s\n", path, strerror(errno));
-		free(vms);
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	/* The initial pods: two VMs in three run here; the others may come. */
-	for (unsigned i = 0; i < pods && n < events; i++) {
-		vms[i].local = i % 3 != 2;
-		if (!vms[i].local)
-			continue;
-		int len = pod_event(buf, sizeof(buf), "ADDED", i, 0, NULL, true, ++rv);
-		fwrite(buf, 1, (size_t)len, f);
-		n++;
-	}
-	while (n < events) {
-		int len = 0;
-		if (rnd() % 2) {
-			/* A status update of a running local pod not migrating. */
-			unsigned i = (unsigned)(rnd() % pods);
-			if (!vms[i].local || vms[i].migrating)
-				continue;
-			len = pod_event(buf, sizeof(buf), "MODIFIED", i, vms[i].gen, NULL, true,
-			                ++vms[i].rv * 7 + ++rv);
-		} else if (nfl < IN_FLIGHT && rnd() % 4 == 0) {
-			unsigned i = next_vm++ % pods;
-			if (vms[i].migrating)
-				continue;
-			vms[i].migrating = true;
-			fl[nfl++] =
-			    (struct migration){.vm = i, .id = ids++, .incoming = !vms[i].local};
-			continue;
-		} else if (nfl) {
-			unsigned k = (unsigned)(rnd() % nfl);
-			len = migration_step(buf, sizeof(buf), &fl[k], vms, &rv);
-			if (!len) {
-				fl[k] = fl[--nfl];
-				continue;
-			}
-		} else {
-			continue;
-		}
-		fwrite(buf, 1, (size_t)len, f);
-		n++;
-	}
-	free(vms);
-	if (fclose(f) != 0) {
-		fprintf(stderr, "bench_watch_events: write %s: %s\n", path, strerror(errno));
-		return -1;
-	}
-	printf("recorded %ld events (%u VMs, %u migrations started) into %s\n", n, pods, ids, path);
-	return 0;
-}
 
 /* ---- the watcher's per-event path, without the kernel ----------------------------- */
 
@@ -308,8 +92,8 @@ struct bench {
 	struct decisions decisions;
 	uint64_t now;
 	bool plan_dirty;
-	bool trim;   /* Pods trimmed before caching, as the watcher does */
-	bool verify; /* check every plan against one made from scratch */
+	struct arena *arena; /* the watch's arena; NULL: malloc (BENCH_NO_ARENA) */
+	bool verify;         /* check every plan against one made from scratch */
 	long lines, events, malformed, rejected, decisions_logged, garps, iterations, plans;
 	unsigned per_iteration;
 	uint64_t plan_ns, routes_in_plans;
@@ -353,7 +137,13 @@ static void refresh_endpoint(struct bench *b, const char *ns, const char *name)
 	}
 	char rkey[600];
 	snprintf(rkey, sizeof(rkey), "EndpointRecord/%s/%s", ns, name);
-	if (endpoint_with_record(pod, obj_cache_get(b->records, rkey), &ep) < 0)
+	const json_t *rec = obj_cache_get(b->records, rkey);
+	if (!rec) { /* the Pod's endpoint as it is: no copy */
+		engine_endpoint_upsert(b->engine, pod, b->now, &b->decisions);
+		b->plan_dirty = true;
+		return;
+	}
+	if (endpoint_with_record(pod, rec, &ep) < 0)
 		abort();
 	engine_endpoint_upsert(b->engine, &ep, b->now, &b->decisions);
 	endpoint_free(&ep);
@@ -370,8 +160,9 @@ static void intake(void *arg, enum obj_event ev, const json_t *obj)
 
 	if (!kind)
 		return;
-	hlog(HLOG_DEBUG, "Object event", "event=%s kind=%s namespace=%s name=%s",
-	     obj_event_name(ev), kind, meta(obj, "namespace"), meta(obj, "name"));
+	if (hlog_enabled(HLOG_DEBUG))
+		hlog(HLOG_DEBUG, "Object event", "event=%s kind=%s namespace=%s name=%s",
+		     obj_event_name(ev), kind, meta(obj, "namespace"), meta(obj, "name"));
 	if (!strcmp(kind, "Pod")) {
 		const char *node =
 		    json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));
@@ -399,29 +190,33 @@ static void intake(void *arg, enum obj_event ev, const json_t *obj)
 		b->rejected++;
 	else if (r == 0)
 		b->plan_dirty = true;
-	/* The VM resumes on this node when its migration reaches Running: the
-	 * capture would report its GARP in one of the next iterations. */
-	if (ev == OBJ_MODIFIED && !strcmp(kind, "LiveMigration")) {
-		const char *sel = json_string_value(json_object_get(
-		    json_object_get(json_object_get(obj, "spec"), "target"), "selector"));
-		char key[600];
-		unsigned vm;
-		/* Find the target pod this bench created: virt-launcher-vm-N-(gen+1). */
-		const char *src = json_string_value(json_object_get(
-		    json_object_get(json_object_get(json_object_get(obj, "spec"), "source"),
-		                    "workload"),
-		    "workloadID"));
-		unsigned gen;
-		if (sel && src &&
-		    sscanf(strrchr(src, '/') + 1, "virt-launcher-vm-%u-%u", &vm, &gen) == 2) {
-			snprintf(key, sizeof(key), "%s/virt-launcher-vm-%u-%u",
-			         meta(obj, "namespace"), vm, gen + 1);
-			if (pod_store_get(b->pods, key)) {
-				if (engine_garp(b->engine, key, NULL, b->now, &b->decisions,
-				                &err) == 0)
-					b->garps++;
-				b->plan_dirty = true;
-			}
+}
+
+/* The VM resumes on this node when its migration reaches Running (the
+ * LiveMigration's MODIFIED event in this stream): the capture would report
+ * its GARP in one of the next iterations. Done from the stream, not from
+ * intake: the watch passes on only the LiveMigrations whose content changed
+ * (live_migration_digest), and this one changes only its resourceVersion. */
+static void garp_when_running(struct bench *b, const json_t *obj)
+{
+	struct herr err = {{0}};
+	const char *sel = json_string_value(
+	    json_object_get(json_object_get(json_object_get(obj, "spec"), "target"), "selector"));
+	char key[600];
+	unsigned vm;
+	/* Find the target pod this bench created: virt-launcher-vm-N-(gen+1). */
+	const char *src = json_string_value(json_object_get(
+	    json_object_get(json_object_get(json_object_get(obj, "spec"), "source"), "workload"),
+	    "workloadID"));
+	unsigned gen;
+	if (sel && src && strrchr(src, '/') &&
+	    sscanf(strrchr(src, '/') + 1, "virt-launcher-vm-%u-%u", &vm, &gen) == 2) {
+		snprintf(key, sizeof(key), "%s/virt-launcher-vm-%u-%u", meta(obj, "namespace"), vm,
+		         gen + 1);
+		if (pod_store_get(b->pods, key)) {
+			if (engine_garp(b->engine, key, NULL, b->now, &b->decisions, &err) == 0)
+				b->garps++;
+			b->plan_dirty = true;
 		}
 	}
 }
@@ -526,8 +321,7 @@ static void on_line(void *arg, const char *line, size_t len)
 	if (!type || !json_is_object(obj)) {
 		b->malformed++;
 	} else {
-		if (c == b->pod_watch && b->trim)
-			endpoint_pod_trim(obj); /* the Pod watch's transform (source_kube.c) */
+		/* Not trimmed: the Pod watch has a digest function (watch.c). */
 		if (type[0] == 'D')
 			rc = obj_cache_delete(c, obj, intake, b, &err);
 		else
@@ -536,8 +330,13 @@ static void on_line(void *arg, const char *line, size_t len)
 			b->malformed++;
 		else
 			b->events++;
+		if (rc == 0 && c == b->lm_watch && !strcmp(type, "MODIFIED"))
+			garp_when_running(b, obj);
 	}
-	json_decref(ev);
+	if (b->arena && json_arena_current() == b->arena)
+		arena_reset(b->arena);
+	else
+		json_decref(ev);
 	if (b->per_iteration && b->lines % b->per_iteration == 0)
 		iteration(b);
 }
@@ -548,13 +347,20 @@ static int bench_init(struct bench *b, unsigned per_iteration)
 	/* As source_kube.c sets up its watches: digests only. */
 	b->pod_watch = obj_cache_new_digests();
 	b->lm_watch = obj_cache_new_digests();
+	if (b->pod_watch)
+		obj_cache_set_digest(b->pod_watch, endpoint_pod_digest);
+	if (b->lm_watch)
+		obj_cache_set_digest(b->lm_watch, live_migration_digest);
+	b->arena = getenv("BENCH_NO_ARENA") ? NULL : arena_new(0, 0);
 	b->pods = pod_store_new();
 	b->records = obj_cache_new();
 	b->engine = engine_new(NODE);
 	b->now = 1800000000000ull;
 	b->per_iteration = per_iteration;
-	b->trim = !getenv("BENCH_NO_TRIM");
-	return b->pod_watch && b->lm_watch && b->pods && b->records && b->engine ? 0 : -1;
+	return b->pod_watch && b->lm_watch && b->pods && b->records && b->engine &&
+	               (b->arena || getenv("BENCH_NO_ARENA"))
+	           ? 0
+	           : -1;
 }
 
 static void bench_fini(struct bench *b)
@@ -565,102 +371,238 @@ static void bench_fini(struct bench *b)
 	obj_cache_free(b->records);
 	obj_cache_free(b->pod_watch);
 	obj_cache_free(b->lm_watch);
+	arena_free(b->arena);
 }
 
-/* The floor of the path: splitting and JSON parsing alone, nothing applied. */
-static long parsed;
+/* A piece of the stream as one libcurl write: in arena mode throughout, as
+ * kube/watch.c's watch_data(). */
+static void feed(struct line_splitter *ls, struct arena *a, const char *data, size_t len)
+{
+	if (a && json_arena_begin(a) < 0)
+		abort();
+	line_splitter_feed(ls, data, len);
+	if (a)
+		json_arena_end();
+}
+
+/* The floor of the path: splitting and JSON parsing alone, nothing applied;
+ * each tree dropped as the pipeline drops it with the same allocator. */
+struct floor {
+	struct arena *arena; /* NULL: malloc */
+	long parsed;
+};
+
 static void parse_only(void *arg, const char *line, size_t len)
 {
+	struct floor *f = arg;
 	json_error_t je;
 	json_t *ev = line ? json_loadb(line, len, 0, &je) : NULL;
 
-	parsed += ev != NULL;
-	json_decref(ev);
+	f->parsed += ev != NULL;
+	if (f->arena)
+		arena_reset(f->arena);
+	else
+		json_decref(ev);
 }
 
-static void parse_floor(const char *path)
+/* Events per CPU second, or -1. */
+static double parse_floor(const char *path, bool arena)
 {
-	struct line_splitter *ls = line_splitter_new(MAX_LINE, parse_only, NULL);
+	struct floor f = {.arena = arena ? arena_new(0, 0) : NULL};
+	struct line_splitter *ls = line_splitter_new(MAX_LINE, parse_only, &f);
 	char buf[READ_PIECE];
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
 
-	if (fd < 0 || !ls) {
+	if (fd < 0 || !ls || (arena && !f.arena)) {
 		line_splitter_free(ls);
-		return;
+		arena_free(f.arena);
+		if (fd >= 0)
+			close(fd);
+		return -1;
 	}
 	double cpu0 = cpu_seconds();
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		line_splitter_feed(ls, buf, (size_t)n);
+		feed(ls, f.arena, buf, (size_t)n);
 	double cpu = cpu_seconds() - cpu0;
 	close(fd);
 	line_splitter_free(ls);
-	printf("floor: read + split + json_loadb + json_decref only: CPU %.3f s -> %.0f "
-	       "events/s\n",
-	       cpu, (double)parsed / (cpu > 0 ? cpu : 1e-9));
+	arena_free(f.arena);
+	return (double)f.parsed / (cpu > 0 ? cpu : 1e-9);
 }
 
-static int run_stream(int argc, char **argv, bool verify)
+enum mode { MODE_STREAM, MODE_PIPELINE, MODE_VERIFY, MODE_FLOOR, MODE_FLOOR_ARENA };
+
+/* What one pass of the pipeline made. */
+struct result {
+	double rate; /* events per CPU second */
+	long decisions, garps;
+	bool failed; /* verify found a difference, or an event was refused */
+};
+
+/* One pass of the pipeline over the file; `show` prints what it did. */
+static int pipeline(const char *path, long per, bool verify, bool show, struct result *res)
 {
-	const char *path = argc > 0 ? argv[0] : "/tmp/handoff-watch-100k.ndjson";
-	long events = argc > 1 ? atol(argv[1]) : 100000;
-	long pods = argc > 2 ? atol(argv[2]) : 2000;
-	long per = argc > 3 ? atol(argv[3]) : 64;
 	struct bench b;
 	char buf[READ_PIECE];
 	ssize_t n;
 	long bytes = 0;
-
-	if (events < 1 || pods < 1 || per < 1) {
-		fprintf(stderr, "usage: bench_watch_events stream [FILE [EVENTS [PODS "
-		                "[PER_ITERATION]]]]\n");
-		return 2;
-	}
-	if (access(path, R_OK) != 0 && write_stream(path, events, (unsigned)pods) < 0)
-		return 1;
-	parse_floor(path);
 	int fd = open(path, O_RDONLY);
 	struct line_splitter *ls = NULL;
+
 	if (fd < 0 || bench_init(&b, (unsigned)per) < 0 ||
 	    !(ls = line_splitter_new(MAX_LINE, on_line, &b))) {
 		fprintf(stderr, "bench_watch_events: %s: %s\n", path, strerror(errno));
-		return 1;
+		return -1;
 	}
 	b.verify = verify;
+	verify_failures = 0;
 	double cpu0 = cpu_seconds();
 	uint64_t t0 = mono_ns();
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
-		line_splitter_feed(ls, buf, (size_t)n);
+		feed(ls, b.arena, buf, (size_t)n);
 		bytes += n;
 	}
 	iteration(&b); /* the last partial iteration */
 	double wall = (double)(mono_ns() - t0) / 1e9, cpu = cpu_seconds() - cpu0;
 	close(fd);
 
-	printf("stream: %s, %ld bytes, %ld lines, %ld events applied, %ld malformed, "
-	       "%ld rejected\n",
-	       path, bytes, b.lines, b.events, b.malformed, b.rejected);
-	printf("pipeline: %ld decisions, %ld GARPs, %ld loop iterations (%ld events each), "
-	       "%ld plans, %zu endpoints at the end\n",
-	       b.decisions_logged, b.garps, b.iterations, per, b.plans,
-	       engine_endpoints(b.engine, &(const struct endpoint *const *){NULL}));
-	printf("events/s: wall %.3f s -> %.0f events/s; CPU %.3f s -> %.0f events/s on one "
-	       "core\n",
-	       wall, (double)b.events / wall, cpu, (double)b.events / (cpu > 0 ? cpu : 1e-9));
-	printf("plan step: %.3f s of the wall time (%.1f%%), %.1f us per plan, %.0f routes "
-	       "per plan on average\n",
-	       (double)b.plan_ns / 1e9, 100.0 * (double)b.plan_ns / 1e9 / wall,
-	       b.plans ? (double)b.plan_ns / 1e3 / (double)b.plans : 0.0,
-	       b.plans ? (double)b.routes_in_plans / (double)b.plans : 0.0);
+	res->rate = (double)b.events / (cpu > 0 ? cpu : 1e-9);
+	res->decisions = b.decisions_logged;
+	res->garps = b.garps;
+	res->failed = verify_failures || !b.plans || b.rejected || b.malformed;
+	if (show) {
+		struct arena_stats as = {0};
+		if (b.arena)
+			arena_get_stats(b.arena, &as);
+		printf("stream: %s, %ld bytes, %ld lines, %ld events applied, %ld malformed, "
+		       "%ld rejected\n",
+		       path, bytes, b.lines, b.events, b.malformed, b.rejected);
+		printf("pipeline: %ld decisions, %ld GARPs, %ld loop iterations (%ld events "
+		       "each), %ld plans, %zu endpoints at the end\n",
+		       b.decisions_logged, b.garps, b.iterations, per, b.plans,
+		       engine_endpoints(b.engine, &(const struct endpoint *const *){NULL}));
+		printf("events/s: wall %.3f s -> %.0f events/s; CPU %.3f s -> %.0f events/s on "
+		       "one core (%s)\n",
+		       wall, (double)b.events / wall, cpu, res->rate,
+		       b.arena ? "trees in the arena" : "trees with malloc, BENCH_NO_ARENA");
+		printf("plan step: %.3f s of the wall time (%.1f%%), %.1f us per plan, %.0f "
+		       "routes per plan on average\n",
+		       (double)b.plan_ns / 1e9, 100.0 * (double)b.plan_ns / 1e9 / wall,
+		       b.plans ? (double)b.plan_ns / 1e3 / (double)b.plans : 0.0,
+		       b.plans ? (double)b.routes_in_plans / (double)b.plans : 0.0);
+		if (b.arena)
+			printf("arena: at most %.1f KiB for one event's tree, %.1f KiB held "
+			       "between events\n",
+			       (double)as.peak / 1024, (double)as.reserved / 1024);
+	}
 	line_splitter_free(ls);
 	bench_fini(&b);
-	if (verify) {
+	if (verify)
 		printf("verify: %ld plans checked against plan_compute from scratch, %ld "
 		       "different\n",
 		       b.plans, verify_failures);
-		return verify_failures || !b.plans || b.rejected || b.malformed ? 1 : 0;
-	}
 	return 0;
+}
+
+static void range(double *v, int n, double *lo, double *hi)
+{
+	*lo = *hi = v[0];
+	for (int i = 1; i < n; i++) {
+		*lo = v[i] < *lo ? v[i] : *lo;
+		*hi = v[i] > *hi ? v[i] : *hi;
+	}
+}
+
+/* BENCH_EXPECT="DECISIONS GARPS": 1 (and why) when the run made others. */
+static int check_expected(const struct result *r)
+{
+	const char *e = getenv("BENCH_EXPECT");
+	long d, g;
+
+	if (!e || !*e)
+		return 0;
+	if (sscanf(e, "%ld %ld", &d, &g) != 2) {
+		fprintf(stderr,
+		        "bench_watch_events: BENCH_EXPECT=\"%s\" is not \"DECISIONS "
+		        "GARPS\"\n",
+		        e);
+		return 1;
+	}
+	if (r->decisions == d && r->garps == g) {
+		printf("expected: %ld decisions and %ld GARPs, as made\n", d, g);
+		return 0;
+	}
+	fprintf(stderr, "bench_watch_events: %ld decisions and %ld GARPs, expected %ld and %ld\n",
+	        r->decisions, r->garps, d, g);
+	return 1;
+}
+
+#define MAX_ROUNDS 20
+
+static int run_stream(int argc, char **argv, enum mode mode)
+{
+	const char *path = argc > 0 ? argv[0] : "/tmp/handoff-watch-100k.ndjson";
+	long events = argc > 1 ? atol(argv[1]) : 100000;
+	long pods = argc > 2 ? atol(argv[2]) : 2000;
+	long per = argc > 3 ? atol(argv[3]) : 64;
+	int rounds = mode == MODE_STREAM && argc > 4 ? atoi(argv[4]) : 3;
+	double fm[MAX_ROUNDS], fa[MAX_ROUNDS], pl[MAX_ROUNDS], ratio[MAX_ROUNDS],
+	    ratio_a[MAX_ROUNDS];
+	struct result r, first = {0};
+
+	if (events < 1 || pods < 1 || per < 1 || rounds < 1 || rounds > MAX_ROUNDS) {
+		fprintf(stderr,
+		        "usage: bench_watch_events stream [FILE [EVENTS [PODS "
+		        "[PER_ITERATION [ROUNDS <= %d]]]]]\n",
+		        MAX_ROUNDS);
+		return 2;
+	}
+	if (access(path, R_OK) != 0 && write_stream(path, events, (unsigned)pods) < 0)
+		return 1;
+	if (mode == MODE_FLOOR || mode == MODE_FLOOR_ARENA) {
+		double rate = parse_floor(path, mode == MODE_FLOOR_ARENA);
+		printf("floor with %s: %.0f events/s\n",
+		       mode == MODE_FLOOR ? "malloc" : "the arena", rate);
+		return rate < 0;
+	}
+	if (mode != MODE_STREAM) {
+		if (pipeline(path, per, mode == MODE_VERIFY, true, &r) < 0)
+			return 1;
+		return (mode == MODE_VERIFY && r.failed) | check_expected(&r);
+	}
+	/* Side by side, round after round: the machine's load changes all three. */
+	for (int i = 0; i < rounds; i++) {
+		fm[i] = parse_floor(path, false);
+		fa[i] = parse_floor(path, true);
+		if (fm[i] < 0 || fa[i] < 0 || pipeline(path, per, false, i == 0, &r) < 0)
+			return 1;
+		if (i == 0)
+			first = r;
+		else if (r.decisions != first.decisions || r.garps != first.garps)
+			fprintf(stderr, "round %d: %ld decisions, %ld GARPs: not as round 1\n",
+			        i + 1, r.decisions, r.garps);
+		pl[i] = r.rate;
+		ratio[i] = pl[i] / fm[i];
+		ratio_a[i] = pl[i] / fa[i];
+		printf("round %d: floor with malloc %.0f events/s, floor with the arena %.0f "
+		       "events/s, pipeline %.0f events/s: pipeline / floor with malloc %.2f, / "
+		       "floor with the arena %.2f\n",
+		       i + 1, fm[i], fa[i], pl[i], ratio[i], ratio_a[i]);
+	}
+	double lo, hi;
+	printf("summary over %d rounds, events per CPU second on one core:\n", rounds);
+	range(pl, rounds, &lo, &hi);
+	printf("  pipeline                     %.0f - %.0f\n", lo, hi);
+	range(fm, rounds, &lo, &hi);
+	printf("  parse floor, malloc          %.0f - %.0f\n", lo, hi);
+	range(fa, rounds, &lo, &hi);
+	printf("  parse floor, arena           %.0f - %.0f\n", lo, hi);
+	range(ratio, rounds, &lo, &hi);
+	printf("  pipeline / floor with malloc %.2f - %.2f (target >= 0.80)\n", lo, hi);
+	range(ratio_a, rounds, &lo, &hi);
+	printf("  pipeline / floor with arena  %.2f - %.2f\n", lo, hi);
+	return check_expected(&first);
 }
 
 /* ---- resident memory ------------------------------------------------------------ */
@@ -684,6 +626,7 @@ static long proc_status_kib(const char *field)
 /* Feed lines to the splitter in network-sized pieces, as they are generated. */
 struct feeder {
 	struct line_splitter *ls;
+	struct arena *arena;
 	char buf[1 << 16];
 	size_t len;
 };
@@ -691,7 +634,7 @@ struct feeder {
 static void feed_line(struct feeder *f, const char *line, int n)
 {
 	if (f->len + (size_t)n > sizeof(f->buf)) {
-		line_splitter_feed(f->ls, f->buf, f->len);
+		feed(f->ls, f->arena, f->buf, f->len);
 		f->len = 0;
 	}
 	memcpy(f->buf + f->len, line, (size_t)n);
@@ -714,6 +657,7 @@ static int run_memory(int argc, char **argv)
 	long rss0 = proc_status_kib("VmRSS");
 	if (bench_init(&b, 64) < 0 || !(f.ls = line_splitter_new(MAX_LINE, on_line, &b)))
 		return 1;
+	f.arena = b.arena;
 	double cpu0 = cpu_seconds();
 	/* Every LM_STRIDE-th endpoint is the target pod of a migration in
 	 * progress (its job label set); each LiveMigration's source is the VM's
@@ -733,7 +677,7 @@ static int run_memory(int argc, char **argv)
 		                 (unsigned)k, rv++);
 		feed_line(&f, line, n);
 	}
-	line_splitter_feed(f.ls, f.buf, f.len);
+	feed(f.ls, f.arena, f.buf, f.len);
 	iteration(&b);
 	double cpu = cpu_seconds() - cpu0;
 
@@ -766,12 +710,21 @@ int main(int argc, char **argv)
 		return 1;
 	hlog_set_stream(devnull); /* logged, as the watcher does, but not shown */
 	if (argc > 1 && !strcmp(argv[1], "stream"))
-		return run_stream(argc - 2, argv + 2, false);
+		return run_stream(argc - 2, argv + 2, MODE_STREAM);
+	if (argc > 1 && !strcmp(argv[1], "pipeline"))
+		return run_stream(argc - 2, argv + 2, MODE_PIPELINE);
+	if (argc > 1 && !strcmp(argv[1], "floor"))
+		return run_stream(argc - 2, argv + 2, MODE_FLOOR);
+	if (argc > 1 && !strcmp(argv[1], "floor-arena"))
+		return run_stream(argc - 2, argv + 2, MODE_FLOOR_ARENA);
 	if (argc > 1 && !strcmp(argv[1], "verify"))
-		return run_stream(argc - 2, argv + 2, true);
+		return run_stream(argc - 2, argv + 2, MODE_VERIFY);
 	if (argc > 1 && !strcmp(argv[1], "memory"))
 		return run_memory(argc - 2, argv + 2);
-	fprintf(stderr, "usage: bench_watch_events stream|verify [FILE [EVENTS [PODS "
+	fprintf(stderr, "usage: bench_watch_events stream [FILE [EVENTS [PODS "
+	                "[PER_ITERATION [ROUNDS]]]]]\n"
+	                "       bench_watch_events pipeline|verify|floor|floor-arena [FILE [EVENTS "
+	                "[PODS "
 	                "[PER_ITERATION]]]]\n"
 	                "       bench_watch_events memory [ENDPOINTS [MIGRATIONS]]\n");
 	return 2;
