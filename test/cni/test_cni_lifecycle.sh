@@ -81,9 +81,9 @@ ip -n "hcl-b-$tag" addr show dev eth0 | has "inet $addr_b/32" || fail "a repeate
 # A's DEL gives back A's lease only.
 newpod c
 newpod d
-cni ADD ctr-c c "$(k8s vms vm2)" >"$dir/out" || fail "ADD C: $(cat "$dir/out")"
-cni ADD ctr-d d "$(k8s vms vm2)" >"$dir/out" || fail "ADD D over C's stale wiring: $(cat "$dir/out")"
-addr_d=$(jq -r '.ips[0].address | split("/")[0]' "$dir/out")
+cni ADD ctr-c c "$(k8s vms vm2)" >"$dir/c.json" || fail "ADD C: $(cat "$dir/c.json")"
+cni ADD ctr-d d "$(k8s vms vm2)" >"$dir/d.json" || fail "ADD D over C's stale wiring: $(cat "$dir/d.json")"
+addr_d=$(jq -r '.ips[0].address | split("/")[0]' "$dir/d.json")
 [ "$(records_for vms vm2)" = ctr-d ] || fail "records of vms/vm2 after the takeover: $(records_for vms vm2)"
 [ -n "$(lease_of ctr-c)" ] || fail "C's lease vanished before C's DEL"
 cni DEL ctr-c c "$(k8s vms vm2)" >"$dir/out" || fail "DEL C: $(cat "$dir/out")"
@@ -93,7 +93,18 @@ ip -n "hcl-d-$tag" addr show dev eth0 | has "inet $addr_d/32" || fail "DEL of C 
 [ -z "$(lease_of ctr-c)" ] || fail "DEL C kept C's lease"
 [ -n "$(lease_of ctr-d)" ] || fail "DEL C released D's lease"
 [ "$(records_for vms vm2)" = ctr-d ] || fail "D's record after DEL C: $(records_for vms vm2)"
-# CHECK acts on its own container: C no longer owns anything.
+# CHECK acts on its own container: D's passes, C's (which owns nothing now) does not.
+check() { # CONTAINERID POD-SUFFIX RESULT-FILE
+	local saved=$conf
+	conf=$(jq -c --slurpfile r "$3" '. + {prevResult: $r[0]}' <<<"$conf")
+	cni CHECK "$1" "$2" "$(k8s vms vm2)"
+	local rc=$?
+	conf=$saved
+	return $rc
+}
+check ctr-d d "$dir/d.json" >"$dir/out" || fail "CHECK of D: $(cat "$dir/out")"
+if check ctr-c c "$dir/c.json" >"$dir/out"; then fail "CHECK of the replaced C passed"; fi
+jq -e '.msg | contains("endpoint record of container ctr-c")' "$dir/out" >/dev/null || fail "CHECK of C: $(cat "$dir/out")"
 cni DEL ctr-d d "$(k8s vms vm2)" >"$dir/out" || fail "DEL D: $(cat "$dir/out")"
 ip -n "$host" link show "$hif2" >/dev/null 2>&1 && fail "DEL D left $hif2"
 

@@ -105,23 +105,38 @@ static size_t echo_frame(unsigned char *f)
 	return sizeof(*eh) + sizeof(*ip) + sizeof(*ic) + plen;
 }
 
-/* Read frames on every queue until `want` says done or the deadline passes.
- * ARP requests for the pod's address are answered on the way. */
-static int wait_for(int (*want)(const unsigned char *, ssize_t))
+/* Send `req` (len bytes) and read frames on every queue until `want` says
+ * done or the deadline passes, sending again every 250 ms as a guest's stack
+ * retries: the first frames after an attach can meet the tap's queue before
+ * the kernel has switched it on (carrier-on is applied asynchronously by
+ * linkwatch). ARP requests for the pod's address are answered on the way. */
+static int exchange(const unsigned char *req, size_t len,
+                    int (*want)(const unsigned char *, ssize_t))
 {
-	long deadline = now_ms() + 3000;
-	unsigned char buf[2048], out[64];
+	long deadline = now_ms() + 3000, resend = 0;
+	/* Frames start 2 bytes into aligned storage so that the IP header after
+	 * the 14-byte Ethernet header is 4-byte aligned. */
+	static unsigned char inraw[2050] __attribute__((aligned(8))),
+	    outraw[66] __attribute__((aligned(8)));
+	unsigned char *buf = inraw + 2, *out = outraw + 2;
 	struct pollfd p[MAXQ];
 
 	for (int i = 0; i < nq; i++)
 		p[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
 	while (now_ms() < deadline) {
-		if (poll(p, (nfds_t)nq, (int)(deadline - now_ms())) <= 0)
+		if (now_ms() >= resend) {
+			if (write(fds[0], req, len) < 0) {
+				perror("write");
+				return -1;
+			}
+			resend = now_ms() + 250;
+		}
+		if (poll(p, (nfds_t)nq, (int)(resend - now_ms())) <= 0)
 			continue;
 		for (int i = 0; i < nq; i++) {
 			if (!(p[i].revents & POLLIN))
 				continue;
-			ssize_t n = read(fds[i], buf, sizeof(buf));
+			ssize_t n = read(fds[i], buf, sizeof(inraw) - 2);
 			if (n < (ssize_t)sizeof(struct ether_header))
 				continue;
 			struct ether_header *eh = (struct ether_header *)buf;
@@ -179,7 +194,8 @@ int main(int argc, char **argv)
 {
 	long uid = -1, gid = -1;
 	int attach_only = 0, ns;
-	unsigned char frame[128];
+	static unsigned char raw[130] __attribute__((aligned(8)));
+	unsigned char *frame = raw + 2; /* IP header 4-byte aligned */
 
 	if (argc < 5) {
 		fprintf(stderr,
@@ -235,14 +251,14 @@ int main(int argc, char **argv)
 	if (attach_only)
 		return 0;
 	arp_frame(frame, ARPOP_REQUEST, (const unsigned char *)"\xff\xff\xff\xff\xff\xff", gw_ip);
-	if (write(fds[0], frame, sizeof(struct ether_header) + sizeof(struct ether_arp)) < 0 ||
-	    wait_for(is_gw_reply) < 0) {
+	if (exchange(frame, sizeof(struct ether_header) + sizeof(struct ether_arp), is_gw_reply) <
+	    0) {
 		printf("no ARP reply for 169.254.1.1\n");
 		return 1;
 	}
 	printf("gateway %02x:%02x:%02x:%02x:%02x:%02x\n", gw_mac[0], gw_mac[1], gw_mac[2],
 	       gw_mac[3], gw_mac[4], gw_mac[5]);
-	if (write(fds[0], frame, echo_frame(frame)) < 0 || wait_for(is_echo_reply) < 0) {
+	if (exchange(frame, echo_frame(frame), is_echo_reply) < 0) {
 		printf("no echo reply from %s\n", argv[4]);
 		return 1;
 	}
