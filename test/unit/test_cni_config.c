@@ -331,6 +331,79 @@ static void test_link_local_of_mac(void **state)
 	assert_string_equal(buf, "fe80::ff:fe00:1");
 }
 
+/* The ADD result (cni/result.c): our interfaces after a chained plugin's, IP
+ * indices pointing at the pod's interface, "version" only before 1.0.0, the
+ * tap with its MAC, IPAM routes via our gateway, DNS from prevResult first. */
+static void test_result(void **state)
+{
+	struct cni_conf c;
+	struct herr err;
+	int code;
+	struct cni_ipam_result ipam;
+	struct cni_wired w = {.host_if = "ho0123456789ab",
+	                      .host_mac = "ee:ee:ee:ee:ee:ee",
+	                      .ctr_mac = "02:00:00:00:00:01",
+	                      .tap = true,
+	                      .tap_name = "tap0",
+	                      .tap_mac = "02:00:00:00:00:02"};
+	static const char res[] = "{\"ips\": [{\"address\": \"10.66.0.2/24\"}, {\"address\": "
+	                          "\"fd66::2/64\"}], \"routes\": [{\"dst\": \"10.200.0.0/16\"}, "
+	                          "{\"dst\": \"0.0.0.0/0\"}], \"dns\": {\"nameservers\": "
+	                          "[\"10.0.0.10\"]}}";
+
+	assert_int_equal(cni_ipam_result_parse(res, strlen(res), &ipam, &err), 0);
+	assert_int_equal(
+	    parse("{\"cniVersion\": \"0.4.0\", \"name\": \"n\", " IPAM "}", &c, &code, &err), 0);
+	json_t *r = cni_result_build(&c, "eth0", "/run/netns/p", &ipam, &w);
+	assert_string_equal(json_string_value(json_object_get(r, "cniVersion")), "0.4.0");
+	json_t *ifs = json_object_get(r, "interfaces"), *ips = json_object_get(r, "ips");
+	assert_int_equal(json_array_size(ifs), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ifs, 2), "mac")),
+	                    "02:00:00:00:00:02");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ips, 0), "interface")),
+	                 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ips, 0), "version")),
+	                    "4");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ips, 1), "gateway")),
+	                    "fe80::ecee:eeff:feee:eeee");
+	/* Our two defaults and IPAM's 10.200.0.0/16 via 169.254.1.1; IPAM's default not doubled. */
+	json_t *routes = json_object_get(r, "routes");
+	assert_int_equal(json_array_size(routes), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(routes, 2), "dst")),
+	                    "10.200.0.0/16");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(routes, 2), "gw")),
+	                    "169.254.1.1");
+	assert_string_equal(json_string_value(json_array_get(
+	                        json_object_get(json_object_get(r, "dns"), "nameservers"), 0)),
+	                    "10.0.0.10");
+	json_decref(r);
+	cni_conf_free(&c);
+
+	/* 1.0.0, chained after a plugin that made net1 and gave DNS. */
+	assert_int_equal(parse("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"prevResult\": "
+	                       "{\"interfaces\": [{\"name\": \"net1\"}], \"ips\": [{\"address\": "
+	                       "\"192.0.2.5/24\", \"interface\": 0}], \"dns\": {\"domain\": "
+	                       "\"x\"}}, " IPAM "}",
+	                       &c, &code, &err),
+	                 0);
+	w.tap = false;
+	r = cni_result_build(&c, "eth0", "/run/netns/p", &ipam, &w);
+	ifs = json_object_get(r, "interfaces");
+	ips = json_object_get(r, "ips");
+	assert_int_equal(json_array_size(ifs), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ifs, 0), "name")),
+	                    "net1");
+	assert_int_equal(json_array_size(ips), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ips, 1), "interface")),
+	                 2);
+	assert_null(json_object_get(json_array_get(ips, 1), "version"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "dns"), "domain")),
+	                    "x");
+	json_decref(r);
+	cni_conf_free(&c);
+	cni_ipam_result_free(&ipam);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -341,6 +414,7 @@ int main(void)
 	    cmocka_unit_test(test_tap_options),
 	    cmocka_unit_test(test_identity),
 	    cmocka_unit_test(test_container_id),
+	    cmocka_unit_test(test_result),
 	    cmocka_unit_test(test_versions),
 	    cmocka_unit_test(test_args),
 	    cmocka_unit_test(test_ipam_result),
