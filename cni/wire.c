@@ -171,8 +171,10 @@ static int configure_pod(const struct cni_conf *c, const char *ifname,
 	 * whatever gateway IPAM had in mind. Defaults are ours already. */
 	for (int i = 0; r == 0 && i < ipam->nroutes; i++) {
 		const struct cni_route *rt = &ipam->routes[i];
-		bool v4r = rt->family == 4;
-		if (cni_route_is_default(rt) || (v4r ? !v4 : !v6))
+		bool v4r = rt->family == 4, seen = false;
+		for (int j = 0; j < i; j++) /* IPAM may list a route twice */
+			seen |= !strcmp(ipam->routes[j].dst, rt->dst);
+		if (seen || cni_route_is_default(rt) || (v4r ? !v4 : !v6))
 			continue;
 		r = add_route(sk, rt->family, rt->dst, v4r ? GATEWAY4 : gw6, ifindex, ifname, err);
 	}
