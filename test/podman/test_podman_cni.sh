@@ -158,9 +158,13 @@ for n in web1 web2; do
 	wait_for "the watcher routes $n (${ip[$n]} dev ${hif[$n]})" routed "${ip[$n]}" "${hif[$n]}"
 	wait_for "ARP drop for ${ip[$n]}" arp_dropped "${ip[$n]}"
 done
-pm exec web1 ping -c 1 -W 2 10.99.0.1 >/dev/null || fail "web1 cannot reach the node (10.99.0.1)"
-pm exec web1 ping -c 1 -W 2 "${ip[web2]}" >/dev/null || fail "web1 cannot reach web2 (${ip[web2]})"
-pm exec web2 ping -c 1 -W 2 "${ip[web1]}" >/dev/null || fail "web2 cannot reach web1 (${ip[web1]})"
+ping_from() { # FROM TO
+	pm exec "$1" ping -c 1 -W 2 "$2" >"$dir/ping.out" 2>&1 ||
+		fail "$1 cannot reach $2: $(cat "$dir/ping.out")"
+}
+ping_from web1 10.99.0.1 # the node
+ping_from web1 "${ip[web2]}"
+ping_from web2 "${ip[web1]}"
 pm rm -f -t 0 web1 web2 >/dev/null || fail "podman rm"
 no_leaks "after podman rm"
 echo "two containers: addressed, routed, traffic, removed cleanly in $(($(date +%s) - t0)) s"
