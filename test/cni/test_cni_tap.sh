@@ -57,9 +57,17 @@ hostif=$(jq -r '.interfaces[0].name' "$dir/res.json")
 # The route the watcher programs for the pod.
 ip -n "$host" route add "$addr/32" dev "$hostif"
 
-# The VM (uid 4242, two queues) reaches the node with the pod's address.
-"$probe" "/run/netns/$pod" tap0 "$addr" 10.99.0.1 --uid 4242 --gid 4242 --queues 2 >"$dir/probe.out" ||
+# The VM (uid 4242, two queues) reaches the node with the pod's address; its
+# RARP announce (a migrated VM resuming) reaches the host side, where the
+# watcher listens for it.
+ip netns exec "$host" timeout 10 tcpdump -l -n -e -c 1 -i "$hostif" 'ether proto 0x8035' \
+	>"$dir/rarp.out" 2>"$dir/tcpdump.err" &
+tpid=$!
+for _ in $(seq 100); do has "listening on" "$dir/tcpdump.err" && break; sleep 0.05; done
+"$probe" "/run/netns/$pod" tap0 "$addr" 10.99.0.1 --uid 4242 --gid 4242 --queues 2 --rarp >"$dir/probe.out" ||
 	fail "the VM's traffic did not flow: $(cat "$dir/probe.out")"
+wait "$tpid" || fail "no RARP from the VM on $hostif: $(cat "$dir/tcpdump.err")"
+has "52:54:00:12:34:56" "$dir/rarp.out" || fail "RARP on $hostif: $(cat "$dir/rarp.out")"
 has "^gateway ee:ee:ee:ee:ee:ee$" "$dir/probe.out" || fail "gateway MAC: $(cat "$dir/probe.out")"
 has "^reply 10.99.0.1$" "$dir/probe.out" || fail "no echo reply: $(cat "$dir/probe.out")"
 ip -n "$host" neigh show "$addr" dev "$hostif" | has "lladdr 52:54:00:12:34:56" ||

@@ -5,11 +5,13 @@
  * ARPs for the pod's address meanwhile; the probe answers as the VM would).
  *
  *   tool_tap_probe NETNS TAP POD_IP DST_IP [--uid N] [--gid N] [--queues N]
- *                  [--attach-only]
+ *                  [--attach-only] [--rarp]
  *
  * --uid/--gid: attach after dropping to that uid/gid (no capabilities left),
  * as an unprivileged VM process; /dev/net/tun is opened before the drop, as a
- * launcher passing the fd would. --queues N: a multiqueue tap, N fds. Prints
+ * launcher passing the fd would. --queues N: a multiqueue tap, N fds. --rarp:
+ * then send the RARP frame QEMU sends when a migrated VM resumes (the
+ * watcher detects it on the host side). Prints
  * "gateway <mac>" and "reply <dst>"; exit 0 on success, 2 when the attach is
  * refused, 1 on any other failure. Bounded: 3 s per exchange. */
 #define _GNU_SOURCE
@@ -193,7 +195,7 @@ static int is_echo_reply(const unsigned char *f, ssize_t n)
 int main(int argc, char **argv)
 {
 	long uid = -1, gid = -1;
-	int attach_only = 0, ns;
+	int attach_only = 0, rarp = 0, ns;
 	static unsigned char raw[130] __attribute__((aligned(8)));
 	unsigned char *frame = raw + 2; /* IP header 4-byte aligned */
 
@@ -213,6 +215,8 @@ int main(int argc, char **argv)
 			nq = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--attach-only"))
 			attach_only = 1;
+		else if (!strcmp(argv[i], "--rarp"))
+			rarp = 1;
 	}
 	if (nq < 1 || nq > MAXQ || inet_pton(AF_INET, argv[3], &pod_ip) != 1 ||
 	    inet_pton(AF_INET, argv[4], &dst_ip) != 1) {
@@ -263,5 +267,21 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("reply %s\n", argv[4]);
+	if (rarp) {
+		/* QEMU's announce: RARP "request reverse" (opcode 3) from the guest
+		 * MAC about itself, addresses 0.0.0.0, broadcast. */
+		struct ether_header *eh = (struct ether_header *)frame;
+		arp_frame(frame, 3, (const unsigned char *)"\xff\xff\xff\xff\xff\xff",
+		          (struct in_addr){0});
+		struct ether_arp *a = (struct ether_arp *)(frame + sizeof(*eh));
+		eh->ether_type = htons(0x8035);
+		memcpy(a->arp_tha, vm_mac, 6);
+		memset(a->arp_spa, 0, 4);
+		if (write(fds[0], frame, sizeof(*eh) + sizeof(*a)) < 0) {
+			perror("write RARP");
+			return 1;
+		}
+		printf("rarp sent\n");
+	}
 	return 0;
 }
