@@ -271,7 +271,7 @@ int cni_args_parse(const char *args, struct cni_args *out, struct herr *err)
 					    (int)klen, p);
 				memcpy(dst, eq + 1, vlen);
 				dst[vlen] = '\0';
-				/* The record's file name is <ns>_<pod>.json. */
+				/* No Kubernetes name holds a slash: this is not one. */
 				if (strchr(dst, '/'))
 					return herr_set(err, -EINVAL,
 					                "CNI_ARGS: %.*s: must not contain '/'",
