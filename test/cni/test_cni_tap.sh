@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # handoff-cni's tap mode carries a VM's traffic, on a real kernel: a process
 # attached to the pod's tap as QEMU attaches (tool_tap_probe) resolves the
-# gateway to the fixed host MAC and reaches the node with the pod's address;
+# gateway to the fixed host MAC and reaches the node, and a network beyond it,
+# with the pod's address;
 # the result reports the tap with its MAC; the tap is multiqueue and owned by
 # the configured uid/gid (that uid attaches without privileges, another uid
 # cannot); DEL removes the tap when only ADD's configuration asked for it.
@@ -10,12 +11,13 @@ build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni
 probe=$build/test/cni/tool_tap_probe
 tag=$$
-host=hct-host-$tag pod=hct-pod-$tag
+host=hct-host-$tag pod=hct-pod-$tag remote=hct-remote-$tag
 dir=$(mktemp -d /tmp/handoff-cnit-XXXXXX)
 
 cleanup() {
 	ip netns del "$host" 2>/dev/null || true
 	ip netns del "$pod" 2>/dev/null || true
+	ip netns del "$remote" 2>/dev/null || true
 	rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -28,12 +30,20 @@ fail() {
 [ -x /usr/lib/cni/host-local ] || fail "/usr/lib/cni/host-local missing (containernetworking-plugins)"
 ip netns add "$host"
 ip netns add "$pod"
+ip netns add "$remote"
 ip -n "$host" link set lo up
 ip -n "$host" addr add 10.99.0.1/32 dev lo
-ip -n "$host" link add up0 type veth peer name up1 # a default route, as every node has
+# Beyond the node: a network the node routes to (its default route, as every
+# node has one; proxy ARP answers only for targets routed out of another link).
+ip -n "$host" link add up0 type veth peer name eth0 netns "$remote"
+ip -n "$host" addr add 10.98.0.254/24 dev up0
 ip -n "$host" link set up0 up
-ip -n "$host" link set up1 up
-ip -n "$host" route add default dev up0
+ip -n "$host" route add default via 10.98.0.1 dev up0
+ip netns exec "$host" sysctl -qw net.ipv4.conf.all.forwarding=1
+ip -n "$remote" link set lo up
+ip -n "$remote" addr add 10.98.0.1/24 dev eth0
+ip -n "$remote" link set eth0 up
+ip -n "$remote" route add default via 10.98.0.254 dev eth0
 
 ipam='"ipam": {"type": "host-local", "dataDir": "'$dir'/ipam", "ranges": [[{"subnet": "10.69.0.0/24"}]]}'
 tapconf='{"cniVersion": "1.0.0", "name": "handoff", "type": "handoff-cni", "endpointDir": "'$dir'/ep",
@@ -66,10 +76,14 @@ tpid=$!
 for _ in $(seq 100); do has "listening on" "$dir/tcpdump.err" && break; sleep 0.05; done
 "$probe" "/run/netns/$pod" tap0 "$addr" 10.99.0.1 --uid 4242 --gid 4242 --queues 2 --rarp >"$dir/probe.out" ||
 	fail "the VM's traffic did not flow: $(cat "$dir/probe.out")"
-wait "$tpid" || fail "no RARP from the VM on $hostif: $(cat "$dir/tcpdump.err")"
-has "52:54:00:12:34:56" "$dir/rarp.out" || fail "RARP on $hostif: $(cat "$dir/rarp.out")"
 has "^gateway ee:ee:ee:ee:ee:ee$" "$dir/probe.out" || fail "gateway MAC: $(cat "$dir/probe.out")"
 has "^reply 10.99.0.1$" "$dir/probe.out" || fail "no echo reply: $(cat "$dir/probe.out")"
+wait "$tpid" || fail "no RARP from the VM on $hostif: $(cat "$dir/tcpdump.err")"
+has "52:54:00:12:34:56" "$dir/rarp.out" || fail "RARP on $hostif: $(cat "$dir/rarp.out")"
+# ... and beyond the node, routed by it.
+"$probe" "/run/netns/$pod" tap0 "$addr" 10.98.0.1 --uid 4242 --gid 4242 --queues 2 >"$dir/probe.out" ||
+	fail "the VM did not reach 10.98.0.1 beyond the node: $(cat "$dir/probe.out")"
+has "^reply 10.98.0.1$" "$dir/probe.out" || fail "no echo reply from beyond: $(cat "$dir/probe.out")"
 ip -n "$host" neigh show "$addr" dev "$hostif" | has "lladdr 52:54:00:12:34:56" ||
 	fail "the node did not learn the VM's MAC for $addr: $(ip -n "$host" neigh)"
 
