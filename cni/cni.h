@@ -166,6 +166,9 @@ int cni_wire_check(const struct cni_conf *c, const char *host_if, const char *co
  * configured), up, joined to the pod's `ifname` by tc redirects both ways. */
 int cni_tap_add(const struct cni_conf *c, const char *name, const char *ifname, char *mac,
                 size_t maclen, struct herr *err);
+/* CHECK, inside the pod's namespace: the tap exists and both redirects are
+ * in place. */
+int cni_tap_check(const char *name, const char *ifname, struct herr *err);
 
 /* Link-local IPv6 of a MAC by EUI-64 ("fe80::ecee:eeff:feee:eeee" for ee:..:ee). */
 int cni_mac_link_local(const char *mac, char *out, size_t len);

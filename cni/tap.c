@@ -174,3 +174,58 @@ int cni_tap_add(const struct cni_conf *c, const char *name, const char *ifname, 
 	nl_socket_free(sk);
 	return r;
 }
+
+/* The redirect from `from` to `to` is in place: a u32 filter on from's
+ * ingress whose first action is a mirred to `to`. */
+static bool has_redirect(struct nl_sock *sk, int from, int to)
+{
+	struct nl_cache *cache = NULL;
+	bool found = false;
+
+	if (rtnl_cls_alloc_cache(sk, from, TC_H_MAKE(TC_H_INGRESS, 0), &cache) < 0)
+		return false;
+	for (struct nl_object *o = nl_cache_get_first(cache); o && !found;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_cls *cls = (struct rtnl_cls *)o;
+		struct rtnl_act *act;
+		const char *kind = rtnl_tc_get_kind(TC_CAST(cls));
+		if (!kind || strcmp(kind, "u32") || !(act = rtnl_u32_get_action(cls)))
+			continue;
+		kind = rtnl_tc_get_kind(TC_CAST(act));
+		found = kind && !strcmp(kind, "mirred") &&
+		        rtnl_mirred_get_action(act) == TCA_EGRESS_REDIR &&
+		        rtnl_mirred_get_ifindex(act) == (uint32_t)to;
+	}
+	nl_cache_free(cache);
+	return found;
+}
+
+int cni_tap_check(const char *name, const char *ifname, struct herr *err)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	int tap_ix, eth_ix, r;
+
+	if (!sk)
+		return herr_set(err, -ENOMEM, "tap %s: out of memory", name);
+	if ((r = nl_connect(sk, NETLINK_ROUTE)) < 0) {
+		nl_socket_free(sk);
+		return herr_set(err, -EIO, "tap %s: netlink: %s", name, nl_geterror(r));
+	}
+	if ((r = tap_ix = ifindex_of(sk, name, err)) > 0 &&
+	    (r = eth_ix = ifindex_of(sk, ifname, err)) > 0) {
+		r = 0;
+		if (!has_redirect(sk, eth_ix, tap_ix))
+			r = herr_set(err, -ENOENT,
+			             "pod: the redirect from %s to the VM's tap %s is "
+			             "missing",
+			             ifname, name);
+		else if (!has_redirect(sk, tap_ix, eth_ix))
+			r = herr_set(err, -ENOENT,
+			             "pod: the redirect from the VM's tap %s to %s is "
+			             "missing",
+			             name, ifname);
+	} else if (r == -ENODEV)
+		herr_prefix(err, "pod: the VM's tap: ");
+	nl_socket_free(sk);
+	return r;
+}

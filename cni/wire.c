@@ -390,10 +390,8 @@ static int check_pod(const struct cni_conf *c, const char *ifname,
 	if (r == 0 && v6 && !has_default(routes, AF_INET6, ifindex, gw6))
 		r = herr_set(err, -ENOENT, "pod: the IPv6 default route via %s dev %s is missing",
 		             gw6, ifname);
-	if (r == 0 && tap && *tap && rtnl_link_get_kernel(sk, 0, tap, &l) < 0)
-		r = herr_set(err, -ENODEV, "pod: the VM's tap %s is missing", tap);
-	else if (r == 0 && tap && *tap)
-		rtnl_link_put(l);
+	if (r == 0 && tap && *tap)
+		r = cni_tap_check(tap, ifname, err);
 	nl_cache_free(addrs);
 	nl_cache_free(routes);
 	nl_socket_free(sk);

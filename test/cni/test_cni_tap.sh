@@ -93,6 +93,14 @@ rc=0
 	>"$dir/probe.out" || rc=$?
 [ "$rc" = 2 ] || fail "uid 4343 attached to a tap owned by 4242 (rc $rc): $(cat "$dir/probe.out")"
 
+# CHECK sees the tap and both redirects, and a missing redirect.
+checkconf=$(jq -c --slurpfile r "$dir/res.json" '. + {prevResult: $r[0]}' <<<"$tapconf")
+cni CHECK "$checkconf" >"$dir/check.out" || fail "CHECK of a healthy VM pod: $(cat "$dir/check.out")"
+ip netns exec "$pod" tc filter del dev tap0 ingress
+if cni CHECK "$checkconf" >"$dir/check.out"; then fail "CHECK passed without the tap's redirect"; fi
+jq -e '.msg | contains("redirect from the VM'"'"'s tap tap0 to eth0 is missing")' "$dir/check.out" >/dev/null ||
+	fail "CHECK answer: $(cat "$dir/check.out")"
+
 # DEL with a configuration that no longer says tap: the record remembers it.
 cni DEL "$plainconf" >"$dir/del.out" || fail "DEL: $(cat "$dir/del.out")"
 ip -n "$pod" link show tap0 >/dev/null 2>&1 && fail "DEL left tap0 (tap only asked at ADD)"
