@@ -189,6 +189,13 @@ int cni_record_write(const char *dir, const struct cni_record *rec,
 int cni_record_read(const char *dir, const char *container_id, struct cni_record *out,
                     struct herr *err);
 int cni_record_remove(const char *dir, const char *container_id, struct herr *err);
+/* Which container's record holds host interface host_if (the hidden
+ * .<host_if>.owner link): 0 and owner filled, -ENOENT when none. */
+int cni_record_owner(const char *dir, const char *host_if, char *owner, size_t len);
+int cni_record_set_owner(const char *dir, const char *host_if, const char *container_id,
+                         struct herr *err);
+/* Remove the link when it still names container_id. */
+void cni_record_clear_owner(const char *dir, const char *host_if, const char *container_id);
 
 /* result.c: the ADD result in the configuration's cniVersion. When the
  * configuration carries a prevResult (a chained plugin before us), its

@@ -90,28 +90,48 @@ static void ipam_release(struct ctx *x)
 	              &ignored);
 }
 
-/* A new sandbox of the pod is being wired while an older one's wiring (owned
- * by container `owner`) is still there: the runtime only does that once the
- * old sandbox is dead. Its host side, tap and record go; its lease stays for
- * its own DEL to release. */
-static int take_over(struct ctx *x, const char *owner, struct herr *err)
+/* Container `owner`, an older sandbox of this pod, no longer owns anything:
+ * the runtime adds a new sandbox only once the old one is dead. Its record
+ * (when it still holds our host interface) and its tap go; its lease stays
+ * for its own DEL to release. */
+static int retire(struct ctx *x, const char *owner, struct herr *err)
 {
 	struct cni_record old;
 	struct herr ignored;
-	int r;
 
-	hlog(HLOG_WARN, "CNI ADD replaces a stale sandbox's wiring",
-	     "pod=%s/%s interface=%s container=%s stale=%s", x->pod_ns, x->pod_name, x->host_if,
-	     x->container_id, owner[0] ? owner : "(unmarked)");
-	if ((r = cni_wire_del(x->host_if, err)) < 0)
-		return r;
-	if (!owner[0] || cni_container_id_check(owner, &ignored) < 0 ||
+	if (!owner[0] || !strcmp(owner, x->container_id) ||
+	    cni_container_id_check(owner, &ignored) < 0 ||
 	    cni_record_read(x->conf.endpoint_dir, owner, &old, &ignored) < 0 ||
 	    strcmp(old.host_if, x->host_if))
 		return 0;
+	hlog(HLOG_WARN, "CNI ADD retires a stale sandbox of the pod",
+	     "pod=%s/%s interface=%s container=%s stale=%s", x->pod_ns, x->pod_name, x->host_if,
+	     x->container_id, owner);
 	if (old.tap[0])
 		cni_wire_del_tap(old.netns, old.tap, &ignored);
 	return cni_record_remove(x->conf.endpoint_dir, owner, err);
+}
+
+/* Before wiring a new sandbox: the host interface of a dead one still there
+ * goes, and whatever sandbox the interface or the records name is retired. */
+static int take_over(struct ctx *x, bool wired, const char *link_owner, struct herr *err)
+{
+	char rec_owner[CNI_CONTAINER_ID_MAX + 2];
+	int r;
+
+	if (wired) {
+		hlog(HLOG_WARN, "CNI ADD replaces a stale sandbox's host interface",
+		     "pod=%s/%s interface=%s container=%s stale=%s", x->pod_ns, x->pod_name,
+		     x->host_if, x->container_id, link_owner[0] ? link_owner : "(unmarked)");
+		if ((r = cni_wire_del(x->host_if, err)) < 0)
+			return r;
+		if ((r = retire(x, link_owner, err)) < 0)
+			return r;
+	}
+	if (cni_record_owner(x->conf.endpoint_dir, x->host_if, rec_owner, sizeof(rec_owner)) == 0 &&
+	    strcmp(rec_owner, link_owner))
+		return retire(x, rec_owner, err);
+	return 0;
 }
 
 static int cmd_add(struct ctx *x)
@@ -142,8 +162,8 @@ static int cmd_add(struct ctx *x)
 	r = cni_ipam_result_parse(out, strlen(out), &ipam, &err);
 	free(out);
 	code = r < 0 ? CNI_ERR_DECODE : CNI_ERR_IO;
-	if (r == 0 && wired)
-		r = take_over(x, owner, &err);
+	if (r == 0)
+		r = take_over(x, wired, owner, &err);
 	if (r == 0)
 		r = cni_wire_add(&x->conf, x->host_if, x->container_id, x->netns, x->ifname, &ipam,
 		                 tap, &w, &err);
@@ -155,6 +175,9 @@ static int cmd_add(struct ctx *x)
 		snprintf(rec.netns, sizeof(rec.netns), "%s", x->netns);
 		snprintf(rec.tap, sizeof(rec.tap), "%s", w.tap ? w.tap_name : "");
 		r = cni_record_write(x->conf.endpoint_dir, &rec, &ipam, w.ctr_mac, &err);
+		if (r == 0 && (r = cni_record_set_owner(x->conf.endpoint_dir, x->host_if,
+		                                        x->container_id, &err)) < 0)
+			cni_record_remove(x->conf.endpoint_dir, x->container_id, &ignored);
 		if (r < 0)
 			cni_wire_del(x->host_if, &ignored);
 	}
@@ -209,6 +232,7 @@ static int cmd_del(struct ctx *x)
 		r = -1, err = e2;
 	if (cni_record_remove(x->conf.endpoint_dir, x->container_id, &e2) < 0 && r == 0)
 		r = -1, err = e2;
+	cni_record_clear_owner(x->conf.endpoint_dir, host_if, x->container_id);
 	if (r < 0)
 		return fail(x, code, &err);
 	hlog(HLOG_INFO, "CNI DEL", "container=%s interface=%s", x->container_id, host_if);

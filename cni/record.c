@@ -11,7 +11,14 @@
  * Written to a fresh hidden temporary name created with O_EXCL (mkostemp), so
  * that nothing planted at a predictable name is ever written through, then
  * renamed (rename replaces a planted link, it does not follow it). Read with
- * O_NOFOLLOW for the same reason. */
+ * O_NOFOLLOW for the same reason.
+ *
+ * Next to the records, a hidden symlink per host interface,
+ * .<host interface>.owner -> <container id>, names the container whose
+ * record holds that interface: a new sandbox of a pod finds the previous
+ * sandbox's record through it in one readlink, even when that sandbox's veth
+ * is already gone, and retires it, so that the watcher never sees two
+ * records of one pod. The watcher ignores hidden files. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -165,4 +172,61 @@ int cni_record_remove(const char *dir, const char *container_id, struct herr *er
 		return herr_set(err, -errno, "endpoint record %s: remove: %s", path,
 		                strerror(errno));
 	return 0;
+}
+
+static int owner_path(const char *dir, const char *host_if, char *path, size_t len,
+                      struct herr *err)
+{
+	if (!*host_if || strchr(host_if, '/') ||
+	    (size_t)snprintf(path, len, "%s/.%s.owner", dir, host_if) >= len)
+		return herr_set(err, -EINVAL, "endpoint owner of \"%s\": bad interface name",
+		                host_if);
+	return 0;
+}
+
+int cni_record_owner(const char *dir, const char *host_if, char *owner, size_t len)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+
+	if (owner_path(dir, host_if, path, sizeof(path), NULL) < 0)
+		return -EINVAL;
+	n = readlink(path, owner, len - 1);
+	if (n < 0)
+		return -errno;
+	owner[n] = '\0';
+	return cni_container_id_check(owner, NULL) < 0 ? -EINVAL : 0;
+}
+
+int cni_record_set_owner(const char *dir, const char *host_if, const char *container_id,
+                         struct herr *err)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 32];
+	int r = owner_path(dir, host_if, path, sizeof(path), err);
+
+	if (r < 0)
+		return r;
+	/* A fresh name each try: symlink() never follows what is there. */
+	for (unsigned i = 0; i < 16; i++) {
+		snprintf(tmp, sizeof(tmp), "%s.%d.%u", path, (int)getpid(), i);
+		if (symlink(container_id, tmp) == 0)
+			break;
+		if (errno != EEXIST || i == 15)
+			return herr_set(err, -errno, "endpoint owner %s: %s", tmp, strerror(errno));
+	}
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		unlink(tmp);
+		return herr_set(err, r, "endpoint owner %s: %s", path, strerror(-r));
+	}
+	return 0;
+}
+
+void cni_record_clear_owner(const char *dir, const char *host_if, const char *container_id)
+{
+	char path[PATH_MAX], owner[CNI_CONTAINER_ID_MAX + 2];
+
+	if (cni_record_owner(dir, host_if, owner, sizeof(owner)) == 0 &&
+	    !strcmp(owner, container_id) && owner_path(dir, host_if, path, sizeof(path), NULL) == 0)
+		unlink(path);
 }

@@ -108,6 +108,27 @@ jq -e '.msg | contains("endpoint record of container ctr-c")' "$dir/out" >/dev/n
 cni DEL ctr-d d "$(k8s vms vm2)" >"$dir/out" || fail "DEL D: $(cat "$dir/out")"
 ip -n "$host" link show "$hif2" >/dev/null 2>&1 && fail "DEL D left $hif2"
 
+# --- 1c. the dead sandbox's namespace (and so its veth) is already gone when
+# the new one is added: its record must still not outlive it, or the watcher
+# would see two records of one pod.
+newpod j
+newpod k
+cni ADD ctr-j j "$(k8s vms vm5)" >"$dir/out" || fail "ADD J: $(cat "$dir/out")"
+ip netns del "hcl-j-$tag"
+for _ in $(seq 100); do # the namespace goes asynchronously, its veth with it (bounded: 5 s)
+	ip -n "$host" link show "$(ifname_of vms vm5)" >/dev/null 2>&1 || break
+	sleep 0.05
+done
+ip -n "$host" link show "$(ifname_of vms vm5)" >/dev/null 2>&1 && fail "J's veth outlived its namespace"
+cni ADD ctr-k k "$(k8s vms vm5)" >"$dir/out" || fail "ADD K: $(cat "$dir/out")"
+[ "$(records_for vms vm5)" = ctr-k ] || fail "records of vms/vm5 after J died: $(records_for vms vm5 | tr '\n' ' ')"
+cni DEL ctr-j "" "$(k8s vms vm5)" >"$dir/out" || fail "DEL J: $(cat "$dir/out")"
+[ "$(records_for vms vm5)" = ctr-k ] || fail "DEL J removed K's record"
+ip -n "$host" link show "$(ifname_of vms vm5)" >/dev/null 2>&1 || fail "DEL J removed K's host side"
+cni DEL ctr-k k "$(k8s vms vm5)" >"$dir/out" || fail "DEL K: $(cat "$dir/out")"
+left=$(ls -A "$dir/endpoints" | grep -e ctr-j -e ctr-k -e "$(ifname_of vms vm5)" || true)
+[ -z "$left" ] || fail "files of vms/vm5 left in the endpoint folder: $left"
+
 # --- 2. DEL without K8S_POD_* (runtimes send other CNI_ARGS on DEL).
 newpod e
 cni ADD ctr-e e "$(k8s vms vm3)" >"$dir/out" || fail "ADD E: $(cat "$dir/out")"
