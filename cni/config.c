@@ -36,6 +36,22 @@ static int bad(int *code, int c, struct herr *err, int e, const char *msg, const
 	return herr_set(err, e, "%s: %s", field, msg);
 }
 
+/* The offending value, for the error's "details" (cut to fit). */
+static void set_details(struct cni_conf *c, const json_t *v)
+{
+	char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	snprintf(c->err_details, sizeof(c->err_details), "%s", text ? text : "");
+	free(text);
+}
+
+/* A uid or gid for the tap's owner: a non-negative integer below 2^32-1. */
+static bool valid_id(const json_t *v)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0 &&
+	       json_integer_value(v) < 4294967295LL;
+}
+
 /* Known top-level fields. The standard ones a runtime injects are accepted and
  * ignored; anything else is a typo the user wants to hear about. */
 static const char *const passthrough_fields[] = {"runtimeConfig", "args", "capabilities", "dns"};
@@ -63,6 +79,8 @@ static int parse_fields(json_t *root, struct cni_conf *c, int *code, struct herr
 
 	json_object_foreach(root, key, v)
 	{
+		/* Whatever this field's verdict, an error about it shows its value. */
+		set_details(c, v);
 		if (!strcmp(key, "cniVersion")) {
 			if (copy_string(v, c->cni_version, sizeof(c->cni_version)) < 0)
 				return bad(code, CNI_ERR_CONFIG, err, -EINVAL,
@@ -104,6 +122,17 @@ static int parse_fields(json_t *root, struct cni_conf *c, int *code, struct herr
 				return bad(code, CNI_ERR_CONFIG, err, -EINVAL,
 				           "must be true or false", key);
 			c->tap = json_is_true(v);
+		} else if (!strcmp(key, "tapMultiqueue")) {
+			if (!json_is_boolean(v))
+				return bad(code, CNI_ERR_CONFIG, err, -EINVAL,
+				           "must be true or false", key);
+			c->tap_multiqueue = json_is_true(v);
+		} else if (!strcmp(key, "tapOwner") || !strcmp(key, "tapGroup")) {
+			if (!valid_id(v))
+				return bad(code, CNI_ERR_CONFIG, err, -EINVAL,
+				           "must be a numeric id from 0 to 4294967294", key);
+			*(key[3] == 'O' ? &c->tap_owner : &c->tap_group) =
+			    (long)json_integer_value(v);
 		} else if (!strcmp(key, "ipam")) {
 			if (!json_is_object(v) ||
 			    copy_string(json_object_get(v, "type"), c->ipam_type,
@@ -127,10 +156,12 @@ static int parse_fields(json_t *root, struct cni_conf *c, int *code, struct herr
 		} else {
 			return bad(code, CNI_ERR_UNSUPPORTED, err, -EINVAL,
 			           "unknown field (handoff-cni knows cniVersion, name, type, "
-			           "hostMAC, endpointDir, mtu, tap, ipam)",
+			           "hostMAC, endpointDir, mtu, tap, tapMultiqueue, tapOwner, "
+			           "tapGroup, ipam)",
 			           key);
 		}
 	}
+	c->err_details[0] = '\0';
 	return 0;
 }
 
@@ -154,12 +185,18 @@ int cni_conf_parse(const char *text, size_t len, struct cni_conf *out, int *code
 		return herr_set(err, -EINVAL, "network configuration: must be a JSON object");
 	}
 	snprintf(out->host_mac, sizeof(out->host_mac), "%s", "ee:ee:ee:ee:ee:ee");
+	out->tap_owner = out->tap_group = -1;
 	snprintf(out->endpoint_dir, sizeof(out->endpoint_dir), "%s", CNI_ENDPOINT_DIR_DEFAULT);
 	r = parse_fields(root, out, code, err);
 	json_decref(root);
 	if (r == 0 && !out->cni_version[0])
 		r = bad(code, CNI_ERR_CONFIG, err, -EINVAL, "required (e.g. \"1.0.0\")",
 		        "cniVersion");
+	/* The spec requires a name (libcni injects the conflist's); without one
+	 * IPAM plugins such as host-local cannot key their leases. */
+	if (r == 0 && !out->name[0])
+		r = bad(code, CNI_ERR_CONFIG, err, -EINVAL, "required (the network's name)",
+		        "name");
 	if (r == 0 && !out->ipam)
 		r = bad(code, CNI_ERR_CONFIG, err, -EINVAL,
 		        "required: an object naming the IPAM plugin, e.g. {\"type\": "
@@ -175,6 +212,31 @@ void cni_conf_free(struct cni_conf *c)
 	json_decref(c->ipam);
 	json_decref(c->prev_result);
 	c->ipam = c->prev_result = NULL;
+}
+
+int cni_container_id_check(const char *id, struct herr *err)
+{
+	size_t n = id ? strlen(id) : 0;
+
+	if (n == 0 || n > CNI_CONTAINER_ID_MAX)
+		return herr_set(err, -EINVAL, "CNI_CONTAINERID: must be 1 to %d characters",
+		                CNI_CONTAINER_ID_MAX);
+	if (!isalnum((unsigned char)id[0]))
+		return herr_set(err, -EINVAL,
+		                "CNI_CONTAINERID: \"%.40s\" must start with a letter or digit", id);
+	for (size_t i = 1; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("_.-", id[i]))
+			return herr_set(err, -EINVAL,
+			                "CNI_CONTAINERID: \"%.40s\": only letters, digits, '_', "
+			                "'.' and '-' are allowed",
+			                id);
+	return 0;
+}
+
+void cni_identity(const struct cni_args *a, const char *container_id, char ns[254], char name[254])
+{
+	snprintf(ns, 254, "%s", a->pod_ns[0] && a->pod_name[0] ? a->pod_ns : "default");
+	snprintf(name, 254, "%s", a->pod_name[0] ? a->pod_name : container_id);
 }
 
 int cni_args_parse(const char *args, struct cni_args *out, struct herr *err)
@@ -209,7 +271,7 @@ int cni_args_parse(const char *args, struct cni_args *out, struct herr *err)
 					    (int)klen, p);
 				memcpy(dst, eq + 1, vlen);
 				dst[vlen] = '\0';
-				/* The record's file name is <ns>_<pod>.json. */
+				/* No Kubernetes name holds a slash: this is not one. */
 				if (strchr(dst, '/'))
 					return herr_set(err, -EINVAL,
 					                "CNI_ARGS: %.*s: must not contain '/'",
@@ -289,9 +351,43 @@ int cni_ipam_result_parse(const char *text, size_t len, struct cni_ipam_result *
 			snprintf(ip->gateway, sizeof(ip->gateway), "%s", gw);
 		out->nips++;
 	}
+	json_t *routes = json_object_get(root, "routes");
+	if (routes && !json_is_array(routes)) {
+		json_decref(root);
+		return herr_set(err, -EINVAL, "IPAM result: routes: must be an array");
+	}
+	json_array_foreach(routes, i, e)
+	{
+		const char *dst = json_string_value(json_object_get(e, "dst"));
+		struct cni_route *rt = &out->routes[out->nroutes];
+		struct cni_ip ip;
+
+		if (!dst || strlen(dst) >= sizeof(rt->dst) || split_cidr(dst, &ip) < 0) {
+			json_decref(root);
+			return herr_set(err, -EINVAL,
+			                "IPAM result: routes[%zu].dst: must be a CIDR like "
+			                "10.96.0.0/12",
+			                i);
+		}
+		if (out->nroutes == CNI_MAX_ROUTES) {
+			json_decref(root);
+			return herr_set(err, -E2BIG, "IPAM result: routes: more than %d",
+			                CNI_MAX_ROUTES);
+		}
+		rt->family = ip.family;
+		memcpy(rt->dst, dst, strlen(dst) + 1);
+		out->nroutes++;
+	}
 	out->dns = json_incref(json_object_get(root, "dns"));
 	json_decref(root);
 	return 0;
+}
+
+bool cni_route_is_default(const struct cni_route *rt)
+{
+	const char *slash = strrchr(rt->dst, '/');
+
+	return slash && !strcmp(slash, "/0");
 }
 
 void cni_ipam_result_free(struct cni_ipam_result *r)

@@ -103,13 +103,16 @@ static int exchange(int fd_in, int fd_out, const char *in, char **out, size_t *o
 }
 
 int cni_ipam_exec(const char *type, const char *command, const char *stdin_conf, char **out,
-                  struct herr *err)
+                  int *code, char *details, size_t details_len, struct herr *err)
 {
 	char path[PATH_MAX], *res = NULL;
 	int in[2], o[2], status, r;
 	size_t reslen = 0;
 	pid_t pid;
 
+	*code = CNI_ERR_IO;
+	if (details && details_len)
+		details[0] = '\0';
 	if ((r = find_plugin(type, path, sizeof(path), err)) < 0)
 		return r;
 	if (pipe2(in, O_CLOEXEC) < 0)
@@ -144,10 +147,16 @@ int cni_ipam_exec(const char *type, const char *command, const char *stdin_conf,
 	if (r < 0)
 		return herr_set(err, r, "ipam %s: out of memory", type);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		/* A CNI error on stdout: pass its msg through. */
+		/* A CNI error on stdout: pass its code, msg and details through (11,
+		 * "try again later", must reach the runtime as 11). */
 		json_t *e = json_loads(res, 0, NULL);
 		const char *msg = json_string_value(json_object_get(e, "msg"));
 		const char *det = json_string_value(json_object_get(e, "details"));
+		json_int_t c = json_integer_value(json_object_get(e, "code"));
+		if (c > 0 && c <= 999)
+			*code = (int)c;
+		if (details && details_len)
+			snprintf(details, details_len, "%s", det ? det : "");
 		r = herr_set(err, -EIO, "ipam %s %s failed (%s %d): %s%s%s", type, command,
 		             WIFEXITED(status) ? "exit" : "signal",
 		             WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),

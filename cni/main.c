@@ -16,14 +16,25 @@ struct ctx {
 	size_t stdin_len;
 	struct cni_conf conf;
 	struct cni_args args;
+	char pod_ns[254], pod_name[254]; /* the identity, cni_identity() */
 	char host_if[HANDOFF_IFNAMSIZ];
 	const char *version; /* of the answer: the config's, or the latest */
+	char details[512];   /* the error's "details"; "" -> what we were doing */
 };
 
 static int fail(const struct ctx *x, int code, const struct herr *err)
 {
+	char ctxt[1024];
+
+	if (x->details[0])
+		snprintf(ctxt, sizeof(ctxt), "%s", x->details);
+	else
+		snprintf(ctxt, sizeof(ctxt), "%.8s container=%.200s pod=%s/%s interface=%s",
+		         x->command ? x->command : "no CNI_COMMAND",
+		         x->container_id ? x->container_id : "", x->pod_ns, x->pod_name,
+		         x->host_if);
 	json_t *e = json_pack("{s:s, s:i, s:s, s:s}", "cniVersion", x->version, "code", code, "msg",
-	                      err->msg, "details", x->command ? x->command : "no CNI_COMMAND");
+	                      err->msg, "details", ctxt);
 	json_dumpf(e, stdout, JSON_COMPACT);
 	putchar('\n');
 	json_decref(e);
@@ -63,113 +74,168 @@ static const char *env_required(const char *name, int *missing, struct herr *err
 	return v;
 }
 
-static json_t *result_json(const struct ctx *x, const struct cni_ipam_result *ipam,
-                           const struct cni_wired *w)
+static int ipam_exec(struct ctx *x, const char *command, char **out, int *code, struct herr *err)
 {
-	bool legacy = strcmp(x->version, "1.0.0") != 0; /* 0.3.x/0.4.0 ips carry "version" */
-	json_t *ifs = json_array(), *ips = json_array(), *routes = json_array();
-	char gw6[64];
-	bool v4 = false, v6 = false;
+	return cni_ipam_exec(x->conf.ipam_type, command, x->stdin_text, out, code, x->details,
+	                     sizeof(x->details), err);
+}
 
-	cni_mac_link_local(x->conf.host_mac, gw6, sizeof(gw6));
-	json_array_append_new(ifs, json_pack("{s:s, s:s}", "name", w->host_if, "mac", w->host_mac));
-	json_array_append_new(ifs, json_pack("{s:s, s:s, s:s}", "name", x->ifname, "mac",
-	                                     w->ctr_mac, "sandbox", x->netns));
-	if (w->tap)
-		json_array_append_new(ifs,
-		                      json_pack("{s:s, s:s}", "name", "tap0", "sandbox", x->netns));
-	for (int i = 0; i < ipam->nips; i++) {
-		const struct cni_ip *ip = &ipam->ips[i];
-		char cidr[80];
-		snprintf(cidr, sizeof(cidr), "%s/%d", ip->addr, ip->family == 4 ? 32 : 128);
-		json_t *o = json_pack("{s:s, s:s, s:i}", "address", cidr, "gateway",
-		                      ip->family == 4 ? "169.254.1.1" : gw6, "interface", 1);
-		if (legacy)
-			json_object_set_new(o, "version", json_string(ip->family == 4 ? "4" : "6"));
-		json_array_append_new(ips, o);
-		v4 |= ip->family == 4;
-		v6 |= ip->family == 6;
+static void ipam_release(struct ctx *x)
+{
+	struct herr ignored;
+	char det[64];
+	int code;
+
+	cni_ipam_exec(x->conf.ipam_type, "DEL", x->stdin_text, NULL, &code, det, sizeof(det),
+	              &ignored);
+}
+
+/* Container `owner`, an older sandbox of this pod, no longer owns anything:
+ * the runtime adds a new sandbox only once the old one is dead. Its record
+ * (when it still holds our host interface) and its tap go; its lease stays
+ * for its own DEL to release. */
+static int retire(struct ctx *x, const char *owner, struct herr *err)
+{
+	struct cni_record old;
+	struct herr ignored;
+
+	if (!owner[0] || !strcmp(owner, x->container_id) ||
+	    cni_container_id_check(owner, &ignored) < 0 ||
+	    cni_record_read(x->conf.endpoint_dir, owner, &old, &ignored) < 0 ||
+	    strcmp(old.host_if, x->host_if))
+		return 0;
+	hlog(HLOG_WARN, "CNI ADD retires a stale sandbox of the pod",
+	     "pod=%s/%s interface=%s container=%s stale=%s", x->pod_ns, x->pod_name, x->host_if,
+	     x->container_id, owner);
+	if (old.tap[0])
+		cni_wire_del_tap(old.netns, old.tap, &ignored);
+	return cni_record_remove(x->conf.endpoint_dir, owner, err);
+}
+
+/* Before wiring a new sandbox: the host interface of a dead one still there
+ * goes, and whatever sandbox the interface or the records name is retired. */
+static int take_over(struct ctx *x, bool wired, const char *link_owner, struct herr *err)
+{
+	char rec_owner[CNI_CONTAINER_ID_MAX + 2];
+	int r;
+
+	if (wired) {
+		hlog(HLOG_WARN, "CNI ADD replaces a stale sandbox's host interface",
+		     "pod=%s/%s interface=%s container=%s stale=%s", x->pod_ns, x->pod_name,
+		     x->host_if, x->container_id, link_owner[0] ? link_owner : "(unmarked)");
+		if ((r = cni_wire_del(x->host_if, err)) < 0)
+			return r;
+		if ((r = retire(x, link_owner, err)) < 0)
+			return r;
 	}
-	if (v4)
-		json_array_append_new(
-		    routes, json_pack("{s:s, s:s}", "dst", "0.0.0.0/0", "gw", "169.254.1.1"));
-	if (v6)
-		json_array_append_new(routes, json_pack("{s:s, s:s}", "dst", "::/0", "gw", gw6));
-	return json_pack("{s:s, s:o, s:o, s:o, s:O}", "cniVersion", x->version, "interfaces", ifs,
-	                 "ips", ips, "routes", routes, "dns",
-	                 ipam->dns ? ipam->dns : json_object());
+	if (cni_record_owner(x->conf.endpoint_dir, x->host_if, rec_owner, sizeof(rec_owner)) == 0 &&
+	    strcmp(rec_owner, link_owner))
+		return retire(x, rec_owner, err);
+	return 0;
 }
 
 static int cmd_add(struct ctx *x)
 {
 	struct herr err = {{0}}, ignored;
-	struct cni_ipam_result ipam;
-	struct cni_wired w;
-	char *out = NULL;
-	int r;
+	struct cni_ipam_result ipam = {0};
+	struct cni_record rec = {0};
+	struct cni_wired w = {0};
+	bool tap = x->conf.tap || x->args.tap;
+	char owner[256] = "", *out = NULL;
+	int code = CNI_ERR_IO, r;
+	bool wired;
 
-	if (!x->args.pod_ns[0] || !x->args.pod_name[0]) {
-		herr_set(&err, -EINVAL,
-		         "CNI_ARGS: K8S_POD_NAMESPACE and K8S_POD_NAME are required (the "
-		         "interface name and the endpoint record derive from them)");
-		return fail(x, CNI_ERR_ENV, &err);
-	}
-	if (cni_ipam_exec(x->conf.ipam_type, "ADD", x->stdin_text, &out, &err) < 0)
+	r = cni_wire_owner(x->host_if, owner, sizeof(owner), &err);
+	wired = r == 0;
+	if (wired && !strcmp(owner, x->container_id)) {
+		herr_set(&err, -EEXIST, "container %s is already wired (%s); DEL it first",
+		         x->container_id, x->host_if);
 		return fail(x, CNI_ERR_IO, &err);
+	}
+	if (r < 0 && r != -ENODEV)
+		return fail(x, CNI_ERR_IO, &err);
+	if (ipam_exec(x, "ADD", &out, &code, &err) < 0) {
+		/* Whatever IPAM did before failing, give it back. */
+		ipam_release(x);
+		return fail(x, code, &err);
+	}
 	r = cni_ipam_result_parse(out, strlen(out), &ipam, &err);
 	free(out);
+	code = r < 0 ? CNI_ERR_DECODE : CNI_ERR_IO;
+	if (r == 0)
+		r = take_over(x, wired, owner, &err);
+	if (r == 0)
+		r = cni_wire_add(&x->conf, x->host_if, x->container_id, x->netns, x->ifname, &ipam,
+		                 tap, &w, &err);
 	if (r == 0) {
-		r = cni_wire_add(&x->conf, x->host_if, x->netns, x->ifname, &ipam,
-		                 x->conf.tap || x->args.tap, &w, &err);
-		if (r == -EEXIST)
-			herr_prefix(&err, "a stale endpoint of pod %s/%s is still wired: ",
-			            x->args.pod_ns, x->args.pod_name);
-	}
-	if (r == 0) {
-		r = cni_record_write(x->conf.endpoint_dir, x->args.pod_ns, x->args.pod_name,
-		                     x->host_if, &ipam, w.ctr_mac, x->container_id, x->netns, &err);
-		if (r < 0) {
+		snprintf(rec.container_id, sizeof(rec.container_id), "%s", x->container_id);
+		snprintf(rec.pod_ns, sizeof(rec.pod_ns), "%s", x->pod_ns);
+		snprintf(rec.pod_name, sizeof(rec.pod_name), "%s", x->pod_name);
+		snprintf(rec.host_if, sizeof(rec.host_if), "%s", x->host_if);
+		snprintf(rec.netns, sizeof(rec.netns), "%s", x->netns);
+		snprintf(rec.tap, sizeof(rec.tap), "%s", w.tap ? w.tap_name : "");
+		r = cni_record_write(x->conf.endpoint_dir, &rec, &ipam, w.ctr_mac, &err);
+		if (r == 0 && (r = cni_record_set_owner(x->conf.endpoint_dir, x->host_if,
+		                                        x->container_id, &err)) < 0)
+			cni_record_remove(x->conf.endpoint_dir, x->container_id, &ignored);
+		if (r < 0)
 			cni_wire_del(x->host_if, &ignored);
-			if (w.tap)
-				cni_wire_del_tap(x->netns, &ignored);
-		}
 	}
 	if (r < 0) {
-		/* Give the address back: nothing of this ADD survives a failure. */
-		cni_ipam_exec(x->conf.ipam_type, "DEL", x->stdin_text, NULL, &ignored);
+		/* Nothing of this ADD survives a failure: tap, address. */
+		if (tap)
+			cni_wire_del_tap(x->netns, CNI_TAP_NAME, &ignored);
+		ipam_release(x);
 		cni_ipam_result_free(&ipam);
-		return fail(x, CNI_ERR_IO, &err);
+		x->details[0] = '\0';
+		return fail(x, code, &err);
 	}
-	json_t *res = result_json(x, &ipam, &w);
+	json_t *res = cni_result_build(&x->conf, x->ifname, x->netns, &ipam, &w);
 	json_dumpf(res, stdout, JSON_INDENT(2));
 	putchar('\n');
 	json_decref(res);
-	hlog(HLOG_INFO, "CNI ADD", "pod=%s/%s interface=%s container=%s address=%s", x->args.pod_ns,
-	     x->args.pod_name, x->host_if, x->container_id, ipam.ips[0].addr);
+	hlog(HLOG_INFO, "CNI ADD", "pod=%s/%s interface=%s container=%s address=%s", x->pod_ns,
+	     x->pod_name, x->host_if, x->container_id, ipam.ips[0].addr);
 	cni_ipam_result_free(&ipam);
 	return 0;
 }
 
-/* Idempotent: everything absent already counts as removed. */
+/* Idempotent, and acting only on what belongs to CNI_CONTAINERID: its record
+ * says what ADD made (the runtime's CNI_ARGS on DEL may not name the pod); the
+ * host side is removed only while this container still owns it (a newer
+ * sandbox of the same pod may own it now); IPAM's lease is this container's
+ * in any case. Everything absent already counts as removed. */
 static int cmd_del(struct ctx *x)
 {
 	struct herr err = {{0}}, e2 = {{0}};
-	int r = cni_ipam_exec(x->conf.ipam_type, "DEL", x->stdin_text, NULL, &err);
+	struct cni_record rec;
+	char owner[256];
+	const char *host_if = x->host_if, *tap = NULL, *netns = x->netns;
+	int code = CNI_ERR_IO, r;
 
-	if (x->args.pod_ns[0] && x->args.pod_name[0]) {
-		if (cni_wire_del(x->host_if, &e2) < 0 && r == 0)
-			r = -1, err = e2;
-		if ((x->conf.tap || x->args.tap) && cni_wire_del_tap(x->netns, &e2) < 0 && r == 0)
-			r = -1, err = e2;
-		if (cni_record_remove(x->conf.endpoint_dir, x->args.pod_ns, x->args.pod_name, &e2) <
-		        0 &&
-		    r == 0)
-			r = -1, err = e2;
-	}
+	r = cni_record_read(x->conf.endpoint_dir, x->container_id, &rec, &e2);
+	if (r == 0) {
+		host_if = rec.host_if;
+		if (rec.tap[0])
+			tap = rec.tap;
+		if (!netns[0])
+			netns = rec.netns;
+	} else if (r != -ENOENT) /* unreadable: fall back on the identity, say so */
+		hlog(HLOG_WARN, "CNI DEL: endpoint record unreadable", "error=%s", hlog_q(e2.msg));
+	if (!tap && (x->conf.tap || x->args.tap))
+		tap = CNI_TAP_NAME;
+	r = ipam_exec(x, "DEL", NULL, &code, &err);
+	if (cni_wire_owner(host_if, owner, sizeof(owner), &e2) == 0 &&
+	    !strcmp(owner, x->container_id) && cni_wire_del(host_if, &e2) < 0 && r == 0)
+		r = -1, err = e2;
+	if (tap && cni_wire_del_tap(netns, tap, &e2) < 0 && r == 0)
+		r = -1, err = e2;
+	if (cni_record_remove(x->conf.endpoint_dir, x->container_id, &e2) < 0 && r == 0)
+		r = -1, err = e2;
+	cni_record_clear_owner(x->conf.endpoint_dir, host_if, x->container_id);
 	if (r < 0)
-		return fail(x, CNI_ERR_IO, &err);
-	hlog(HLOG_INFO, "CNI DEL", "pod=%s/%s interface=%s container=%s", x->args.pod_ns,
-	     x->args.pod_name, x->host_if, x->container_id);
+		return fail(x, code, &err);
+	hlog(HLOG_INFO, "CNI DEL", "container=%s interface=%s", x->container_id, host_if);
 	return 0;
 }
 
@@ -177,6 +243,8 @@ static int cmd_check(struct ctx *x)
 {
 	struct herr err = {{0}};
 	struct cni_ipam_result prev;
+	struct cni_record rec;
+	int code = CNI_ERR_IO;
 	char *text;
 	int r;
 
@@ -188,11 +256,6 @@ static int cmd_check(struct ctx *x)
 		herr_set(&err, -EINVAL, "prevResult: required for CHECK");
 		return fail(x, CNI_ERR_CONFIG, &err);
 	}
-	if (!x->args.pod_ns[0] || !x->args.pod_name[0]) {
-		herr_set(&err, -EINVAL,
-		         "CNI_ARGS: K8S_POD_NAMESPACE and K8S_POD_NAME are required");
-		return fail(x, CNI_ERR_ENV, &err);
-	}
 	text = json_dumps(x->conf.prev_result, JSON_COMPACT);
 	r = text ? cni_ipam_result_parse(text, strlen(text), &prev, &err) : -ENOMEM;
 	free(text);
@@ -200,11 +263,30 @@ static int cmd_check(struct ctx *x)
 		herr_prefix(&err, "prevResult: ");
 		return fail(x, CNI_ERR_CONFIG, &err);
 	}
-	r = cni_ipam_exec(x->conf.ipam_type, "CHECK", x->stdin_text, NULL, &err);
+	r = cni_record_read(x->conf.endpoint_dir, x->container_id, &rec, &err);
+	if (r == -ENOENT)
+		herr_set(&err, r, "endpoint record of container %s: missing in %s", x->container_id,
+		         x->conf.endpoint_dir);
 	if (r == 0)
-		r = cni_wire_check(x->host_if, x->conf.host_mac, x->netns, x->ifname, &prev, &err);
+		r = ipam_exec(x, "CHECK", NULL, &code, &err);
+	if (r == 0)
+		r = cni_wire_check(&x->conf, rec.host_if, x->container_id, x->netns, x->ifname,
+		                   &prev, rec.tap, &err);
 	cni_ipam_result_free(&prev);
-	return r < 0 ? fail(x, CNI_ERR_IO, &err) : 0;
+	return r < 0 ? fail(x, code, &err) : 0;
+}
+
+/* VERSION answers in the cniVersion it was asked in, when it speaks it. */
+static int cmd_version(struct ctx *x)
+{
+	json_t *in = x->stdin_text ? json_loads(x->stdin_text, 0, NULL) : NULL;
+	const char *v = json_string_value(json_object_get(in, "cniVersion"));
+
+	printf("{\"cniVersion\":\"%s\",\"supportedVersions\":"
+	       "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\"]}\n",
+	       v && cni_version_supported(v) ? v : CNI_VERSION_LATEST);
+	json_decref(in);
+	return 0;
 }
 
 int main(void)
@@ -221,17 +303,16 @@ int main(void)
 		return fail(&x, CNI_ERR_ENV, &err);
 	}
 	if (!strcmp(x.command, "VERSION")) {
-		printf("{\"cniVersion\":\"%s\",\"supportedVersions\":"
-		       "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\"]}\n",
-		       CNI_VERSION_LATEST);
+		r = cmd_version(&x);
 		free(x.stdin_text);
-		return 0;
+		return r;
 	}
 	if (!x.stdin_text) {
 		herr_set(&err, -ENOMEM, "stdin: out of memory");
 		return fail(&x, CNI_ERR_IO, &err);
 	}
 	if (cni_conf_parse(x.stdin_text, x.stdin_len, &x.conf, &code, &err) < 0) {
+		snprintf(x.details, sizeof(x.details), "%s", x.conf.err_details);
 		r = fail(&x, code, &err);
 		free(x.stdin_text);
 		return r;
@@ -245,11 +326,12 @@ int main(void)
 		x.netns = env_required("CNI_NETNS", &missing, &err);
 	if (!x.netns)
 		x.netns = "";
-	if (missing || cni_args_parse(getenv("CNI_ARGS"), &x.args, &err) < 0)
+	if (missing || cni_container_id_check(x.container_id, &err) < 0 ||
+	    cni_args_parse(getenv("CNI_ARGS"), &x.args, &err) < 0)
 		r = fail(&x, CNI_ERR_ENV, &err);
 	else {
-		if (x.args.pod_ns[0] && x.args.pod_name[0])
-			endpoint_ifname(x.args.pod_ns, x.args.pod_name, x.host_if);
+		cni_identity(&x.args, x.container_id, x.pod_ns, x.pod_name);
+		endpoint_ifname(x.pod_ns, x.pod_name, x.host_if);
 		if (!strcmp(x.command, "ADD"))
 			r = cmd_add(&x);
 		else if (!strcmp(x.command, "DEL"))

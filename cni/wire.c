@@ -9,7 +9,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if_tun.h>
 #include <net/if.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
@@ -17,7 +16,6 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "cni.h"
@@ -144,23 +142,6 @@ static int add_route(struct nl_sock *sk, int family, const char *dst, const char
 	return 0;
 }
 
-/* A persistent tap device for a VM inside the pod (QEMU opens it by name). */
-static int make_tap(const char *name, struct herr *err)
-{
-	struct ifreq ifr = {0};
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC), r = 0;
-
-	if (fd < 0)
-		return herr_set(err, -errno, "tap %s: open /dev/net/tun: %s", name,
-		                strerror(errno));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
-		r = herr_set(err, -errno, "tap %s: %s", name, strerror(errno));
-	close(fd);
-	return r;
-}
-
 /* Everything inside the pod namespace (the caller has switched to it). */
 static int configure_pod(const struct cni_conf *c, const char *ifname,
                          const struct cni_ipam_result *ipam, bool tap, struct cni_wired *out,
@@ -186,19 +167,79 @@ static int configure_pod(const struct cni_conf *c, const char *ifname,
 		r = add_route(sk, 4, "0.0.0.0/0", GATEWAY4, ifindex, ifname, err);
 	if (r == 0 && v6)
 		r = add_route(sk, 6, "::/0", gw6, ifindex, ifname, err);
-	if (r == 0 && tap) {
-		r = make_tap("tap0", err);
-		if (r == 0)
-			r = link_up(sk, "tap0", c->mtu, NULL, NULL, 0, err);
-		out->tap = r == 0;
+	/* IPAM's routes, via our gateway: the host is the pod's only neighbour,
+	 * whatever gateway IPAM had in mind. Defaults are ours already. */
+	for (int i = 0; r == 0 && i < ipam->nroutes; i++) {
+		const struct cni_route *rt = &ipam->routes[i];
+		bool v4r = rt->family == 4, seen = false;
+		for (int j = 0; j < i; j++) /* IPAM may list a route twice */
+			seen |= !strcmp(ipam->routes[j].dst, rt->dst);
+		if (seen || cni_route_is_default(rt) || (v4r ? !v4 : !v6))
+			continue;
+		r = add_route(sk, rt->family, rt->dst, v4r ? GATEWAY4 : gw6, ifindex, ifname, err);
 	}
 	nl_socket_free(sk);
+	if (r == 0 && tap) {
+		snprintf(out->tap_name, sizeof(out->tap_name), "%s", CNI_TAP_NAME);
+		r = cni_tap_add(c, out->tap_name, ifname, out->tap_mac, sizeof(out->tap_mac), err);
+		out->tap = r == 0;
+	}
 	return r;
 }
 
-int cni_wire_add(const struct cni_conf *c, const char *host_if, const char *netns_path,
-                 const char *ifname, const struct cni_ipam_result *ipam, bool tap,
-                 struct cni_wired *out, struct herr *err)
+/* The host side: the owner's mark (IFLA_IFALIAS, read back by
+ * cni_wire_owner) and the MTU, in one change. */
+static int host_mark(const char *host_if, const char *container_id, int mtu, struct herr *err)
+{
+	struct nl_sock *sk = nl_open(err);
+	struct rtnl_link *cur = NULL, *chg = NULL;
+	int r;
+
+	if (!sk)
+		return -EIO;
+	if ((r = rtnl_link_get_kernel(sk, 0, host_if, &cur)) < 0) {
+		nl_socket_free(sk);
+		return herr_set(err, -ENODEV, "interface %s: %s", host_if, nl_geterror(r));
+	}
+	if (!(chg = rtnl_link_alloc()))
+		r = -NLE_NOMEM;
+	else {
+		rtnl_link_set_ifalias(chg, container_id);
+		if (mtu > 0)
+			rtnl_link_set_mtu(chg, (unsigned int)mtu);
+		r = rtnl_link_change(sk, cur, chg, 0);
+	}
+	rtnl_link_put(chg);
+	rtnl_link_put(cur);
+	nl_socket_free(sk);
+	if (r < 0)
+		return herr_set(err, -EIO, "interface %s: set owner%s: %s", host_if,
+		                mtu ? " and mtu" : "", nl_geterror(r));
+	return 0;
+}
+
+int cni_wire_owner(const char *host_if, char *owner, size_t len, struct herr *err)
+{
+	struct nl_sock *sk = nl_open(err);
+	struct rtnl_link *l = NULL;
+	int r;
+
+	if (!sk)
+		return -EIO;
+	r = rtnl_link_get_kernel(sk, 0, host_if, &l);
+	nl_socket_free(sk);
+	if (r == -NLE_OBJ_NOTFOUND || r == -NLE_NODEV)
+		return -ENODEV;
+	if (r < 0)
+		return herr_set(err, -EIO, "interface %s: %s", host_if, nl_geterror(r));
+	snprintf(owner, len, "%s", rtnl_link_get_ifalias(l) ? rtnl_link_get_ifalias(l) : "");
+	rtnl_link_put(l);
+	return 0;
+}
+
+int cni_wire_add(const struct cni_conf *c, const char *host_if, const char *container_id,
+                 const char *netns_path, const char *ifname, const struct cni_ipam_result *ipam,
+                 bool tap, struct cni_wired *out, struct herr *err)
 {
 	int podns, hostns, r;
 
@@ -215,11 +256,8 @@ int cni_wire_add(const struct cni_conf *c, const char *host_if, const char *netn
 		return herr_set(err, r, "own network namespace: %s", strerror(-r));
 	}
 	r = link_veth_create(host_if, ifname, podns, err);
-	if (r == 0 && c->mtu) {
-		struct nl_sock *sk = nl_open(err);
-		r = sk ? link_up(sk, host_if, c->mtu, NULL, NULL, 0, err) : -EIO;
-		nl_socket_free(sk);
-	}
+	if (r == 0)
+		r = host_mark(host_if, container_id, c->mtu, err);
 	if (r == 0)
 		r = link_setup_host_iface(host_if, c->host_mac, err);
 	if (r == 0) {
@@ -249,7 +287,7 @@ int cni_wire_del(const char *host_if, struct herr *err)
 	return r == -ENODEV ? 0 : r;
 }
 
-int cni_wire_del_tap(const char *netns_path, struct herr *err)
+int cni_wire_del_tap(const char *netns_path, const char *tap, struct herr *err)
 {
 	int podns, hostns, r = 0;
 
@@ -262,7 +300,7 @@ int cni_wire_del_tap(const char *netns_path, struct herr *err)
 	if (hostns < 0 || setns(podns, CLONE_NEWNET) < 0) {
 		r = herr_set(err, -errno, "CNI_NETNS %s: %s", netns_path, strerror(errno));
 	} else {
-		r = link_delete("tap0", err);
+		r = link_delete(tap, err);
 		if (r == -ENODEV)
 			r = 0;
 		if (setns(hostns, CLONE_NEWNET) < 0 && r == 0)
@@ -291,15 +329,41 @@ static bool has_address(struct nl_cache *addrs, int ifindex, const struct cni_ip
 	return false;
 }
 
-static int check_pod(const char *ifname, const struct cni_ipam_result *ips, struct herr *err)
+/* A default route of `family` out of ifindex via gw. */
+static bool has_default(struct nl_cache *routes, int family, int ifindex, const char *gw)
+{
+	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
+		struct rtnl_route *rt = (struct rtnl_route *)o;
+		struct rtnl_nexthop *nh;
+		char buf[80];
+		if (rtnl_route_get_family(rt) != family ||
+		    rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
+		    nl_addr_get_prefixlen(rtnl_route_get_dst(rt)) != 0 ||
+		    rtnl_route_get_nnexthops(rt) != 1)
+			continue;
+		nh = rtnl_route_nexthop_n(rt, 0);
+		if (rtnl_route_nh_get_ifindex(nh) != ifindex || !rtnl_route_nh_get_gateway(nh))
+			continue;
+		nl_addr2str(rtnl_route_nh_get_gateway(nh), buf, sizeof(buf));
+		if (!strcmp(buf, gw))
+			return true;
+	}
+	return false;
+}
+
+static int check_pod(const struct cni_conf *c, const char *ifname,
+                     const struct cni_ipam_result *ips, const char *tap, struct herr *err)
 {
 	struct nl_sock *sk = nl_open(err);
 	struct rtnl_link *l = NULL;
-	struct nl_cache *addrs = NULL;
+	struct nl_cache *addrs = NULL, *routes = NULL;
+	bool v4 = false, v6 = false;
+	char gw6[64];
 	int r, ifindex;
 
 	if (!sk)
 		return -EIO;
+	cni_mac_link_local(c->host_mac, gw6, sizeof(gw6));
 	if ((r = rtnl_link_get_kernel(sk, 0, ifname, &l)) < 0) {
 		nl_socket_free(sk);
 		return herr_set(err, -ENODEV, "interface %s in the pod: %s", ifname,
@@ -309,23 +373,39 @@ static int check_pod(const char *ifname, const struct cni_ipam_result *ips, stru
 	if (!(rtnl_link_get_flags(l) & IFF_UP))
 		r = herr_set(err, -ENETDOWN, "interface %s in the pod: is down", ifname);
 	rtnl_link_put(l);
-	if (r == 0 && rtnl_addr_alloc_cache(sk, &addrs) < 0)
-		r = herr_set(err, -EIO, "interface %s in the pod: cannot list addresses", ifname);
-	for (int i = 0; r == 0 && i < ips->nips; i++)
+	if (r == 0 && (rtnl_addr_alloc_cache(sk, &addrs) < 0 ||
+	               rtnl_route_alloc_cache(sk, AF_UNSPEC, 0, &routes) < 0))
+		r = herr_set(err, -EIO, "interface %s in the pod: cannot list addresses and routes",
+		             ifname);
+	for (int i = 0; r == 0 && i < ips->nips; i++) {
+		v4 |= ips->ips[i].family == 4;
+		v6 |= ips->ips[i].family == 6;
 		if (!has_address(addrs, ifindex, &ips->ips[i]))
 			r = herr_set(err, -ENOENT, "interface %s in the pod: address %s is missing",
 			             ifname, ips->ips[i].addr);
+	}
+	if (r == 0 && v4 && !has_default(routes, AF_INET, ifindex, GATEWAY4))
+		r = herr_set(err, -ENOENT, "pod: the default route via %s dev %s is missing",
+		             GATEWAY4, ifname);
+	if (r == 0 && v6 && !has_default(routes, AF_INET6, ifindex, gw6))
+		r = herr_set(err, -ENOENT, "pod: the IPv6 default route via %s dev %s is missing",
+		             gw6, ifname);
+	if (r == 0 && tap && *tap)
+		r = cni_tap_check(tap, ifname, err);
 	nl_cache_free(addrs);
+	nl_cache_free(routes);
 	nl_socket_free(sk);
 	return r;
 }
 
-int cni_wire_check(const char *host_if, const char *host_mac, const char *netns_path,
-                   const char *ifname, const struct cni_ipam_result *ips, struct herr *err)
+int cni_wire_check(const struct cni_conf *c, const char *host_if, const char *container_id,
+                   const char *netns_path, const char *ifname, const struct cni_ipam_result *ips,
+                   const char *tap, struct herr *err)
 {
 	struct nl_sock *sk = nl_open(err);
 	struct rtnl_link *l = NULL;
-	char mac[32] = "";
+	char mac[32] = "", key[80], val[16];
+	const char *owner;
 	int podns, hostns, r;
 
 	if (!sk)
@@ -336,10 +416,23 @@ int cni_wire_check(const char *host_if, const char *host_mac, const char *netns_
 		return herr_set(err, -ENODEV, "host interface %s: %s", host_if, nl_geterror(r));
 	if (rtnl_link_get_addr(l))
 		nl_addr2str(rtnl_link_get_addr(l), mac, sizeof(mac));
+	owner = rtnl_link_get_ifalias(l);
+	if (!owner || strcmp(owner, container_id))
+		r = herr_set(err, -EINVAL, "host interface %s: owned by container %s, not %s",
+		             host_if, owner ? owner : "(none)", container_id);
+	else if (strcasecmp(mac, c->host_mac))
+		r = herr_set(err, -EINVAL, "host interface %s: MAC is %s, hostMAC says %s", host_if,
+		             mac, c->host_mac);
 	rtnl_link_put(l);
-	if (strcasecmp(mac, host_mac))
-		return herr_set(err, -EINVAL, "host interface %s: MAC is %s, hostMAC says %s",
-		                host_if, mac, host_mac);
+	if (r < 0)
+		return r;
+	/* Without proxy ARP nobody answers the pod's ARP for 169.254.1.1. */
+	snprintf(key, sizeof(key), "net/ipv4/conf/%s/proxy_arp", host_if);
+	if ((r = link_sysctl_read(key, val, sizeof(val), err)) < 0)
+		return r;
+	if (strcmp(val, "1"))
+		return herr_set(err, -EINVAL, "host interface %s: proxy_arp is %s, must be 1",
+		                host_if, val);
 	podns = open(netns_path, O_RDONLY | O_CLOEXEC);
 	if (podns < 0)
 		return herr_set(err, -errno, "CNI_NETNS %s: %s", netns_path, strerror(errno));
@@ -347,7 +440,7 @@ int cni_wire_check(const char *host_if, const char *host_mac, const char *netns_
 	if (hostns < 0 || setns(podns, CLONE_NEWNET) < 0) {
 		r = herr_set(err, -errno, "CNI_NETNS %s: %s", netns_path, strerror(errno));
 	} else {
-		r = check_pod(ifname, ips, err);
+		r = check_pod(c, ifname, ips, tap, err);
 		if (setns(hostns, CLONE_NEWNET) < 0 && r == 0)
 			r = herr_set(err, -errno, "back to the host namespace: %s",
 			             strerror(errno));

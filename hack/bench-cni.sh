@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# CNI ADD/DEL latency of handoff-cni next to Debian's ptp plugin, both with
-# host-local IPAM, run the way a runtime runs them: one exec per command, in a
-# namespace that plays the host, a fresh pod interface each cycle. Prints the
+# CNI ADD/DEL latency of handoff-cni (veth, and veth + tap) next to Debian's
+# ptp plugin, all with host-local IPAM, run the way a runtime runs them: one
+# exec per command, in a namespace that plays the host, a fresh pod interface
+# each cycle, the plugins taking turns. Prints the
 # median, p90 and max over N cycles (default 20). Root. A benchmark: it prints
 # figures and never fails on timing.
 #
@@ -23,6 +24,8 @@ trap cleanup EXIT
 [ -x "$build/cni/handoff-cni" ] || { echo "no $build/cni/handoff-cni (build first)" >&2; exit 1; }
 # Both plugins side by side in one CNI_PATH, next to host-local.
 cp "$build/cni/handoff-cni" /usr/lib/cni/ptp /usr/lib/cni/host-local "$cni_dir/"
+# handoff-cni in tap mode (tap0 and its tc redirects too), under its own type name.
+cp "$build/cni/handoff-cni" "$cni_dir/handoff-tap"
 ip netns add "$host"
 ip netns add "$pod"
 ip -n "$host" link set lo up
@@ -31,24 +34,31 @@ ip -n "$host" link set lo up
 # not measured; each command is one exec of the plugin, as from a runtime.
 cat >"$cni_dir/loop.sh" <<'LOOP'
 set -euo pipefail
-plugin=$1 cycles=$2 dir=$3 netns=$4
-conf=$(cat <<JSON
-{"cniVersion": "1.0.0", "name": "bench-$plugin", "type": "$plugin",
- $( [ "$plugin" = handoff-cni ] && echo "\"endpointDir\": \"$dir/endpoints\"," )
- "ipam": {"type": "host-local", "dataDir": "$dir/ipam-$plugin",
+cycles=$1 dir=$2 netns=$3
+conf() {
+	cat <<JSON
+{"cniVersion": "1.0.0", "name": "bench-$1", "type": "$1",
+ $( [ "$1" != ptp ] && echo "\"endpointDir\": \"$dir/endpoints\"," )
+ $( [ "$1" = handoff-tap ] && echo "\"tap\": true," )
+ "ipam": {"type": "host-local", "dataDir": "$dir/ipam-$1",
           "ranges": [[{"subnet": "10.66.0.0/24"}]]}}
 JSON
-)
+}
 export CNI_NETNS=$netns CNI_IFNAME=eth0 CNI_PATH=$dir
 export CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=pod"
+# The two plugins alternate cycle by cycle, so that whatever else loads the
+# machine meanwhile weighs on both alike.
 for i in $(seq 1 "$cycles"); do
-	export CNI_CONTAINERID=bench-$i
-	t0=$(date +%s%N)
-	CNI_COMMAND=ADD "$dir/$plugin" <<<"$conf" >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; exit 1; }
-	t1=$(date +%s%N)
-	CNI_COMMAND=DEL "$dir/$plugin" <<<"$conf" >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; exit 1; }
-	t2=$(date +%s%N)
-	echo "$(( (t1 - t0) / 1000 )) $(( (t2 - t1) / 1000 ))"
+	for plugin in handoff-cni ptp handoff-tap; do
+		c=$(conf "$plugin")
+		export CNI_CONTAINERID=bench-$i
+		t0=$(date +%s%N)
+		CNI_COMMAND=ADD "$dir/$plugin" <<<"$c" >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; exit 1; }
+		t1=$(date +%s%N)
+		CNI_COMMAND=DEL "$dir/$plugin" <<<"$c" >/dev/null 2>"$dir/err" || { cat "$dir/err" >&2; exit 1; }
+		t2=$(date +%s%N)
+		echo "$(( (t1 - t0) / 1000 )) $(( (t2 - t1) / 1000 ))" >>"$dir/$plugin.times"
+	done
 done
 LOOP
 
@@ -59,10 +69,10 @@ stats() { # microseconds on stdin -> "median p90 max" in ms
 		printf "median %6.1f ms  p90 %6.1f ms  max %6.1f ms", med / 1000, v[p90] / 1000, v[NR] / 1000 }'
 }
 
-echo "CNI latency, $cycles ADD/DEL cycles each, host-local IPAM, $(nproc) CPUs, $(uname -r)"
-for plugin in handoff-cni ptp; do
-	ip netns exec "$host" bash "$cni_dir/loop.sh" "$plugin" "$cycles" "$cni_dir" \
-		"/run/netns/$pod" >"$cni_dir/$plugin.times"
+echo "CNI latency, $cycles ADD/DEL cycles each (alternating), host-local IPAM, $(nproc) CPUs," \
+	"$(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+ip netns exec "$host" bash "$cni_dir/loop.sh" "$cycles" "$cni_dir" "/run/netns/$pod"
+for plugin in handoff-cni ptp handoff-tap; do
 	printf '%-12s ADD %s\n' "$plugin" "$(cut -d' ' -f1 "$cni_dir/$plugin.times" | stats)"
 	printf '%-12s DEL %s\n' "$plugin" "$(cut -d' ' -f2 "$cni_dir/$plugin.times" | stats)"
 done

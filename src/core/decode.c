@@ -679,6 +679,14 @@ int endpoint_decode_pod(const struct json_t *pod, struct endpoint *out, struct h
 	if ((r = opt_object(&c, pod, "spec", "spec", &spec)) < 0 ||
 	    (spec && (r = opt_string(&c, spec, "nodeName", "spec.nodeName", &node)) < 0))
 		goto fail;
+	/* The node's own network namespace (the DaemonSet's pod, with the node's
+	 * IP): not a workload, no route, no ARP drop. */
+	json_t *hn = member(spec, "hostNetwork");
+	if (hn && !json_is_boolean(hn)) {
+		r = bad(&c, "spec.hostNetwork", "must be true or false, not %s", json_kind(hn));
+		goto fail;
+	}
+	out->host_network = json_is_true(hn);
 	if (!(out->node = xstrdup(node))) {
 		r = nomem(&c);
 		goto fail;
@@ -721,7 +729,7 @@ void endpoint_pod_trim(json_t *pod)
 	static const char *const top[] = {"kind", "apiVersion", "metadata", "spec", "status", NULL};
 	static const char *const md[] = {"name", "namespace", "uid", "labels", "annotations", NULL};
 	static const char *const ann[] = {MAC_ANNOTATION, NULL};
-	static const char *const spec[] = {"nodeName", NULL};
+	static const char *const spec[] = {"nodeName", "hostNetwork", NULL};
 	static const char *const status[] = {"podIP", "podIPs", NULL};
 	json_t *m = json_object_get(pod, "metadata");
 

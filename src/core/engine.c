@@ -412,8 +412,8 @@ static int pod_upsert(struct engine *e, const json_t *obj, uint64_t now, struct 
 
 	if (r < 0)
 		return r;
-	if (strcmp(ep.node, e->node)) {
-		/* Not (or no longer) ours. */
+	if (strcmp(ep.node, e->node) || ep.host_network) {
+		/* Not (or no longer) ours, or not a workload (hostNetwork). */
 		engine_endpoint_delete(e, ep.key, now, out);
 		endpoint_free(&ep);
 		return 0;

@@ -123,6 +123,7 @@ struct endpoint {
 	size_t naddrs;
 	char ifname[HANDOFF_IFNAMSIZ]; /* host-side interface, endpoint_ifname() */
 	char mac[18];                  /* workload MAC "aa:bb:..", "" when unknown */
+	bool host_network;             /* spec.hostNetwork: the node's own, not a workload */
 };
 
 /* Decode a core/v1 Pod: metadata, labels, spec.nodeName, status.podIPs (or podIP). */

@@ -61,6 +61,12 @@ int pod_store_upsert(struct pod_store *s, const json_t *pod, struct herr *err)
 
 	if (r < 0)
 		return r;
+	if (ep.host_network) {
+		/* Not a workload: whatever was stored under its name goes. */
+		pod_store_delete(s, ep.key);
+		endpoint_free(&ep);
+		return 0;
+	}
 	struct pod_entry *e = entry_get(s, ep.key);
 	if (e) {
 		/* The node's key points into the old endpoint: re-link with the new one. */

@@ -20,7 +20,8 @@ void pod_store_free(struct pod_store *s);
 
 /* Decode a core/v1 Pod and keep it under its "namespace/name". A Pod that
  * does not decode is reported in err (-EINVAL) and the version kept before
- * stays in force. */
+ * stays in force. A hostNetwork Pod is not a workload: it is not kept (and
+ * any version kept before is forgotten). */
 int pod_store_upsert(struct pod_store *s, const struct json_t *pod, struct herr *err);
 /* Forget "namespace/name"; 0, or -ENOENT when it was not kept. */
 int pod_store_delete(struct pod_store *s, const char *key);

@@ -93,7 +93,7 @@ ip -n "$pod" -6 route | has "^default via fe80::ecee:eeff:feee:eeee dev eth0" ||
 	fail "pod: no IPv6 default via fe80::ecee:eeff:feee:eeee"
 podmac=$(ip -n "$pod" link show eth0 | awk '/link\/ether/ {print $2}')
 
-rec=$dir/endpoints/kubevirt_virt-launcher-vm1.json
+rec=$dir/endpoints/ctr-$tag.json # one record per container
 [ -f "$rec" ] || fail "no endpoint record $rec"
 jq -e --arg h "$hostif" --arg m "$podmac" --arg ns "$netns" --arg c "ctr-$tag" '
 	.apiVersion == "handoff.dev/v1" and .kind == "EndpointRecord" and
@@ -171,7 +171,7 @@ vmif=$(jq -r '.interfaces[0].name' "$dir/vm.json")
 ip -n "$host" link show "$vmif" | has "mtu 1400 " || fail "mtu 1400 not set on $vmif"
 vmrun DEL >"$dir/vm.out" || fail "tap DEL: $(cat "$dir/vm.out")"
 ip -n "$vmpod" link show tap0 >/dev/null 2>&1 && fail "DEL left tap0"
-[ -e "$dir/endpoints/kubevirt_vm2.json" ] && fail "DEL left the VM pod's record"
+[ -e "$dir/endpoints/vm-$tag.json" ] && fail "DEL left the VM pod's record"
 
 # --- the whole chain: the watcher reads the record the CNI wrote and programs
 # the pod's route itself (the Pod carries no IPs yet), and traffic flows.

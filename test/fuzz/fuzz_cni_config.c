@@ -57,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(json_is_object(conf.ipam), "conf: ipam not an object");
 		CHECK(conf.ipam_type[0] && !strchr(conf.ipam_type, '/'), "conf: ipam.type");
 		CHECK(!conf.prev_result || json_is_object(conf.prev_result), "conf: prevResult");
+		CHECK(conf.name[0], "conf: accepted without a name");
 		cni_conf_free(&conf);
 	} else {
 		CHECK(known_code(code), "conf: refused without a CNI error code");
@@ -96,6 +97,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			          res.ips[i].prefix <= (res.ips[i].family == 4 ? 32 : 128),
 			      "ipam: prefix");
 		}
+		CHECK(res.nroutes >= 0 && res.nroutes <= CNI_MAX_ROUTES, "ipam: route count");
+		for (int i = 0; i < res.nroutes; i++)
+			CHECK(res.routes[i].family == 4 || res.routes[i].family == 6,
+			      "ipam: route family");
 		cni_ipam_result_free(&res);
 	} else {
 		CHECK(!strncmp(err.msg, "IPAM result", 11), "ipam: message does not say IPAM");

@@ -117,6 +117,13 @@ static void test_rejections_name_the_field(void **state)
 	     "runtimeConfig: must be an object"},
 	    {"{\"cniVersion\": \"1.0.0\", \"prevResult\": 1, " IPAM "}", CNI_ERR_CONFIG,
 	     "prevResult: must be an object"},
+	    {"{\"cniVersion\": \"1.0.0\", " IPAM "}", CNI_ERR_CONFIG, "name: required"},
+	    {"{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"tapOwner\": -1, " IPAM "}",
+	     CNI_ERR_CONFIG, "tapOwner: must be a numeric id"},
+	    {"{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"tapGroup\": \"kvm\", " IPAM "}",
+	     CNI_ERR_CONFIG, "tapGroup: must be a numeric id"},
+	    {"{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"tapMultiqueue\": 1, " IPAM "}",
+	     CNI_ERR_CONFIG, "tapMultiqueue: must be true or false"},
 	    {"{\"cniVersion\": ", CNI_ERR_DECODE, "network configuration: line 1"},
 	    {"[1]", CNI_ERR_DECODE, "must be a JSON object"},
 	};
@@ -132,6 +139,102 @@ static void test_rejections_name_the_field(void **state)
 			         err.msg, cases[i].code, cases[i].msg);
 		assert_null(c.ipam);
 	}
+}
+
+/* The error's details show the offending value (spec: details for the user). */
+static void test_error_details(void **state)
+{
+	struct cni_conf c;
+	struct herr err;
+	int code;
+
+	assert_int_not_equal(parse("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"hostMac\": "
+	                           "\"ee:ee:ee:00:00:01\", " IPAM "}",
+	                           &c, &code, &err),
+	                     0);
+	assert_int_equal(code, CNI_ERR_UNSUPPORTED);
+	assert_string_equal(c.err_details, "\"ee:ee:ee:00:00:01\"");
+	assert_int_not_equal(parse("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"mtu\": 10, " IPAM
+	                           "}",
+	                           &c, &code, &err),
+	                     0);
+	assert_string_equal(c.err_details, "10");
+	assert_int_equal(
+	    parse("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", " IPAM "}", &c, &code, &err), 0);
+	assert_string_equal(c.err_details, "");
+	cni_conf_free(&c);
+}
+
+static void test_tap_options(void **state)
+{
+	struct cni_conf c;
+	struct herr err;
+	int code;
+
+	assert_int_equal(
+	    parse("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", " IPAM "}", &c, &code, &err), 0);
+	assert_false(c.tap_multiqueue);
+	assert_int_equal(c.tap_owner, -1);
+	assert_int_equal(c.tap_group, -1);
+	cni_conf_free(&c);
+	assert_int_equal(parse("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"tap\": true, "
+	                       "\"tapMultiqueue\": true, \"tapOwner\": 107, \"tapGroup\": 0, " IPAM
+	                       "}",
+	                       &c, &code, &err),
+	                 0);
+	assert_true(c.tap);
+	assert_true(c.tap_multiqueue);
+	assert_int_equal(c.tap_owner, 107);
+	assert_int_equal(c.tap_group, 0);
+	cni_conf_free(&c);
+}
+
+/* What each runtime sends becomes an identity: kubelet, podman, plain. */
+static void test_identity(void **state)
+{
+	struct cni_args a;
+	struct herr err = {{0}};
+	char ns[254], name[254];
+
+	assert_int_equal(cni_args_parse("K8S_POD_NAMESPACE=vms;K8S_POD_NAME=launcher", &a, &err),
+	                 0);
+	cni_identity(&a, "abc123", ns, name);
+	assert_string_equal(ns, "vms");
+	assert_string_equal(name, "launcher");
+	assert_int_equal(cni_args_parse("IgnoreUnknown=1;K8S_POD_NAME=web", &a, &err), 0);
+	cni_identity(&a, "abc123", ns, name);
+	assert_string_equal(ns, "default");
+	assert_string_equal(name, "web");
+	assert_int_equal(cni_args_parse("IgnoreUnknown=1", &a, &err), 0);
+	cni_identity(&a, "abc123", ns, name);
+	assert_string_equal(ns, "default");
+	assert_string_equal(name, "abc123");
+	/* A namespace alone does not make a pod name. */
+	assert_int_equal(cni_args_parse("K8S_POD_NAMESPACE=vms", &a, &err), 0);
+	cni_identity(&a, "abc123", ns, name);
+	assert_string_equal(ns, "default");
+	assert_string_equal(name, "abc123");
+}
+
+static void test_container_id(void **state)
+{
+	struct herr err = {{0}};
+	char long_id[CNI_CONTAINER_ID_MAX + 2];
+
+	assert_int_equal(cni_container_id_check("0123abcdef", &err), 0);
+	assert_int_equal(cni_container_id_check("ctr_1.a-b", &err), 0);
+	assert_int_equal(cni_container_id_check("", &err), -EINVAL);
+	assert_int_equal(cni_container_id_check(NULL, &err), -EINVAL);
+	assert_int_equal(cni_container_id_check("-x", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "CNI_CONTAINERID"));
+	assert_int_equal(cni_container_id_check("../etc", &err), -EINVAL);
+	assert_int_equal(cni_container_id_check("a/b", &err), -EINVAL);
+	assert_int_equal(cni_container_id_check(".hidden", &err), -EINVAL);
+	memset(long_id, 'a', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	assert_int_equal(cni_container_id_check(long_id, &err), -EINVAL);
+	long_id[CNI_CONTAINER_ID_MAX] = '\0';
+	assert_int_equal(cni_container_id_check(long_id, &err), 0);
 }
 
 static void test_versions(void **state)
@@ -191,7 +294,25 @@ static void test_ipam_result(void **state)
 	assert_string_equal(r.ips[1].addr, "fd00::5");
 	assert_string_equal(r.ips[1].gateway, "");
 	assert_non_null(json_object_get(r.dns, "nameservers"));
+	assert_int_equal(r.nroutes, 0);
 	cni_ipam_result_free(&r);
+
+	static const char with_routes[] =
+	    "{\"ips\": [{\"address\": \"10.66.0.2/24\"}], \"routes\": [{\"dst\": "
+	    "\"10.200.0.0/16\", \"gw\": \"10.66.0.1\"}, {\"dst\": \"0.0.0.0/0\"}, {\"dst\": "
+	    "\"fd00:200::/48\"}]}";
+	assert_int_equal(cni_ipam_result_parse(with_routes, strlen(with_routes), &r, &err), 0);
+	assert_int_equal(r.nroutes, 3);
+	assert_string_equal(r.routes[0].dst, "10.200.0.0/16");
+	assert_int_equal(r.routes[0].family, 4);
+	assert_false(cni_route_is_default(&r.routes[0]));
+	assert_true(cni_route_is_default(&r.routes[1]));
+	assert_int_equal(r.routes[2].family, 6);
+	cni_ipam_result_free(&r);
+	static const char bad_route[] = "{\"ips\": [{\"address\": \"10.66.0.2/24\"}], "
+	                                "\"routes\": [{\"dst\": \"10.200.0.0\"}]}";
+	assert_int_equal(cni_ipam_result_parse(bad_route, strlen(bad_route), &r, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "routes[0].dst"));
 
 	assert_int_equal(cni_ipam_result_parse("{\"ips\": []}", 11, &r, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "ips: must be a non-empty array"));
@@ -210,12 +331,90 @@ static void test_link_local_of_mac(void **state)
 	assert_string_equal(buf, "fe80::ff:fe00:1");
 }
 
+/* The ADD result (cni/result.c): our interfaces after a chained plugin's, IP
+ * indices pointing at the pod's interface, "version" only before 1.0.0, the
+ * tap with its MAC, IPAM routes via our gateway, DNS from prevResult first. */
+static void test_result(void **state)
+{
+	struct cni_conf c;
+	struct herr err;
+	int code;
+	struct cni_ipam_result ipam;
+	struct cni_wired w = {.host_if = "ho0123456789ab",
+	                      .host_mac = "ee:ee:ee:ee:ee:ee",
+	                      .ctr_mac = "02:00:00:00:00:01",
+	                      .tap = true,
+	                      .tap_name = "tap0",
+	                      .tap_mac = "02:00:00:00:00:02"};
+	static const char res[] = "{\"ips\": [{\"address\": \"10.66.0.2/24\"}, {\"address\": "
+	                          "\"fd66::2/64\"}], \"routes\": [{\"dst\": \"10.200.0.0/16\"}, "
+	                          "{\"dst\": \"0.0.0.0/0\"}], \"dns\": {\"nameservers\": "
+	                          "[\"10.0.0.10\"]}}";
+
+	assert_int_equal(cni_ipam_result_parse(res, strlen(res), &ipam, &err), 0);
+	assert_int_equal(
+	    parse("{\"cniVersion\": \"0.4.0\", \"name\": \"n\", " IPAM "}", &c, &code, &err), 0);
+	json_t *r = cni_result_build(&c, "eth0", "/run/netns/p", &ipam, &w);
+	assert_string_equal(json_string_value(json_object_get(r, "cniVersion")), "0.4.0");
+	json_t *ifs = json_object_get(r, "interfaces"), *ips = json_object_get(r, "ips");
+	assert_int_equal(json_array_size(ifs), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ifs, 2), "mac")),
+	                    "02:00:00:00:00:02");
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ips, 0), "interface")),
+	                 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ips, 0), "version")),
+	                    "4");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ips, 1), "gateway")),
+	                    "fe80::ecee:eeff:feee:eeee");
+	/* Our two defaults and IPAM's 10.200.0.0/16 via 169.254.1.1; IPAM's default not doubled. */
+	json_t *routes = json_object_get(r, "routes");
+	assert_int_equal(json_array_size(routes), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(routes, 2), "dst")),
+	                    "10.200.0.0/16");
+	assert_string_equal(json_string_value(json_object_get(json_array_get(routes, 2), "gw")),
+	                    "169.254.1.1");
+	assert_string_equal(json_string_value(json_array_get(
+	                        json_object_get(json_object_get(r, "dns"), "nameservers"), 0)),
+	                    "10.0.0.10");
+	json_decref(r);
+	cni_conf_free(&c);
+
+	/* 1.0.0, chained after a plugin that made net1 and gave DNS. */
+	assert_int_equal(parse("{\"cniVersion\": \"1.0.0\", \"name\": \"n\", \"prevResult\": "
+	                       "{\"interfaces\": [{\"name\": \"net1\"}], \"ips\": [{\"address\": "
+	                       "\"192.0.2.5/24\", \"interface\": 0}], \"dns\": {\"domain\": "
+	                       "\"x\"}}, " IPAM "}",
+	                       &c, &code, &err),
+	                 0);
+	w.tap = false;
+	r = cni_result_build(&c, "eth0", "/run/netns/p", &ipam, &w);
+	ifs = json_object_get(r, "interfaces");
+	ips = json_object_get(r, "ips");
+	assert_int_equal(json_array_size(ifs), 3);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(ifs, 0), "name")),
+	                    "net1");
+	assert_int_equal(json_array_size(ips), 3);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(ips, 1), "interface")),
+	                 2);
+	assert_null(json_object_get(json_array_get(ips, 1), "version"));
+	assert_string_equal(json_string_value(json_object_get(json_object_get(r, "dns"), "domain")),
+	                    "x");
+	json_decref(r);
+	cni_conf_free(&c);
+	cni_ipam_result_free(&ipam);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_minimal_gets_defaults),
 	    cmocka_unit_test(test_full_config),
 	    cmocka_unit_test(test_rejections_name_the_field),
+	    cmocka_unit_test(test_error_details),
+	    cmocka_unit_test(test_tap_options),
+	    cmocka_unit_test(test_identity),
+	    cmocka_unit_test(test_container_id),
+	    cmocka_unit_test(test_result),
 	    cmocka_unit_test(test_versions),
 	    cmocka_unit_test(test_args),
 	    cmocka_unit_test(test_ipam_result),

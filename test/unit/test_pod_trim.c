@@ -26,7 +26,8 @@ static const char POD[] =
     "\"annotations\":{\"handoff.dev/mac\":\"AA:bb:cc:dd:ee:01\",\"kubevirt.io/domain\":\"vm-1\"},"
     "\"ownerReferences\":[{\"kind\":\"VirtualMachineInstance\",\"name\":\"vm-1\"}],"
     "\"managedFields\":[{\"manager\":\"kubelet\",\"operation\":\"Update\"}]},"
-    "\"spec\":{\"nodeName\":\"node-1\",\"containers\":[{\"name\":\"compute\"}],"
+    "\"spec\":{\"nodeName\":\"node-1\",\"hostNetwork\":true,\"containers\":[{\"name\":\"compute\"}]"
+    ","
     "\"restartPolicy\":\"Never\"},"
     "\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\","
     "\"lastTransitionTime\":\"%s\"}],\"hostIP\":\"192.168.0.11\",\"podIP\":\"%s\","
@@ -55,6 +56,7 @@ static void assert_same_endpoint(const struct endpoint *a, const struct endpoint
 		assert_string_equal(a->addrs[i], b->addrs[i]);
 	assert_string_equal(a->ifname, b->ifname);
 	assert_string_equal(a->mac, b->mac);
+	assert_int_equal(a->host_network, b->host_network);
 }
 
 static void test_trimmed_decodes_the_same(void **state)
@@ -70,6 +72,7 @@ static void test_trimmed_decodes_the_same(void **state)
 	assert_same_endpoint(&a, &b);
 	assert_string_equal(b.mac, "aa:bb:cc:dd:ee:01");
 	assert_int_equal(b.naddrs, 2);
+	assert_true(b.host_network); /* kept: it decides whether the pod is a workload */
 	/* What is gone is gone. */
 	assert_null(json_object_get(json_object_get(trimmed, "metadata"), "managedFields"));
 	assert_null(json_object_get(json_object_get(trimmed, "metadata"), "resourceVersion"));

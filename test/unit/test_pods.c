@@ -140,6 +140,42 @@ static void record_fills_what_the_pod_lacks(void **state)
 	pod_store_free(s);
 }
 
+/* The DaemonSet's own pod runs in the node's namespace with the node's IP:
+ * stored, it would get a workload route and an ARP drop for the node. */
+static void host_network_pods_are_not_workloads(void **state)
+{
+	json_t *hn = load("{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+	                  "\"handoff-x\",\"namespace\":\"handoff-system\"},\"spec\":{\"nodeName\":"
+	                  "\"node-1\",\"hostNetwork\":true},\"status\":{\"podIPs\":[{\"ip\":"
+	                  "\"192.168.1.10\"}]}}");
+	json_t *plain = load("{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+	                     "\"handoff-x\",\"namespace\":\"handoff-system\"},\"spec\":{"
+	                     "\"nodeName\":\"node-1\",\"hostNetwork\":false},\"status\":{"
+	                     "\"podIPs\":[{\"ip\":\"10.65.0.4\"}]}}");
+	json_t *bad = load("{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+	                   "\"handoff-x\",\"namespace\":\"handoff-system\"},\"spec\":{\"nodeName\":"
+	                   "\"node-1\",\"hostNetwork\":\"yes\"}}");
+	struct pod_store *s = pod_store_new();
+	struct herr err = {{0}};
+
+	(void)state;
+	assert_int_equal(pod_store_upsert(s, hn, &err), 0);
+	assert_null(pod_store_get(s, "handoff-system/handoff-x"));
+	assert_int_equal(pod_store_count(s), 0);
+	/* hostNetwork: false is an ordinary workload. */
+	assert_int_equal(pod_store_upsert(s, plain, &err), 0);
+	assert_non_null(pod_store_get(s, "handoff-system/handoff-x"));
+	/* A version that says hostNetwork drops what was kept under the name. */
+	assert_int_equal(pod_store_upsert(s, hn, &err), 0);
+	assert_null(pod_store_get(s, "handoff-system/handoff-x"));
+	assert_int_equal(pod_store_upsert(s, bad, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "spec.hostNetwork: must be true or false"));
+	json_decref(hn);
+	json_decref(plain);
+	json_decref(bad);
+	pod_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +183,7 @@ int main(void)
 	    cmocka_unit_test(bad_update_keeps_the_previous_version),
 	    cmocka_unit_test(many_pods),
 	    cmocka_unit_test(record_fills_what_the_pod_lacks),
+	    cmocka_unit_test(host_network_pods_are_not_workloads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
