@@ -114,8 +114,8 @@ static int cmd_add(struct ctx *x)
 		         "interface name and the endpoint record derive from them)");
 		return fail(x, CNI_ERR_ENV, &err);
 	}
-	if (cni_ipam_exec(x->conf.ipam_type, "ADD", x->stdin_text, &out, &err) < 0)
-		return fail(x, CNI_ERR_IO, &err);
+	if ((r = cni_ipam_exec(x->conf.ipam_type, "ADD", x->stdin_text, &out, &err)) < 0)
+		return fail(x, r == -EAGAIN ? CNI_ERR_TRY_LATER : CNI_ERR_IO, &err);
 	r = cni_ipam_result_parse(out, strlen(out), &ipam, &err);
 	free(out);
 	if (r == 0) {

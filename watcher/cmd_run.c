@@ -2,7 +2,7 @@
  *
  *   run [--node NAME] (--datastore dir:PATH | --kubeconfig PATH | in a pod)
  *       [--endpoint-dir DIR] [--bird-dir DIR [--bird-socket S] [--bird6-socket S]]
- *       [--http ADDR:PORT]
+ *       [--http ADDR:PORT] [--node-ranges FILE]
  *
  * One thread, one epoll loop: datastore events, CNI records, netlink, pcap,
  * the FSM's convergence timer and signals all arrive as file descriptors.
@@ -131,7 +131,7 @@ static void usage(FILE *f)
 	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
 	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n"
 	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
-	    "          [--watch-timeout SECONDS]\n");
+	    "          [--watch-timeout SECONDS] [--node-ranges FILE]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -149,6 +149,7 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"flags-file", required_argument, NULL, 'F'},
 	    {"watch-timeout", required_argument, NULL, 'T'},
+	    {"node-ranges", required_argument, NULL, 'R'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -221,6 +222,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 			o->watch_timeout_s = (unsigned)v;
 			break;
 		}
+		case 'R':
+			o->node_ranges_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -308,6 +312,7 @@ static void teardown(struct watcher *w)
 	pod_store_free(w->pods);
 	bgp_resources_free(&w->bgp);
 	free(w->last_arp_sig);
+	free(w->last_node_ranges);
 	status_free(w->status);
 }
 

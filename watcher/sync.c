@@ -151,6 +151,9 @@ void sync_after_iteration(struct loop *l, void *arg)
 	else
 		loop_timer_disarm(w->fsm_timer);
 
+	/* Nodes are BGP resources: a podCIDRs change marks bird_dirty too. */
+	if (w->bird_dirty || !w->synced)
+		node_ranges_sync(w);
 	if (w->bird_dirty && w->opt.bird_dir)
 		sync_bird(w);
 	w->bird_dirty = false;

@@ -36,6 +36,7 @@ struct watcher_opts {
 	const char *log_level;     /* --log-level: debug, info, warn, error */
 	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
 	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
+	const char *node_ranges_file; /* --node-ranges: this node's podCIDRs for the CNI */
 };
 
 struct watcher {
@@ -65,6 +66,7 @@ struct watcher {
 	bool synced;            /* initial lists done and the first plan applied */
 	unsigned pending_lists; /* watches whose first list has not completed */
 	char *last_arp_sig;     /* what ARP suppression was last built from */
+	char *last_node_ranges; /* the node ranges file's text as last written */
 
 	/* Figures for /metrics. */
 	uint64_t route_sync_errors, bird_reloads, bird_reload_failures, objects_rejected;
@@ -82,6 +84,9 @@ void watcher_kube_stop(struct watcher *w);
 /* http.c: /healthz, /readyz, /metrics, /migrations. */
 int watcher_http_start(struct watcher *w, struct herr *err);
 void watcher_http_stop(struct watcher *w);
+
+/* noderanges.c: (re)write --node-ranges when this node's podCIDRs change. */
+void node_ranges_sync(struct watcher *w);
 
 /* sync.c */
 uint64_t mono_us(void); /* CLOCK_MONOTONIC in microseconds */
