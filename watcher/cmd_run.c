@@ -2,7 +2,7 @@
  *
  *   run [--node NAME] (--datastore dir:PATH | --kubeconfig PATH | in a pod)
  *       [--endpoint-dir DIR] [--bird-dir DIR [--bird-socket S] [--bird6-socket S]]
- *       [--http ADDR:PORT] [--node-ranges FILE]
+ *       [--http ADDR:PORT] [--metrics ADDR:PORT] [--node-ranges FILE]
  *
  * One thread, one epoll loop: datastore events, CNI records, netlink, pcap,
  * the FSM's convergence timer and signals all arrive as file descriptors.
@@ -131,7 +131,7 @@ static void usage(FILE *f)
 	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
 	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n"
 	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
-	    "          [--watch-timeout SECONDS] [--node-ranges FILE]\n");
+	    "          [--watch-timeout SECONDS] [--node-ranges FILE] [--metrics ADDR:PORT]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -150,6 +150,7 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"flags-file", required_argument, NULL, 'F'},
 	    {"watch-timeout", required_argument, NULL, 'T'},
 	    {"node-ranges", required_argument, NULL, 'R'},
+	    {"metrics", required_argument, NULL, 'M'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -224,6 +225,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 		}
 		case 'R':
 			o->node_ranges_file = optarg;
+			break;
+		case 'M':
+			o->metrics_listen = optarg;
 			break;
 		case 'h':
 			usage(stdout);

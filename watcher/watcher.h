@@ -37,6 +37,7 @@ struct watcher_opts {
 	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
 	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
 	const char *node_ranges_file; /* --node-ranges: this node's podCIDRs for the CNI */
+	const char *metrics_listen;   /* --metrics: a second listener with /metrics only */
 };
 
 struct watcher {
@@ -55,6 +56,7 @@ struct watcher {
 	const char *watch_kinds[16];
 	size_t nwatches;
 	struct http_server *http;
+	struct http_server *metrics_http; /* --metrics */
 	struct status *status;
 
 	struct route_syncer *routes;
@@ -81,7 +83,8 @@ void intake_garp(const char *endpoint_key, const char *ifname, void *arg);
 int watcher_kube_start(struct watcher *w, struct herr *err);
 void watcher_kube_stop(struct watcher *w);
 
-/* http.c: /healthz, /readyz, /metrics, /migrations. */
+/* http.c: /healthz, /readyz, /metrics, /migrations on --http; /metrics
+ * alone on --metrics. */
 int watcher_http_start(struct watcher *w, struct herr *err);
 void watcher_http_stop(struct watcher *w);
 
