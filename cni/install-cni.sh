@@ -23,6 +23,9 @@
 # Every file lands through a temporary name and rename(2): a runtime executing
 # the plugin at that moment sees the old or the new binary, never half of one.
 set -eu
+# kube play (and some runtimes) start containers without a PATH.
+: "${PATH:=/usr/sbin:/usr/bin:/sbin:/bin}"
+export PATH
 
 log() { echo "install-cni: $*" >&2; }
 die() {
@@ -96,9 +99,9 @@ place() {
 bin_dir= net_dir= conflist=
 while [ $# -gt 0 ]; do
 	case $1 in
-	--bin-dir) bin_dir=$2 shift 2 ;;
-	--net-dir) net_dir=$2 shift 2 ;;
-	--conflist) conflist=$2 shift 2 ;;
+	--bin-dir) bin_dir=$2; shift 2 ;;
+	--net-dir) net_dir=$2; shift 2 ;;
+	--conflist) conflist=$2; shift 2 ;;
 	--*) die "unknown option $1" ;;
 	*) break ;;
 	esac
