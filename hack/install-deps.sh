@@ -10,6 +10,7 @@ packages=(
 	bird iproute2 nftables iputils-arping iputils-ping tcpdump
 	containernetworking-plugins python3 python3-yaml jq procps psmisc curl openssl
 	clang-format
+	podman runc catatonit busybox-static
 )
 
 missing=()

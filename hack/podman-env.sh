@@ -8,7 +8,7 @@
 # CAP_SYS_RESOURCE to raise podman's defaults), the CNI backend with its
 # configuration directory kept private, and a pause image instead of one
 # built with catatonit when that is missing.
-podman_dir=${1:?podman-env.sh: give the directory for podman state}
+podman_dir=$(realpath -m "${1:?podman-env.sh: give the directory for podman state}")
 mkdir -p "$podman_dir/net.d" "$podman_dir/root" "$podman_dir/runroot" "$podman_dir/tmp"
 cat >"$podman_dir/containers.conf" <<CONF
 [containers]
