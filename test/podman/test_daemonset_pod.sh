@@ -188,6 +188,13 @@ wait_for "bird6 is not listening on [::]:179" 30 listening '\[::\]:179'
 for c in bird bird6; do
 	[ "$(pm inspect -f '{{.State.Status}}' "handoff-node-a-$c")" = running ] || fail "$c is not running"
 done
+# Each container holds exactly the capabilities the manifest gives it:
+# watcher NET_ADMIN (12) + NET_RAW (13); bird, bird6 NET_ADMIN + NET_BIND_SERVICE (10).
+capeff() { pm exec "handoff-node-a-$1" /bin/sh -c 'grep ^CapEff: /proc/1/status' | awk '{print $2}'; }
+for c in watcher:0000000000003000 bird:0000000000001400 bird6:0000000000001400; do
+	got=$(capeff "${c%%:*}") || fail "cannot read ${c%%:*}'s capabilities"
+	[ "$got" = "${c#*:}" ] || fail "${c%%:*} runs with capabilities $got, the manifest gives ${c#*:}"
+done
 # A BGPPeer appears: the watcher rewrites both files and reconfigures both daemons.
 post >/dev/null <<'YAML' || fail "POST BGPPeer"
 apiVersion: projectcalico.org/v3
