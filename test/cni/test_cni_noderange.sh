@@ -124,8 +124,8 @@ for n in a b; do
 	hostif=$(jq -r '.interfaces[0].name' "$dir/$n/result.json")
 	wait_for "node-$n watcher did not route $addr" \
 		bash -c "ip -n hnr-node-$n-$tag route show $addr proto 88 | grep -q 'dev $hostif'"
-	ip netns exec "hnr-pod-$n-$tag" ping -c 1 -W 2 10.99.0.1 >/dev/null ||
-		fail "node-$n: no traffic from its pod $addr"
+	ip netns exec "hnr-pod-$n-$tag" ping -c 1 -w 6 10.99.0.1 >"$dir/ping.out" 2>&1 ||
+		fail "node-$n: no traffic from its pod $addr: $(cat "$dir/ping.out")"
 done
 
 # --- node-a's range changes (node IPAM reassigned it): republished.

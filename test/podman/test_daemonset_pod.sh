@@ -252,8 +252,8 @@ hostif=$(jq -r '.interfaces[0].name' "$dir/result.json")
 routed() { ip -n "$ns" route show "$1" proto 88 | has "dev $hostif"; }
 wait_for "the watcher (in the pod) did not route $addr via $hostif" 10 routed "$addr"
 wait_for "the watcher did not route $addr6" 10 bash -c "ip -n $ns -6 route show $addr6 proto 88 | grep -q $hostif"
-ip netns exec "$podns" ping -c 1 -W 2 10.99.0.1 >/dev/null || fail "no IPv4 traffic from the pod to the node"
-ip netns exec "$podns" ping -6 -c 1 -w 5 fd99::1 >/dev/null || fail "no IPv6 traffic from the pod to the node"
+ip netns exec "$podns" ping -c 1 -w 6 10.99.0.1 >/dev/null || fail "no IPv4 traffic from the pod to the node"
+ip netns exec "$podns" ping -6 -c 1 -w 6 fd99::1 >/dev/null || fail "no IPv6 traffic from the pod to the node"
 
 cni DEL >"$dir/del.out" 2>>"$dir/cni.log" || fail "CNI DEL: $(cat "$dir/del.out" "$dir/cni.log")"
 [ -e "$host/var/lib/cni/handoff/handoff/$addr" ] && fail "DEL left the lease of $addr"
