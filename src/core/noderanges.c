@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,12 @@ int node_ranges_set(struct node_ranges *out, const char *node, char *const *cidr
 			return herr_set(err, -EINVAL,
 			                "Node %s: spec.podCIDRs[%zu]: \"%s\" is not a CIDR", node,
 			                i, cidrs[i]);
+		/* Listed twice counts once: host-local refuses overlapping ranges. */
+		bool dup = false;
+		for (size_t k = 0; k < r.n && !dup; k++)
+			dup = !strcmp(r.v[k].cidr, cidrs[i]);
+		if (dup)
+			continue;
 		r.v[r.n].family = fam;
 		snprintf(r.v[r.n].cidr, sizeof(r.v[r.n].cidr), "%s", cidrs[i]);
 		r.n++;

@@ -60,6 +60,10 @@ static void test_bad_input_named(void **state)
 	assert_int_equal(node_ranges_decode(nolist, strlen(nolist), &r, &err), -EINVAL);
 	assert_string_equal(err.msg, "node ranges: podCIDRs (an array): required");
 	assert_int_equal(node_ranges_decode("{", 1, &r, &err), -EINVAL);
+	/* A range listed twice counts once (host-local refuses overlaps). */
+	char *twice[] = {"10.65.1.0/24", "fd00::/64", "10.65.1.0/24"};
+	assert_int_equal(node_ranges_set(&r, "node-a", twice, 3, &err), 0);
+	assert_int_equal(r.n, 2);
 }
 
 static json_t *ipam_of(const char *ranges)
