@@ -12,7 +12,9 @@
 #     and CA mounted, KUBERNETES_SERVICE_HOST/PORT), becomes Ready (/readyz
 #     200) and publishes the node's spec.podCIDRs;
 #   - BIRD and bird6 start on the watcher's configuration, listen for BGP, and
-#     are reconfigured by the watcher when a BGPPeer appears;
+#     are reconfigured by the watcher when a BGPPeer appears; a peer node
+#     (its own BIRD and bird6 in another namespace) learns this node's IPv4
+#     and IPv6 pod blocks from them;
 #   - a pod wired by the installed handoff-cni, run from the "host" directory
 #     as its root (chroot: a host that has nothing but libc), gets an address
 #     from the node's range, the watcher routes it, and traffic flows.
@@ -32,7 +34,7 @@ src=${HANDOFF_SOURCE_DIR:?}
 build=${HANDOFF_BUILD_DIR:?}
 podman_dir=${HANDOFF_PODMAN_DIR:-$build/podman}
 tag=$$
-ns=hpod-node-$tag podns=hpod-pod-$tag
+ns=hpod-node-$tag nsb=hpod-nodeb-$tag podns=hpod-pod-$tag
 dir=$(mktemp -d /tmp/handoff-podman-XXXXXX)
 host=$dir/host
 api_pid= played=
@@ -57,7 +59,11 @@ cleanup() {
 		pm volume rm -f handoff-cni >/dev/null 2>&1 || true
 	fi
 	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null || true
+	for f in "$dir"/nodeb/*.pid; do
+		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+	done
 	ip netns del "$ns" 2>/dev/null || true
+	ip netns del "$nsb" 2>/dev/null || true
 	ip netns del "$podns" 2>/dev/null || true
 	rm -rf "$dir"
 }
@@ -87,13 +93,18 @@ pm() { nsenter --net="/run/netns/$ns" podman "${podman_global[@]}" "$@"; }
 # --- The node: a namespace with the node's addresses and a default route.
 ip netns add "$ns"
 ip -n "$ns" link set lo up
-ip -n "$ns" addr add 10.99.0.1/32 dev lo
-ip -n "$ns" addr add fd99::1/128 dev lo
-ip -n "$ns" link add up0 type veth peer name up1
+# node-b, its BGP peer, on the other end of the node's link (up0 -- up1).
+ip netns add "$nsb"
+ip -n "$nsb" link set lo up
+ip -n "$ns" link add up0 type veth peer name up1 netns "$nsb"
+ip -n "$ns" addr add 10.99.0.1/24 dev up0
+ip -n "$ns" addr add fd99::1/64 dev up0 nodad
 ip -n "$ns" link set up0 up
-ip -n "$ns" link set up1 up
 ip -n "$ns" route add default dev up0
 ip -n "$ns" -6 route add default dev up0
+ip -n "$nsb" addr add 10.99.0.2/24 dev up1
+ip -n "$nsb" addr add fd99::2/64 dev up1 nodad
+ip -n "$nsb" link set up1 up
 
 # --- The API server on the node's loopback, with this node, a peer node and
 # the BGP configuration.
@@ -254,6 +265,21 @@ wait_for "the watcher (in the pod) did not route $addr via $hostif" 10 routed "$
 wait_for "the watcher did not route $addr6" 10 bash -c "ip -n $ns -6 route show $addr6 proto 88 | grep -q $hostif"
 ip netns exec "$podns" ping -c 1 -w 6 10.99.0.1 >/dev/null || fail "no IPv4 traffic from the pod to the node"
 ip netns exec "$podns" ping -6 -c 1 -w 6 fd99::1 >/dev/null || fail "no IPv6 traffic from the pod to the node"
+
+# --- What BGP carries as shipped: node-b's own BIRD and bird6 (configured by
+# render-bird from the same resources) learn node-a's pod ranges, IPv4 and
+# IPv6, from the BIRD and bird6 running in the pod. The pod's /32 and /128
+# stay inside node-a's blocks (announced only while elevated).
+mkdir -p "$dir/nodeb"
+"$build/watcher/handoff-watcher" render-bird -f "$dir/objects.yaml" --node node-b -o "$dir/nodeb" ||
+	fail "render-bird for node-b"
+ip netns exec "$nsb" bird -c "$dir/nodeb/bird.cfg" -s "$dir/nodeb/bird.ctl" -P "$dir/nodeb/bird.pid" ||
+	fail "node-b's BIRD did not start"
+ip netns exec "$nsb" bird6 -c "$dir/nodeb/bird6.cfg" -s "$dir/nodeb/bird6.ctl" -P "$dir/nodeb/bird6.pid" ||
+	fail "node-b's bird6 did not start"
+learnt() { ip -n "$nsb" "$1" route show "$2" proto bird | has "$2"; }
+wait_for "node-b did not learn node-a's IPv4 block 10.71.0.0/24 over BGP" 40 learnt -4 10.71.0.0/24
+wait_for "node-b did not learn node-a's IPv6 block fd71::/64 over BGP (bird6)" 40 learnt -6 fd71::/64
 
 cni DEL >"$dir/del.out" 2>>"$dir/cni.log" || fail "CNI DEL: $(cat "$dir/del.out" "$dir/cni.log")"
 [ -e "$host/var/lib/cni/handoff/handoff/$addr" ] && fail "DEL left the lease of $addr"
