@@ -113,6 +113,8 @@ static void on_signal(struct loop *l, int signo, void *arg)
 			     hlog_q(err.msg));
 		free(w->last_arp_sig);
 		w->last_arp_sig = NULL;
+		free(w->last_node_ranges); /* rewritten even if unchanged */
+		w->last_node_ranges = NULL;
 		w->plan_dirty = true;
 		w->bird_dirty = true;
 		hlog(HLOG_INFO, "SIGHUP: flags re-read, full re-sync", "flags_file=%s",

@@ -134,6 +134,10 @@ mv "$dir/a/ds/nodes.yaml.tmp" "$dir/a/ds/nodes.yaml"
 wait_for "node-a ranges not republished (see $dir/a/ranges.json)" \
 	bash -c "jq -e '.podCIDRs[0] == \"10.70.9.0/24\"' '$dir/a/ranges.json' >/dev/null"
 ls "$dir/a" | has '\.tmp\.' && fail "temporary ranges file left behind"
+# Someone removed it: SIGHUP's full re-sync writes it again.
+rm "$dir/a/ranges.json"
+kill -HUP "${pids[0]}"
+wait_for "SIGHUP did not rewrite node-a's ranges" test -s "$dir/a/ranges.json"
 
 # --- DEL with the file gone (the node rebooted, /run is empty): the lease goes.
 addr=$(jq -r '.ips[0].address | split("/")[0]' "$dir/b/result.json")
