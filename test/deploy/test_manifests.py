@@ -12,6 +12,8 @@ server accepts from `kubectl apply -R -f manifests/` (after `-f crd/`):
   (x-kubernetes-validations) are not evaluated here.
 - The ConfigMap's conflist is cni/10-handoff.conflist (what the image carries).
 - The DaemonSet runs the image this version builds, with IfNotPresent.
+- The top level of manifests/ holds built-in kinds only, so that
+  `kubectl apply -f crd/ -f manifests/` works in one go.
 
 Objects that are not Kubernetes kinds (the folder datastore's Nodes and block
 affinities) live in examples/datastore/, outside manifests/."""
@@ -168,6 +170,12 @@ def main():
         for i, d in enumerate(docs):
             ndocs += 1
             check_object(f"{rel}#{i}", d, crds)
+            # `kubectl apply -f crd/ -f manifests/` in one go: the top level
+            # holds no custom resource (its CRD would not be established yet).
+            if os.path.dirname(rel) == "manifests" and isinstance(d, dict) and \
+                    (d.get("apiVersion"), d.get("kind")) not in BUILTIN:
+                err(f"{rel}#{i}", "a custom resource at the top of manifests/: "
+                                  "put it in manifests/examples/")
             if isinstance(d, dict) and d.get("kind") == "ConfigMap" and \
                     d["metadata"]["name"] == "handoff-cni":
                 with open(os.path.join(SRC, "cni", "10-handoff.conflist")) as c:
