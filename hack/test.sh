@@ -17,9 +17,10 @@ for san in 0 1; do
 	dir=$(SANITIZE=$san "$top/hack/build.sh")
 	le=$exclude
 	if [ "$san" = 0 ] && [ -z "$exclude" ]; then
-		# The node image, built once here (cached by content) for the podman test.
+		# The node image, built once here (cached by content) for the podman
+		# test, in a network namespace of its own: the build is offline.
 		echo "== image" >&2
-		"$top/hack/build-image.sh" --podman-dir "$dir/podman" >/dev/null || status=1
+		unshare -n "$top/hack/build-image.sh" --podman-dir "$dir/podman" >/dev/null || status=1
 	elif [ "$san" = 1 ]; then
 		# The podman test runs the image, which holds the plain build.
 		le=${le:+$le|}podman
