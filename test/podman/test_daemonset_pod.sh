@@ -5,9 +5,9 @@
 # the node, against hack/test-apiserver.py on that node's loopback.
 #
 # It checks what an operator relies on:
-#   - the init container installs handoff-cni, loopback, host-local and the
-#     conflist on the "host" (a temporary directory standing for the host
-#     paths);
+#   - the init container installs handoff-cni, host-local and the conflist on
+#     the "host" (a temporary directory standing for the host paths), and
+#     keeps the host's own loopback, which is newer;
 #   - the watcher, with the in-cluster configuration (service-account token
 #     and CA mounted, KUBERNETES_SERVICE_HOST/PORT), becomes Ready (/readyz
 #     200) and publishes the node's spec.podCIDRs;
@@ -168,6 +168,18 @@ for v in spec["volumes"]:
 print(yaml.safe_dump(pod, sort_keys=False))
 PY
 
+# The host already has a newer loopback (it speaks CNI 1.1.0; Debian's in the
+# image speaks up to 1.0.0): the init container must leave it alone.
+mkdir -p "$host/opt/cni/bin"
+cat >"$host/opt/cni/bin/loopback" <<'SH'
+#!/bin/sh
+# the host's own, newer loopback
+[ "${CNI_COMMAND:-}" = VERSION ] && echo '{"cniVersion":"1.1.0","supportedVersions":["1.0.0","1.1.0"]}'
+exit 0
+SH
+chmod 0755 "$host/opt/cni/bin/loopback"
+cp -p "$host/opt/cni/bin/loopback" "$dir/host-loopback"
+
 # --- kube play: init container first, then the watcher, BIRD and bird6.
 pm volume rm -f handoff-cni >/dev/null 2>&1 || true
 pm kube play --configmap "$src/manifests/20-cni-config.yaml" "$dir/pod.yaml" >"$dir/play.log" 2>&1 ||
@@ -182,6 +194,10 @@ cmp -s "$src/cni/10-handoff.conflist" "$host/etc/cni/net.d/10-handoff.conflist" 
 	fail "conflist not installed on the host"
 cmp -s "$build/cni/handoff-cni" "$host/opt/cni/bin/handoff-cni" ||
 	fail "the installed handoff-cni is not this build's"
+cmp -s "$dir/host-loopback" "$host/opt/cni/bin/loopback" ||
+	fail "the init container replaced the host's newer loopback"
+cmp -s /usr/lib/cni/host-local "$host/opt/cni/bin/host-local" ||
+	fail "the installed host-local is not Debian's"
 
 # Ready against the API server, with the service account's token.
 wait_for "watcher never became Ready (/readyz)" 60 \
