@@ -148,9 +148,14 @@ done
 tar -C "$rootfs" --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cf "$ctx/rootfs.tar" .
 cp "$top/Containerfile" "$ctx/Containerfile"
 
-# 5. The image.
+# 5. The image (the one it replaces is removed, unless something still uses it).
+old_id=$(pm image inspect --format '{{.Id}}' "$ref" 2>/dev/null || true)
 pm build --network none --pull=never --build-arg "VERSION=$version" \
 	--label "dev.handoff.content=$hash" -t "$ref" -f "$ctx/Containerfile" "$ctx" >&2
+new_id=$(pm image inspect --format '{{.Id}}' "$ref")
+if [ -n "$old_id" ] && [ "$old_id" != "$new_id" ]; then
+	pm rmi "$old_id" >/dev/null 2>&1 || true
+fi
 if [ -n "$out" ]; then
 	rm -f "$out"
 	pm save --format docker-archive -o "$out" "$ref" >&2
