@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cni.h"
+#include "noderange.h"
 
 /* The first executable CNI_PATH entry named `type`. */
 static int find_plugin(const char *type, char *path, size_t len, struct herr *err)
@@ -102,8 +103,8 @@ static int exchange(int fd_in, int fd_out, const char *in, char **out, size_t *o
 	return 0;
 }
 
-int cni_ipam_exec(const char *type, const char *command, const char *stdin_conf, char **out,
-                  int *code, char *details, size_t details_len, struct herr *err)
+static int exec_plugin(const char *type, const char *command, const char *stdin_conf, char **out,
+                       int *code, char *details, size_t details_len, struct herr *err)
 {
 	char path[PATH_MAX], *res = NULL;
 	int in[2], o[2], status, r;
@@ -170,4 +171,25 @@ int cni_ipam_exec(const char *type, const char *command, const char *stdin_conf,
 	else
 		free(res);
 	return 0;
+}
+
+int cni_ipam_exec(const char *type, const char *command, const char *stdin_conf, char **out,
+                  int *code, char *details, size_t details_len, struct herr *err)
+{
+	char *conf = NULL;
+	/* This node's ranges in place of "usePodCidr" (noderange.c). */
+	int r = cni_noderange_apply(command, stdin_conf, &conf, err);
+
+	if (r < 0) {
+		/* No ranges published yet: the watcher has not started; the
+		 * runtime tries again (CNI error 11). */
+		*code = r == -EAGAIN ? CNI_ERR_TRY_LATER : CNI_ERR_IO;
+		if (details && details_len)
+			details[0] = '\0';
+		return r;
+	}
+	r = exec_plugin(type, command, conf ? conf : stdin_conf, out, code, details, details_len,
+	                err);
+	free(conf);
+	return r;
 }

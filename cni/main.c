@@ -299,6 +299,9 @@ int main(void)
 	x.command = getenv("CNI_COMMAND");
 	x.stdin_text = read_all(stdin, &x.stdin_len);
 	if (!x.command || !*x.command) {
+		/* The about line CNI plugins print when run by hand; install-cni
+		 * reads the release from it to never replace a newer copy. */
+		fprintf(stderr, "CNI handoff-cni plugin v%s\n", HANDOFF_VERSION);
 		herr_set(&err, -EINVAL, "CNI_COMMAND: environment variable required");
 		return fail(&x, CNI_ERR_ENV, &err);
 	}

@@ -12,7 +12,7 @@ packages=(
 	clang-format
 	python3-matplotlib
 	qemu-system-x86 busybox-static cpio
-	podman runc
+	podman runc catatonit
 )
 
 missing=()

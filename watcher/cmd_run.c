@@ -2,7 +2,7 @@
  *
  *   run [--node NAME] (--datastore dir:PATH | --kubeconfig PATH | in a pod)
  *       [--endpoint-dir DIR] [--bird-dir DIR [--bird-socket S] [--bird6-socket S]]
- *       [--http ADDR:PORT]
+ *       [--http ADDR:PORT] [--metrics ADDR:PORT] [--node-ranges FILE]
  *
  * One thread, one epoll loop: datastore events, CNI records, netlink, pcap,
  * the FSM's convergence timer and signals all arrive as file descriptors.
@@ -115,6 +115,8 @@ static void on_signal(struct loop *l, int signo, void *arg)
 			     hlog_q(err.msg));
 		free(w->last_arp_sig);
 		w->last_arp_sig = NULL;
+		free(w->last_node_ranges); /* rewritten even if unchanged */
+		w->last_node_ranges = NULL;
 		w->plan_dirty = true;
 		w->bird_dirty = true;
 		hlog(HLOG_INFO, "SIGHUP: flags re-read, full re-sync", "flags_file=%s",
@@ -135,7 +137,8 @@ static void usage(FILE *f)
 	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
 	    "          [--watch-timeout SECONDS] [--unready-after SECONDS]\n"
 	    "          [--migrations-history N (finished migrations kept, 1000)]\n"
-	    "          [--state-file PATH (default " STATE_FILE_DEFAULT "; \"\" for none)]\n");
+	    "          [--state-file PATH (default " STATE_FILE_DEFAULT "; \"\" for none)]\n"
+	    "          [--node-ranges FILE] [--metrics ADDR:PORT]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -156,6 +159,8 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"state-file", required_argument, NULL, 'S'},
 	    {"unready-after", required_argument, NULL, 'U'},
 	    {"migrations-history", required_argument, NULL, 'M'},
+	    {"node-ranges", required_argument, NULL, 'R'},
+	    {"metrics", required_argument, NULL, 'm'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -259,6 +264,12 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 			o->migrations_history = (unsigned)v;
 			break;
 		}
+		case 'R':
+			o->node_ranges_file = optarg;
+			break;
+		case 'm':
+			o->metrics_listen = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -350,6 +361,7 @@ static void teardown(struct watcher *w)
 	free(w->last_arp_sig);
 	state_free(w);
 	free(w->priority_warnings);
+	free(w->last_node_ranges);
 	status_free(w->status);
 }
 

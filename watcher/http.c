@@ -136,19 +136,41 @@ static void handle(void *arg, const char *path, struct http_response *r)
 	}
 }
 
+/* --metrics: what Prometheus scrapes, on an address it can reach (the
+ * node's), while the probes' endpoints stay on --http (loopback). */
+static void handle_metrics(void *arg, const char *path, struct http_response *r)
+{
+	if (!strcmp(path, "/metrics")) {
+		handle(arg, path, r);
+	} else {
+		r->status = 404;
+		r->body = strdup("not found: this listener serves /metrics only\n");
+	}
+}
+
 int watcher_http_start(struct watcher *w, struct herr *err)
 {
-	if (!w->opt.http_listen || !*w->opt.http_listen)
-		return 0;
-	w->http = http_server_new(w->loop, w->opt.http_listen, handle, w, err);
-	if (!w->http)
-		return -1;
-	hlog(HLOG_INFO, "HTTP endpoints", "listen=%s", w->opt.http_listen);
+	if (w->opt.http_listen && *w->opt.http_listen) {
+		w->http = http_server_new(w->loop, w->opt.http_listen, handle, w, err);
+		if (!w->http)
+			return -1;
+		hlog(HLOG_INFO, "HTTP endpoints", "listen=%s", w->opt.http_listen);
+	}
+	if (w->opt.metrics_listen && *w->opt.metrics_listen) {
+		w->metrics_http =
+		    http_server_new(w->loop, w->opt.metrics_listen, handle_metrics, w, err);
+		if (!w->metrics_http) {
+			herr_prefix(err, "--metrics %s: ", w->opt.metrics_listen);
+			return -1;
+		}
+		hlog(HLOG_INFO, "Metrics endpoint", "listen=%s", w->opt.metrics_listen);
+	}
 	return 0;
 }
 
 void watcher_http_stop(struct watcher *w)
 {
 	http_server_free(w->http);
-	w->http = NULL;
+	http_server_free(w->metrics_http);
+	w->http = w->metrics_http = NULL;
 }

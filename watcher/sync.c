@@ -160,6 +160,9 @@ void sync_after_iteration(struct loop *l, void *arg)
 	else
 		loop_timer_disarm(w->fsm_timer);
 
+	/* Nodes are BGP resources: a podCIDRs change marks bird_dirty too. */
+	if (w->bird_dirty || !w->synced)
+		node_ranges_sync(w);
 	bool bgp_changed = w->bird_dirty;
 	if (w->bird_dirty && w->opt.bird_dir)
 		sync_bird(w);

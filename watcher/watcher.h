@@ -42,6 +42,8 @@ struct watcher_opts {
 	                                failed this long (0 = 60) */
 	unsigned migrations_history; /* --migrations-history: finished ones kept (0 = 1000) */
 	const char *state_file;      /* --state-file: migrations kept across restarts; "" = none */
+	const char *node_ranges_file;  /* --node-ranges: this node's podCIDRs for the CNI */
+	const char *metrics_listen;    /* --metrics: a second listener with /metrics only */
 };
 
 struct saved_state;
@@ -62,6 +64,7 @@ struct watcher {
 	const char *watch_kinds[16];
 	size_t nwatches;
 	struct http_server *http;
+	struct http_server *metrics_http; /* --metrics */
 	struct status *status;
 
 	struct route_syncer *routes;
@@ -74,6 +77,7 @@ struct watcher {
 	bool synced;                      /* initial lists done and the first plan applied */
 	unsigned pending_lists;           /* watches whose first list has not completed */
 	char *last_arp_sig;               /* what ARP suppression was last built from */
+	char *last_node_ranges;           /* the node ranges file's text as last written */
 	char *priority_warnings;          /* the priority disagreements last logged (joined) */
 	struct route_config priority_cfg; /* ... and the Felix priorities they were found with */
 
@@ -99,13 +103,16 @@ void watcher_kube_stop(struct watcher *w);
  * failing for longer than --unready-after), written to buf; 0 when none. */
 int watcher_kube_unready(struct watcher *w, char *buf, size_t len);
 
-/* http.c: /healthz, /readyz, /metrics, /migrations. */
+/* http.c: /healthz, /readyz, /metrics, /migrations on --http; /metrics
+ * alone on --metrics. */
 int watcher_http_start(struct watcher *w, struct herr *err);
 void watcher_http_stop(struct watcher *w);
 
 /* bird_socket.c: BIRD's control socket created again -> bird_dirty. */
 int bird_socket_watch_start(struct watcher *w);
 void bird_socket_watch_stop(struct watcher *w);
+/* noderanges.c: (re)write --node-ranges when this node's podCIDRs change. */
+void node_ranges_sync(struct watcher *w);
 
 /* sync.c */
 uint64_t mono_us(void); /* CLOCK_MONOTONIC in microseconds */

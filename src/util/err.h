@@ -1,8 +1,8 @@
 /* err.h - the explanation a failing function leaves for its caller to log.
  *
- * Convention (DESIGN.md): a function that can fail returns 0 or a negative
- * errno, and writes one human sentence into a caller-provided struct herr that
- * names the object, the field and the rule that was broken. */
+ * Convention (DESIGN.md "Conventions"): a function that can fail returns 0 or
+ * a negative errno, and writes one human sentence into a caller-provided
+ * struct herr that names the object, the field and the rule that was broken. */
 #ifndef HANDOFF_UTIL_ERR_H
 #define HANDOFF_UTIL_ERR_H
 

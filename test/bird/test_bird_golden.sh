@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# render-bird on manifests/examples/bgp-*.yaml: byte-for-byte goldens
+# render-bird on manifests/examples/bgp-*.yaml with the example rack's nodes
+# (examples/datastore/bgp-nodes.yaml): byte-for-byte goldens
 # (test/bird/golden/<node>.txt), -o writes the same text, BIRD 1.6 parses
 # every file; render-bird's warnings and exit codes; bird-snippet's filters
 # inside a minimal BIRD config, for bird and bird6.
@@ -18,7 +19,7 @@ fail() {
 }
 
 examples=()
-for f in "$src"/manifests/examples/bgp-*.yaml; do
+for f in "$src"/manifests/examples/bgp-*.yaml "$src"/examples/datastore/bgp-nodes.yaml; do
 	examples+=(-f "$f")
 done
 [ ${#examples[@]} -ge 8 ] || fail "expected the four bgp-*.yaml examples, found: ${examples[*]}"
@@ -38,7 +39,8 @@ for node in node-a node-b; do
 	}
 
 	# A glob after one -f reads every file too.
-	"$w" render-bird --node "$node" -f "$src"/manifests/examples/bgp-*.yaml >"$tmp/$node.glob" ||
+	"$w" render-bird --node "$node" -f "$src"/manifests/examples/bgp-*.yaml \
+		"$src"/examples/datastore/bgp-nodes.yaml >"$tmp/$node.glob" ||
 		fail "render-bird -f GLOB exited $?"
 	cmp -s "$tmp/$node.glob" "$out" || fail "-f GLOB renders differently for $node"
 

@@ -90,10 +90,13 @@ plugin = conf["plugins"][0]
 # The test's own folders instead of the node's /run and /var/lib.
 plugin["endpointDir"] = sys.argv[2] + "/endpoints"
 plugin["ipam"]["dataDir"] = sys.argv[2] + "/ipam"
+plugin["ipam"]["nodeRangesFile"] = sys.argv[2] + "/node-ranges.json"
 json.dump(conf, open(sys.argv[2] + "/net.d/10-handoff.conflist", "w"), indent=1)
 EOF
 net_name=$(jq -r .name "$dir/net.d/10-handoff.conflist")
-subnet=$(jq -r '.plugins[0].ipam.ranges[0][0].subnet' "$dir/net.d/10-handoff.conflist")
+# The conflist says "usePodCidr": the node's own range, which the watcher
+# publishes from its Node object (below).
+subnet=10.65.0.0/24
 prefix=${subnet%.*}. # "10.65.0."
 
 cp /bin/busybox "$dir/rootfs/bin/"
@@ -109,8 +112,10 @@ pm import --change 'CMD ["/bin/sh"]' "$dir/rootfs.tar" localhost/handoff-test-bo
 		printf -- '---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec: {nodeName: node-1}\n' "$n"
 	done
 } >"$dir/ds/pods.yaml"
+printf 'apiVersion: v1\nkind: Node\nmetadata: {name: node-1}\nspec: {podCIDRs: [%s]}\n' "$subnet" >"$dir/ds/node.yaml"
 nsenter --net="/run/netns/$net" "$build/watcher/handoff-watcher" run --node node-1 \
 	--datastore "dir:$dir/ds" --endpoint-dir "$dir/endpoints" --http 127.0.0.1:9099 \
+	--node-ranges "$dir/node-ranges.json" --state-file "$dir/state.json" \
 	>"$dir/watcher.log" 2>&1 &
 wpid=$!
 
@@ -140,6 +145,9 @@ no_leaks() {
 	wait_for "$1: routes removed ($(ip -n "$net" route show proto 88 | head -3))" unrouted
 	wait_for "$1: ARP drops removed" no_arp_drop
 }
+
+# The watcher has published the node's range: the CNI can allocate.
+wait_for "the node's ranges published" test -s "$dir/node-ranges.json"
 
 # --- two containers: addresses, routes, ARP drops, traffic.
 t0=$(date +%s)
