@@ -92,7 +92,7 @@ ip -n hnr-pod-a-$tag link show eth0 >/dev/null 2>&1 && fail "failed ADD left the
 # --- the watchers publish their own node's ranges.
 for n in a b; do
 	ip netns exec "hnr-node-$n-$tag" "$watcher" run --node "node-$n" --datastore "dir:$dir/$n/ds" \
-		--endpoint-dir "$dir/$n/endpoints" --node-ranges "$dir/$n/ranges.json" \
+		--endpoint-dir "$dir/$n/endpoints" --node-ranges "$dir/$n/ranges.json" --state-file "$dir/$n/state.json" \
 		--http 127.0.0.1:9099 >"$dir/$n/watcher.log" 2>&1 &
 	pids+=($!)
 done

@@ -100,7 +100,8 @@ ip -n "$host" link show "$(ifname_of default plainctr2)" >/dev/null 2>&1 || fail
 mkdir -p "$dir/ds"
 printf 'apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec: {nodeName: node-1}\n' >"$dir/ds/web.yaml"
 ip netns exec "$host" "$build/watcher/handoff-watcher" run --node node-1 --datastore "dir:$dir/ds" \
-	--endpoint-dir "$dir/endpoints" --http 127.0.0.1:9099 >"$dir/watcher.log" 2>&1 &
+	--endpoint-dir "$dir/endpoints" --http 127.0.0.1:9099 --state-file "$dir/state.json" \
+	>"$dir/watcher.log" 2>&1 &
 wpid=$!
 addr=$(record_of podctr1 | jq -r '.spec.addresses[0] | split("/")[0]')
 ok=
