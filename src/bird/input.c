@@ -428,6 +428,7 @@ int bird_input_build(const struct bgp_resources *set, const char *node, struct b
 	out->addr[BGP_V6] = me->addr[BGP_V6];
 	node_bgp_settings(set, me, &out->as, &out->listen_port);
 	out->bind_node_ip = global && global->bind_node_ip;
+	out->route_reflector = me->rr_cluster_id != NULL;
 	out->normal[BGP_V4] = global ? global->normal[BGP_V4] : BGP_DEFAULT_PRIORITY;
 	out->normal[BGP_V6] = global ? global->normal[BGP_V6] : BGP_DEFAULT_PRIORITY;
 	out->workload_rt_proto = BIRD_WORKLOAD_RT_PROTO;

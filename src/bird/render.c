@@ -609,17 +609,25 @@ static void render_kernel(struct sb *b, const struct bird_input *in, enum bgp_fa
 
 static void render_export_policy(struct sb *b, const struct bird_input *in, enum bgp_family family)
 {
+	sb_puts(b, "# What this node announces: its blocks as aggregates, and its workload\n"
+	           "# routes (those inside a block only while elevated). Called last by every\n"
+	           "# peer's export filter: accept/reject here ends that filter.\n"
+	           "function handoff_export_to_bgp_peers()\n{\n");
+	if (in->route_reflector)
+		/* A reflector passes on what its clients announce (the peer's
+		 * export filter has already set krt_metric from the LOCAL_PREF
+		 * it came with, which goes on unchanged); BIRD's iBGP rules
+		 * still decide which sessions may carry a reflected route. */
+		sb_puts(b, "  # Route reflector: reflect routes learned over BGP.\n"
+		           "  if ( defined(source) && source = RTS_BGP ) then { accept; }\n");
 	sb_printf(b,
-	          "# What this node announces: its blocks as aggregates, and its workload\n"
-	          "# routes (those inside a block only while elevated). Called last by every\n"
-	          "# peer's export filter: accept/reject here ends that filter.\n"
-	          "function handoff_export_to_bgp_peers()\n{\n"
 	          "  handoff_aggr();\n"
 	          "  if ( defined(source) && source = RTS_INHERIT ) then {\n"
 	          "    if ( defined(krt_source) && krt_source = %u ) then { accept; }\n"
 	          "  }\n"
 	          "  reject;\n}\n",
 	          in->workload_rt_proto);
+	(void)family;
 }
 
 static void render_bgp(struct sb *b, const struct bird_input *in, const struct filter_index *idx,

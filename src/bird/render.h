@@ -62,6 +62,7 @@ struct bird_input {
 	uint32_t normal[2];         /* normal route priority per family (1..2^31-2) */
 	uint16_t listen_port;       /* 0: default */
 	bool bind_node_ip;          /* listen on addr[family] only (bindMode: NodeIP) */
+	bool route_reflector;       /* the node has a routeReflectorClusterID */
 	uint32_t workload_rt_proto; /* BIRD_WORKLOAD_RT_PROTO normally */
 	struct bird_peer *peers;    /* any order: rendered sorted by protocol name */
 	size_t npeers;
