@@ -131,7 +131,7 @@ static void usage(FILE *f)
 	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
 	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n"
 	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
-	    "          [--watch-timeout SECONDS]\n");
+	    "          [--watch-timeout SECONDS] [--secret-namespace NS]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -149,6 +149,7 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"flags-file", required_argument, NULL, 'F'},
 	    {"watch-timeout", required_argument, NULL, 'T'},
+	    {"secret-namespace", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -156,6 +157,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	int c;
 
 	o->node = getenv("NODE_NAME");
+	/* BGP passwords: Secrets of the watcher's own namespace only (its Role
+	 * grants nothing else; manifests/15-bgp-secrets-rbac.yaml). */
+	o->secret_namespace = getenv("POD_NAMESPACE") ? getenv("POD_NAMESPACE") : "handoff-system";
 	o->http_listen = "127.0.0.1:9099";
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -205,6 +209,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 			break;
 		case 'F':
 			o->flags_file = optarg;
+			break;
+		case 'S':
+			o->secret_namespace = optarg;
 			break;
 		case 'T': {
 			/* Watch timeoutSeconds; a stalled stream is noticed after
@@ -320,6 +327,7 @@ int cmd_run(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	if (parse_opts(argc, argv, &w.opt) < 0)
 		return 2;
+	w.bgp.secret_namespace = w.opt.secret_namespace;
 	w.loop = loop_new();
 	w.engine = engine_new(w.opt.node);
 	w.pods = pod_store_new();

@@ -52,6 +52,33 @@ static void on_notice(void *arg, const char *kind, const char *message)
 	hlog(HLOG_WARN, "API server", "kind=%s message=%s", kind, hlog_q(message));
 }
 
+/* BGP passwords (BGPPeer.spec.password, nodeMeshPassword): the Secrets of
+ * the watcher's own namespace, the only ones its Role lets it read. Their
+ * values go into the BGP set and bird.cfg (0600), never into a log line. */
+static int watch_secrets(struct watcher *w, struct herr *err)
+{
+	static char path[300];
+	struct kube_watch_opts o = {
+	    .path = path,
+	    .kind = "Secret",
+	    .api_version = "v1",
+	    .timeout_seconds = w->opt.watch_timeout_s,
+	    .digests = true,
+	};
+	struct kube_watch *kw;
+
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets", w->opt.secret_namespace);
+	kw = kube_watch_start(w->kube, &o, intake_object, on_synced, on_notice, w, err);
+	if (!kw)
+		return -1;
+	if (w->nwatches < sizeof(w->watches) / sizeof(w->watches[0])) {
+		w->watches[w->nwatches] = kw;
+		w->watch_kinds[w->nwatches++] = "Secret";
+	}
+	w->pending_lists++;
+	return 0;
+}
+
 int watcher_kube_start(struct watcher *w, struct herr *err)
 {
 	struct kube_config cfg = {0};
@@ -67,6 +94,8 @@ int watcher_kube_start(struct watcher *w, struct herr *err)
 	if (!w->kube)
 		return -1;
 	snprintf(selector, sizeof(selector), "spec.nodeName=%s", w->opt.node);
+	if (watch_secrets(w, err) < 0)
+		return -1;
 	for (size_t i = 0; i < NRESOURCES; i++) {
 		const struct resource *res = &resources[i];
 		struct kube_watch_opts o = {

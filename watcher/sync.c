@@ -103,6 +103,11 @@ int sync_bird(struct watcher *w)
 		hlog(HLOG_DEBUG, "BIRD configuration not rendered", "reason=%s", hlog_q(err.msg));
 		return 0;
 	}
+	if (in.missing_secret)
+		/* The Secret's name only: never a value. */
+		hlog(HLOG_WARN, "BGP password not available; sessions rendered without it",
+		     "secret=%s/%s", w->opt.secret_namespace ? w->opt.secret_namespace : "",
+		     in.missing_secret);
 	for (int fam = 0; fam < 2; fam++) {
 		char *text = NULL;
 		if (bird_render(&in, fam == 0 ? BGP_V4 : BGP_V6, &text, &err) < 0) {

@@ -36,6 +36,7 @@ struct watcher_opts {
 	const char *log_level;     /* --log-level: debug, info, warn, error */
 	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
 	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
+	const char *secret_namespace; /* --secret-namespace: where BGP password Secrets live */
 };
 
 struct watcher {

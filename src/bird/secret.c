@@ -193,8 +193,10 @@ const char *bgp_resources_secret(const struct bgp_resources *set, const struct b
 		return NULL;
 	for (size_t i = 0; i < set->nsecrets; i++) {
 		const struct bgp_secret *s = &set->secrets[i];
-		if (strcmp(s->name, ref->name) ||
-		    (set->secret_namespace && strcmp(s->namespace, set->secret_namespace)))
+		/* A Secret written without a namespace (a folder of YAML)
+		 * counts as the watcher's own. */
+		if (strcmp(s->name, ref->name) || (set->secret_namespace && *s->namespace &&
+		                                   strcmp(s->namespace, set->secret_namespace)))
 			continue;
 		for (size_t k = 0; k < s->n; k++)
 			if (!strcmp(s->keys[k], ref->key))
