@@ -1,7 +1,8 @@
 /* test_bird_reference.c - the reference implementation's confd golden cases
  * (test/bird/reference/<case>/, copied from Calico confd's tests; README.md
  * there lists them): render kube-master's bird.cfg and bird6.cfg from
- * input.yaml and compare
+ * input.yaml (for node `kube-master`, or the one the case's `node` file names)
+ * and compare
  *  - the BGP Filters section, exactly (after dropping whitespace-only lines
  *    and trailing blanks, as the reference harness compares);
  *  - every `protocol bgp` block, by name: the same set of blocks, each
@@ -234,7 +235,16 @@ static void run_case(const char *name, size_t counts[3])
 		if (bgp_resources_add(&set, docs.v[i], &err) < 0)
 			fail_msg("%s: %s", name, err.msg);
 	yaml_docs_free(&docs);
-	if (bird_input_build(&set, "kube-master", &in, &err) < 0)
+	/* The node rendered for: kube-master, or what the case's `node` file says. */
+	char node[64] = "kube-master";
+	snprintf(path, sizeof(path), "%s/test/bird/reference/%s/node", src, name);
+	FILE *nf = fopen(path, "r");
+	if (nf) {
+		assert_non_null(fgets(node, sizeof(node), nf));
+		node[strcspn(node, "\n")] = '\0';
+		fclose(nf);
+	}
+	if (bird_input_build(&set, node, &in, &err) < 0)
 		fail_msg("%s: %s", name, err.msg);
 
 	for (int f = 0; f < 2; f++) {
