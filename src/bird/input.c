@@ -153,14 +153,16 @@ static void set_rr(const struct resolve *r, struct bird_peer *p, const char *pee
 }
 
 /* A password from a Secret, NULL (and noted as missing) when there is none
- * or it cannot be written: BIRD 1.6 strings have no escapes, so a double
- * quote or a newline would end it. */
+ * or BIRD cannot use it: BIRD 1.6 strings have no escapes, so a double quote
+ * or a newline would end it, and the kernel takes TCP MD5 keys of at most 80
+ * bytes (TCP_MD5SIG_MAXKEYLEN; BIRD would accept the file and then fail to
+ * open the session). */
 static const char *password(struct resolve *r, const struct bgp_secret_ref *ref)
 {
 	bool missing;
 	const char *pw = bgp_resources_secret(r->set, ref, &missing);
 
-	if (pw && strpbrk(pw, "\"\n")) {
+	if (pw && (strpbrk(pw, "\"\n") || strlen(pw) > 80 || !*pw)) {
 		pw = NULL;
 		missing = true;
 	}

@@ -582,7 +582,8 @@ static void test_deterministic(void **state)
 	"spec: {bindMode: NodeIP, nodeMeshMaxRestartTime: 90s, nodeMeshPassword: {secretKeyRef: "  \
 	"{name: bgp, key: mesh}}}\n"                                                               \
 	"---\nkind: Secret\napiVersion: v1\nmetadata: {name: bgp, namespace: handoff}\n"           \
-	"data: {mesh: bWVcc2g=, quote: YSJi}\nstringData: {tor: s3cret}\n"                         \
+	"data: {mesh: bWVcc2g=, quote: YSJi}\nstringData: {tor: s3cret, long: "                    \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx}\n"     \
 	"---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: rr1, labels: {rr: "   \
 	"'true'}}\nspec: {bgp: {ipv4Address: 10.0.0.1/24, routeReflectorClusterID: 1.2.3.4}}\n"    \
 	"---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: rr2, labels: {rr: "   \
@@ -666,6 +667,12 @@ static void test_missing_secret(void **state)
 	/* A value with a double quote cannot be a BIRD 1.6 string. */
 	free(set.configs[0].mesh_password.key);
 	set.configs[0].mesh_password.key = strdup("quote");
+	assert_int_equal(bird_input_build(&set, "c1", &in, &err), 0);
+	assert_string_equal(in.missing_secret, "bgp");
+	bird_input_free(&in);
+	/* Nor one longer than a TCP MD5 key (80 bytes). */
+	free(set.configs[0].mesh_password.key);
+	set.configs[0].mesh_password.key = strdup("long");
 	assert_int_equal(bird_input_build(&set, "c1", &in, &err), 0);
 	assert_string_equal(in.missing_secret, "bgp");
 	bird_input_free(&in);
