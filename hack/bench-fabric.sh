@@ -53,6 +53,40 @@ TOOL=$HANDOFF_BUILD_DIR/test/e2e/fabric_switch_time
 [ -x "$TOOL" ] || die "$TOOL not built"
 [ -x "$WATCHER" ] || die "$WATCHER not built"
 topo_init
+# The kernel's IPv4 neighbour (ARP) table is one for all namespaces, and by
+# default refuses entries past gc_thresh3 = 1024 (sendmsg: ENOBUFS; TCP
+# sessions stall): a 50-node mesh alone needs 50 x 49. Raised for the run,
+# restored on exit.
+NEIGH_SAVED=()
+for k in 1 2 3; do
+	NEIGH_SAVED+=("$(sysctl -n "net.ipv4.neigh.default.gc_thresh$k")")
+done
+neigh_restore() {
+	local k
+	for k in 1 2 3; do
+		sysctl -qw "net.ipv4.neigh.default.gc_thresh$k=${NEIGH_SAVED[$((k - 1))]}" || true
+	done
+}
+bench_exit() {
+	local status=$?
+	neigh_restore
+	(exit "$status")
+	topo_cleanup
+}
+trap bench_exit EXIT
+want=(4096 16384 32768)
+for k in 1 2 3; do
+	[ "${NEIGH_SAVED[$((k - 1))]}" -ge "${want[$((k - 1))]}" ] ||
+		sysctl -qw "net.ipv4.neigh.default.gc_thresh$k=${want[$((k - 1))]}"
+done
+# BENCH_FABRIC_HOLD=SECONDS: on a failure, keep everything that long for a look.
+if [ -n "${BENCH_FABRIC_HOLD:-}" ]; then
+	die() {
+		log "FAIL: $*; holding $BENCH_FABRIC_HOLD s (TOPO_DIR=$TOPO_DIR, namespaces hoe2e-$TOPO_ID-*)"
+		sleep "$BENCH_FABRIC_HOLD"
+		exit 1
+	}
+fi
 start_s=$(date +%s)
 RESULTS=$TOPO_DIR/results
 : >"$RESULTS"
@@ -138,8 +172,16 @@ run_config() {
 	deadline=$((t0 + 60000 + 2000 * n))
 	for i in $(seq 1 "$n"); do
 		while down=$(sessions_down "$i") && [ "$down" -gt 0 ]; do
-			[ "$(date +%s%3N)" -le "$deadline" ] ||
+			if [ "$(date +%s%3N)" -gt "$deadline" ]; then
+				local proto peer
+				for proto in $(bctl "n$i" show protocols | awk '$2 == "BGP" && $6 != "Established" { print $1 }'); do
+					bctl "n$i" show protocols all "$proto" >&2
+					peer=${proto##*_}
+					log "the other side, n$peer:"
+					bctl "n$peer" show protocols all "$(echo "$proto" | sed "s/_$peer\$/_$i/")" >&2 || true
+				done
 				die "$mode/$n: n$i still has $down sessions down after $(((deadline - t0) / 1000)) s"
+			fi
 			sleep 0.2
 		done
 	done
@@ -156,7 +198,7 @@ run_config() {
 	wl_route_add "n$src" "$VM_NET" 1024
 	for i in "${observers[@]}"; do
 		[ "$i" = "$src" ] && continue
-		wait_route "n$i" "$VM_NET" "via=$(addr "$src") metric=1024 proto=bird" 20000 2>/dev/null ||
+		wait_route "n$i" "$VM_NET" "via=$(addr "$src") metric=1024 proto=bird" 20000 ||
 			die "$mode/$n: n$i never learned the VM's route"
 	done
 
