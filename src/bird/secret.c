@@ -119,14 +119,11 @@ int bgp_secret_decode(const json_t *obj, struct bgp_secret *out, struct herr *er
 		goto oom;
 	json_object_foreach(json_object_get(obj, "data"), key, v)
 	{
+		/* A value that is not text (a certificate bundle, a keytab) is
+		 * no password: left out, so that a reference to it is reported
+		 * as missing, and other Secrets of the namespace are no error. */
 		char *val = json_is_string(v) ? b64_text(json_string_value(v)) : NULL;
-		if (!val) {
-			bgp_secret_free(out);
-			return herr_set(err, -EINVAL,
-			                "Secret %s: data.%s: not base64 of text (value not shown)",
-			                nm, key);
-		}
-		if (set_value(out, key, val) < 0)
+		if (val && set_value(out, key, val) < 0)
 			goto oom;
 	}
 	json_object_foreach(json_object_get(obj, "stringData"), key, v)

@@ -582,7 +582,7 @@ static void test_deterministic(void **state)
 	"spec: {bindMode: NodeIP, nodeMeshMaxRestartTime: 90s, nodeMeshPassword: {secretKeyRef: "  \
 	"{name: bgp, key: mesh}}}\n"                                                               \
 	"---\nkind: Secret\napiVersion: v1\nmetadata: {name: bgp, namespace: handoff}\n"           \
-	"data: {mesh: bWVcc2g=, quote: YSJi}\nstringData: {tor: s3cret, long: "                    \
+	"data: {mesh: bWVcc2g=, quote: YSJi, bin: AAEC}\nstringData: {tor: s3cret, long: "         \
 	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx}\n"     \
 	"---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: rr1, labels: {rr: "   \
 	"'true'}}\nspec: {bgp: {ipv4Address: 10.0.0.1/24, routeReflectorClusterID: 1.2.3.4}}\n"    \
@@ -667,6 +667,13 @@ static void test_missing_secret(void **state)
 	/* A value with a double quote cannot be a BIRD 1.6 string. */
 	free(set.configs[0].mesh_password.key);
 	set.configs[0].mesh_password.key = strdup("quote");
+	assert_int_equal(bird_input_build(&set, "c1", &in, &err), 0);
+	assert_string_equal(in.missing_secret, "bgp");
+	bird_input_free(&in);
+	/* Nor binary data (the Secret itself is accepted: a namespace may
+	 * hold other Secrets). */
+	free(set.configs[0].mesh_password.key);
+	set.configs[0].mesh_password.key = strdup("bin");
 	assert_int_equal(bird_input_build(&set, "c1", &in, &err), 0);
 	assert_string_equal(in.missing_secret, "bgp");
 	bird_input_free(&in);
