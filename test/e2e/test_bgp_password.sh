@@ -20,11 +20,13 @@ topo_init
 [ -x "$WATCHER" ] || die "$WATCHER not built"
 WATCHER_PID=
 stop_watcher() {
+	local status=$? # topo_cleanup exits with it: keep a failure a failure
 	if [ -n "$WATCHER_PID" ]; then
 		kill "$WATCHER_PID" 2>/dev/null
 		wait "$WATCHER_PID" 2>/dev/null
 	fi
 	WATCHER_PID=
+	(exit "$status")
 	topo_cleanup
 }
 trap stop_watcher EXIT
