@@ -64,6 +64,7 @@ static int watch_secrets(struct watcher *w, struct herr *err)
 	    .api_version = "v1",
 	    .timeout_seconds = w->opt.watch_timeout_s,
 	    .digests = true,
+	    .sensitive = true,
 	};
 	struct kube_watch *kw;
 

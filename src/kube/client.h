@@ -65,6 +65,8 @@ struct kube_watch_opts {
 	 * a consumer that keeps its own decoded state, and needs only kind,
 	 * namespace and name of a deleted object. */
 	bool digests;
+	/* Objects hold credentials (Secrets): no log line quotes their text. */
+	bool sensitive;
 };
 
 /* After the first complete list of a watch (readiness). An optional resource
