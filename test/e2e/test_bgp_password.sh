@@ -83,7 +83,7 @@ wait_established c Node_10_97_0_1
 # can read one second apart between two calls without any change.
 session_ac() {
 	bctl a show protocols Node_10_97_0_3 | awk '/^Node_/ { print $1, $4, $6 }'
-	ip netns exec "$(ns_of a)" ss -Htn state established dst 10.97.0.3
+	ip netns exec "$(ns_of a)" ss -Htn state established dst 10.97.0.3 | awk '{ print $3, $4 }'
 }
 before=$(session_ac)
 echo "$before" | grep -q ' 10.97.0.3:' || die "no TCP connection from A to C: $before"
