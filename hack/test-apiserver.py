@@ -5,7 +5,7 @@ It serves list and watch for the resources handoff-watcher follows, the way
 kube-apiserver does, and lets a test change objects and inject faults.
 
 API (HTTPS on 127.0.0.1, bearer-token auth; --plain-http for debugging):
-  GET /api/v1/{pods,nodes}, /apis/projectcalico.org/v3/{felixconfigurations,
+  GET /api/v1/{pods,nodes,secrets}, /apis/projectcalico.org/v3/{felixconfigurations,
       bgpconfigurations,bgppeers,bgpfilters,livemigrations},
       /apis/kubevirt.io/v1/virtualmachineinstancemigrations
       (also /.../namespaces/NS/<plural>[/NAME] for namespaced kinds)
@@ -107,6 +107,7 @@ except ImportError:  # JSON bodies still work
 KINDS = {
     "Pod": ("/api/v1", "pods", True, "v1"),
     "Node": ("/api/v1", "nodes", False, "v1"),
+    "Secret": ("/api/v1", "secrets", True, "v1"),
     "FelixConfiguration": ("/apis/projectcalico.org/v3", "felixconfigurations", False,
                            "projectcalico.org/v3"),
     "BGPConfiguration": ("/apis/projectcalico.org/v3", "bgpconfigurations", False,
@@ -320,7 +321,8 @@ class ApiHandler(Handler):
         with self.server.store.cond:
             self.server.store.requests.append({"method": self.command, "resource": resource,
                                                "watch": watch, "query": query,
-                                               "status": status})
+                                               "status": status,
+                                               "path": urllib.parse.urlsplit(self.path).path})
 
     def do_GET(self):
         st = self.server.store

@@ -175,6 +175,11 @@ static void start(struct bird_family *bf)
 		hlog(HLOG_DEBUG, "BIRD configuration not rendered", "reason=%s", hlog_q(err.msg));
 		return;
 	}
+	if (in.missing_secret && bf->fam == BGP_V4)
+		/* The Secret's name only: never a value. */
+		hlog(HLOG_WARN, "BGP password not available; sessions rendered without it",
+		     "secret=%s/%s", w->opt.secret_namespace ? w->opt.secret_namespace : "",
+		     in.missing_secret);
 	r = bird_render(&in, (enum bgp_family)bf->fam, &text, &err);
 	bird_input_free(&in);
 	if (r < 0) {

@@ -138,7 +138,7 @@ static void usage(FILE *f)
 	    "          [--watch-timeout SECONDS] [--unready-after SECONDS]\n"
 	    "          [--migrations-history N (finished migrations kept, 1000)]\n"
 	    "          [--state-file PATH (default " STATE_FILE_DEFAULT "; \"\" for none)]\n"
-	    "          [--node-ranges FILE] [--metrics ADDR:PORT]\n");
+	    "          [--node-ranges FILE] [--metrics ADDR:PORT] [--secret-namespace NS]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -161,6 +161,7 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"migrations-history", required_argument, NULL, 'M'},
 	    {"node-ranges", required_argument, NULL, 'R'},
 	    {"metrics", required_argument, NULL, 'm'},
+	    {"secret-namespace", required_argument, NULL, 'C'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -168,6 +169,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	int c;
 
 	o->node = getenv("NODE_NAME");
+	/* BGP passwords: Secrets of the watcher's own namespace only (its Role
+	 * grants nothing else; manifests/15-bgp-secrets-rbac.yaml). */
+	o->secret_namespace = getenv("POD_NAMESPACE") ? getenv("POD_NAMESPACE") : "handoff-system";
 	o->http_listen = "127.0.0.1:9099";
 	o->state_file = STATE_FILE_DEFAULT;
 	optind = 1;
@@ -218,6 +222,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 			break;
 		case 'F':
 			o->flags_file = optarg;
+			break;
+		case 'C':
+			o->secret_namespace = optarg;
 			break;
 		case 'T': {
 			/* Watch timeoutSeconds; a stalled stream is noticed after
@@ -374,6 +381,7 @@ int cmd_run(int argc, char **argv)
 	memset(&w, 0, sizeof(w));
 	if (parse_opts(argc, argv, &w.opt) < 0)
 		return 2;
+	w.bgp.secret_namespace = w.opt.secret_namespace;
 	w.loop = loop_new();
 	w.engine = engine_new(w.opt.node);
 	w.pods = pod_store_new();

@@ -101,7 +101,7 @@ static bool is_bgp_kind(const char *kind)
 {
 	return !strcmp(kind, "BGPConfiguration") || !strcmp(kind, "BGPPeer") ||
 	       !strcmp(kind, "BGPFilter") || !strcmp(kind, "Node") ||
-	       !strcmp(kind, "BlockAffinity");
+	       !strcmp(kind, "BlockAffinity") || !strcmp(kind, "Secret");
 }
 
 void intake_object(void *arg, enum obj_event ev, const json_t *obj)
@@ -123,8 +123,13 @@ void intake_object(void *arg, enum obj_event ev, const json_t *obj)
 		return;
 	}
 	if (is_bgp_kind(kind)) {
+		char ns_name[600];
+		/* A Secret is known by namespace and name (BGP passwords). */
+		snprintf(ns_name, sizeof(ns_name), "%s%s%s", meta(obj, "namespace"),
+		         *meta(obj, "namespace") ? "/" : "", meta(obj, "name"));
 		if (ev == OBJ_DELETED)
-			bgp_resources_remove(&w->bgp, kind, meta(obj, "name"));
+			bgp_resources_remove(&w->bgp, kind,
+			                     strcmp(kind, "Secret") ? meta(obj, "name") : ns_name);
 		else if (bgp_resources_add(&w->bgp, obj, &err) < 0) {
 			rejected(w, obj, &err);
 			return;

@@ -54,6 +54,34 @@ static void on_notice(void *arg, const char *kind, const char *message)
 	hlog(HLOG_WARN, "API server", "kind=%s message=%s", kind, hlog_q(message));
 }
 
+/* BGP passwords (BGPPeer.spec.password, nodeMeshPassword): the Secrets of
+ * the watcher's own namespace, the only ones its Role lets it read. Their
+ * values go into the BGP set and bird.cfg (0600), never into a log line. */
+static int watch_secrets(struct watcher *w, struct herr *err)
+{
+	static char path[300];
+	struct kube_watch_opts o = {
+	    .path = path,
+	    .kind = "Secret",
+	    .api_version = "v1",
+	    .timeout_seconds = w->opt.watch_timeout_s,
+	    .digests = true,
+	    .sensitive = true,
+	};
+	struct kube_watch *kw;
+
+	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/secrets", w->opt.secret_namespace);
+	kw = kube_watch_start(w->kube, &o, intake_object, on_synced, on_notice, w, err);
+	if (!kw)
+		return -1;
+	if (w->nwatches < sizeof(w->watches) / sizeof(w->watches[0])) {
+		w->watches[w->nwatches] = kw;
+		w->watch_kinds[w->nwatches++] = "Secret";
+	}
+	w->pending_lists++;
+	return 0;
+}
+
 int watcher_kube_start(struct watcher *w, struct herr *err)
 {
 	struct kube_config cfg = {0};
@@ -69,6 +97,8 @@ int watcher_kube_start(struct watcher *w, struct herr *err)
 	if (!w->kube)
 		return -1;
 	snprintf(selector, sizeof(selector), "spec.nodeName=%s", w->opt.node);
+	if (watch_secrets(w, err) < 0)
+		return -1;
 	for (size_t i = 0; i < NRESOURCES; i++) {
 		const struct resource *res = &resources[i];
 		struct kube_watch_opts o = {
@@ -105,20 +135,29 @@ int watcher_kube_start(struct watcher *w, struct herr *err)
 
 #define UNREADY_AFTER_S 60
 
+/* Whether a watched kind may be missing (KubeVirt's): the Secret watch is
+ * not in the table and is required. */
+static bool resource_optional(const char *kind)
+{
+	for (size_t i = 0; i < NRESOURCES; i++)
+		if (!strcmp(resources[i].kind, kind))
+			return resources[i].optional;
+	return false;
+}
+
 int watcher_kube_unready(struct watcher *w, char *buf, size_t len)
 {
 	uint64_t now = loop_now_ms(), limit;
 
 	limit =
 	    (uint64_t)(w->opt.unready_after_s ? w->opt.unready_after_s : UNREADY_AFTER_S) * 1000;
-	/* The watches were started in the table's order. */
-	for (size_t i = 0; i < w->nwatches && i < NRESOURCES; i++) {
+	for (size_t i = 0; i < w->nwatches; i++) {
 		struct kube_watch_stats st;
-		if (resources[i].optional)
+		if (resource_optional(w->watch_kinds[i]))
 			continue;
 		kube_watch_get_stats(w->watches[i], &st);
 		if (st.failing_since_ms && now - st.failing_since_ms >= limit) {
-			snprintf(buf, len, "%s: failing for %llu s: %s\n", resources[i].kind,
+			snprintf(buf, len, "%s: failing for %llu s: %s\n", w->watch_kinds[i],
 			         (unsigned long long)((now - st.failing_since_ms) / 1000),
 			         st.last_error);
 			return 1;

@@ -44,6 +44,7 @@ struct watcher_opts {
 	const char *state_file;      /* --state-file: migrations kept across restarts; "" = none */
 	const char *node_ranges_file;  /* --node-ranges: this node's podCIDRs for the CNI */
 	const char *metrics_listen;    /* --metrics: a second listener with /metrics only */
+	const char *secret_namespace;  /* --secret-namespace: where BGP password Secrets live */
 };
 
 struct saved_state;

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bird/validate.h"
+#include "bird/secret.h"
 #include "core/selector.h"
 
 /* ---- error helpers ---------------------------------------------------------- */
@@ -65,6 +66,11 @@ static int check_fields(const struct ctx *c, const char *path, const json_t *o,
 }
 
 /* ---- scalar parsers ------------------------------------------------------------ */
+
+/* The BGP session fields decoded after the rest (defined with the BGPPeer
+ * decoder, which has the duration parser). */
+static int bgp_config_decode_mesh(const struct ctx *c, const json_t *spec, struct bgp_config *out);
+static int bgp_peer_decode_session(const struct ctx *c, const json_t *spec, struct bgp_peer *out);
 
 /* AS 0 is reserved (RFC 7607): BIRD refuses it as a local or remote AS
  * ("Local AS number must be set") and it must not appear in a path. */
@@ -680,6 +686,7 @@ void bgp_config_free(struct bgp_config *c)
 	if (!c)
 		return;
 	free(c->name);
+	bgp_secret_ref_free(&c->mesh_password);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -690,13 +697,13 @@ const char *const bgp_config_fields[] = {"asNumber",
                                          "ipv6NormalRoutePriority",
                                          "listenPort",
                                          "logSeverityScreen",
+                                         "nodeMeshPassword",
+                                         "nodeMeshMaxRestartTime",
+                                         "bindMode",
                                          NULL};
 /* Calico fields that change what BIRD would do; silently ignoring them
  * would render something the operator did not ask for. */
-const char *const bgp_config_unsupported[] = {"nodeMeshPassword",
-                                              "nodeMeshMaxRestartTime",
-                                              "bindMode",
-                                              "ignoredInterfaces",
+const char *const bgp_config_unsupported[] = {"ignoredInterfaces",
                                               "communities",
                                               "prefixAdvertisements",
                                               "serviceClusterIPs",
@@ -763,9 +770,13 @@ int bgp_config_decode(const json_t *obj, struct bgp_config *out, struct herr *er
 				            "\"%s\" is not Debug, Info, Warning, Error or Fatal",
 				            s);
 		}
+		if ((rc = bgp_config_decode_mesh(&c, spec, out)) < 0)
+			return rc;
 	}
-	if (!(out->name = strdup(name)))
+	if (!(out->name = strdup(name))) {
+		bgp_config_free(out);
 		return herr_set(err, -ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -780,6 +791,8 @@ void bgp_peer_free(struct bgp_peer *p)
 	free(p->node_selector);
 	free(p->peer_ip);
 	free(p->peer_selector);
+	bgp_secret_ref_free(&p->password);
+	free(p->reachable_by);
 	for (size_t i = 0; i < p->nfilters; i++)
 		free(p->filters[i]);
 	free(p->filters);
@@ -910,9 +923,11 @@ const char *const bgp_peer_fields[] = {"node",
                                        "keepOriginalNextHop",
                                        "numAllowedLocalASNumbers",
                                        "ttlSecurity",
+                                       "password",
+                                       "reachableBy",
+                                       "reversePeering",
                                        NULL};
-const char *const bgp_peer_unsupported[] = {"password", "reachableBy", "localWorkloadSelector",
-                                            "reversePeering", NULL};
+const char *const bgp_peer_unsupported[] = {"localWorkloadSelector", NULL};
 
 int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 {
@@ -972,10 +987,6 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 		if ((rc = parse_speaker_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
 			goto out;
 		out->has_as = true;
-	}
-	if (out->peer_ip && !out->has_as) {
-		rc = fail(&c, "spec.asNumber", "required with peerIP");
-		goto out;
 	}
 	if ((v = json_object_get(spec, "localASNumber")) && !json_is_null(v)) {
 		if ((rc = parse_speaker_asn(&c, "spec.localASNumber", v, &out->local_as)) < 0)
@@ -1061,12 +1072,123 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 			out->nfilters++;
 		}
 	}
+	if ((rc = bgp_peer_decode_session(&c, spec, out)) < 0)
+		goto out;
 	return 0;
 oom:
 	rc = herr_set(err, -ENOMEM, "out of memory");
 out:
 	bgp_peer_free(out);
 	return rc;
+}
+
+/* {secretKeyRef: {name, key}} (Calico's BGPPassword). */
+static int decode_secret_ref(const struct ctx *c, const char *field, const json_t *v,
+                             struct bgp_secret_ref *out)
+{
+	static const char *const fields[] = {"secretKeyRef", NULL};
+	static const char *const ref_fields[] = {"name", "key", "optional", NULL};
+	const json_t *ref, *name, *key, *optional;
+	char f[96], sub[128];
+	int rc;
+
+	if (!json_is_object(v))
+		return fail(c, field, "must be an object with secretKeyRef");
+	if ((rc = check_fields(c, field, v, fields, NULL)) < 0)
+		return rc;
+	snprintf(f, sizeof(f), "%s.secretKeyRef", field);
+	ref = json_object_get(v, "secretKeyRef");
+	if (!json_is_object(ref))
+		return fail(c, f, "required: {name: <Secret>, key: <key>}");
+	if ((rc = check_fields(c, f, ref, ref_fields, NULL)) < 0)
+		return rc;
+	name = json_object_get(ref, "name");
+	key = json_object_get(ref, "key");
+	optional = json_object_get(ref, "optional");
+	snprintf(sub, sizeof(sub), "%s.name", f);
+	if (!json_is_string(name) || !dns1123_subdomain(json_string_value(name)))
+		return fail(c, sub, "must be a Secret name");
+	snprintf(sub, sizeof(sub), "%s.key", f);
+	if (!json_is_string(key) || !*json_string_value(key))
+		return fail(c, sub, "must be a non-empty string");
+	snprintf(sub, sizeof(sub), "%s.optional", f);
+	if (optional && !json_is_null(optional) && !json_is_boolean(optional))
+		return fail(c, sub, "must be true or false");
+	out->name = strdup(json_string_value(name));
+	out->key = strdup(json_string_value(key));
+	if (!out->name || !out->key) {
+		bgp_secret_ref_free(out);
+		return herr_set(c->err, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static int bgp_config_decode_mesh(const struct ctx *c, const json_t *spec, struct bgp_config *out)
+{
+	const json_t *v;
+	const char *s = NULL;
+	int rc;
+
+	if ((v = json_object_get(spec, "nodeMeshPassword")) && !json_is_null(v))
+		if ((rc = decode_secret_ref(c, "spec.nodeMeshPassword", v, &out->mesh_password)) <
+		    0)
+			return rc;
+	if ((v = json_object_get(spec, "nodeMeshMaxRestartTime")) && !json_is_null(v))
+		if ((rc = parse_duration_s(c, "spec.nodeMeshMaxRestartTime", v, 65535,
+		                           &out->mesh_restart_time_s)) < 0)
+			goto out;
+	if ((v = json_object_get(spec, "bindMode")) && !json_is_null(v)) {
+		if ((rc = get_string(c, "spec.bindMode", v, &s)) < 0)
+			goto out;
+		if (!strcmp(s, "NodeIP"))
+			out->bind_node_ip = true;
+		else if (*s && strcmp(s, "None")) {
+			rc = fail(c, "spec.bindMode", "\"%s\" is not None or NodeIP", s);
+			goto out;
+		}
+	}
+	return 0;
+out:
+	bgp_secret_ref_free(&out->mesh_password);
+	return rc;
+}
+
+/* password, reachableBy, reversePeering (the caller frees `out` on error). */
+static int bgp_peer_decode_session(const struct ctx *c, const json_t *spec, struct bgp_peer *out)
+{
+	const json_t *v;
+	const char *s = NULL;
+	unsigned char buf[16];
+	int rc;
+
+	if ((v = json_object_get(spec, "password")) && !json_is_null(v))
+		if ((rc = decode_secret_ref(c, "spec.password", v, &out->password)) < 0)
+			return rc;
+	if ((v = json_object_get(spec, "reachableBy")) && !json_is_null(v)) {
+		if ((rc = get_string(c, "spec.reachableBy", v, &s)) < 0)
+			return rc;
+		if (*s) {
+			bool v6 = strchr(s, ':') != NULL;
+			if (inet_pton(v6 ? AF_INET6 : AF_INET, s, buf) != 1)
+				return fail(c, "spec.reachableBy", "\"%s\" is not an IP address",
+				            s);
+			/* A gateway only reaches peers of its own family. */
+			if (!out->peer_ip || (strchr(out->peer_ip, ':') != NULL) != v6)
+				return fail(c, "spec.reachableBy",
+				            "\"%s\" needs a peerIP of the same address family", s);
+			if (!(out->reachable_by = strdup(s)))
+				return herr_set(c->err, -ENOMEM, "out of memory");
+		}
+	}
+	if ((v = json_object_get(spec, "reversePeering")) && !json_is_null(v)) {
+		if ((rc = get_string(c, "spec.reversePeering", v, &s)) < 0)
+			return rc;
+		if (!strcmp(s, "Manual"))
+			out->reverse_manual = true;
+		else if (*s && strcmp(s, "Auto"))
+			return fail(c, "spec.reversePeering", "\"%s\" is not Auto or Manual", s);
+	}
+	return 0;
 }
 
 /* ---- Node ------------------------------------------------------------------------------ */
@@ -1079,6 +1201,7 @@ void bgp_node_free(struct bgp_node *n)
 	labels_free(&n->labels);
 	free(n->addr[0]);
 	free(n->addr[1]);
+	free(n->rr_cluster_id);
 	for (size_t i = 0; i < n->npod_cidrs; i++)
 		free(n->pod_cidrs[i]);
 	free(n->pod_cidrs);
@@ -1253,6 +1376,18 @@ static int node_decode_v3(const struct ctx *c, const json_t *obj, struct bgp_nod
 		if ((rc = parse_asn(c, "spec.bgp.asNumber", v, &n->as_number)) < 0)
 			return rc;
 		n->has_as = true;
+	}
+	if ((v = json_object_get(bgp, "routeReflectorClusterID")) && !json_is_null(v)) {
+		const char *s = NULL;
+		unsigned char a[4];
+		if ((rc = get_string(c, "spec.bgp.routeReflectorClusterID", v, &s)) < 0)
+			return rc;
+		/* BIRD's `rr cluster id` takes a router id: a dotted quad. */
+		if (*s && inet_pton(AF_INET, s, a) != 1)
+			return fail(c, "spec.bgp.routeReflectorClusterID",
+			            "\"%s\" is not an IPv4 address (a.b.c.d)", s);
+		if (*s && !(n->rr_cluster_id = strdup(s)))
+			return herr_set(c->err, -ENOMEM, "out of memory");
 	}
 	return 0;
 }
@@ -1492,6 +1627,12 @@ int bgp_resources_add(struct bgp_resources *set, const json_t *obj, struct herr 
 			return rc;
 		return put_affinity(set, &e, err);
 	}
+	if (!strcmp(kind, "Secret")) {
+		struct bgp_secret e;
+		if ((rc = bgp_secret_decode(obj, &e, err)) < 0)
+			return rc;
+		return bgp_resources_put_secret(set, &e, err);
+	}
 	if (!strcmp(kind, "Node")) {
 		struct bgp_node e;
 		bool v3 =
@@ -1528,6 +1669,8 @@ int bgp_resources_remove(struct bgp_resources *set, const char *kind, const char
 		SET_REMOVE(set->affinities, set->naffinities, name, bgp_block_affinity_free);
 	if (!strcmp(kind, "Node"))
 		SET_REMOVE(set->nodes, set->nnodes, name, bgp_node_free);
+	if (!strcmp(kind, "Secret"))
+		return bgp_resources_remove_secret(set, name);
 	return 0;
 }
 
@@ -1543,6 +1686,9 @@ void bgp_resources_free(struct bgp_resources *set)
 		bgp_node_free(&set->nodes[i]);
 	for (size_t i = 0; i < set->naffinities; i++)
 		bgp_block_affinity_free(&set->affinities[i]);
+	for (size_t i = 0; i < set->nsecrets; i++)
+		bgp_secret_free(&set->secrets[i]);
+	free(set->secrets);
 	free(set->configs);
 	free(set->peers);
 	free(set->filters);

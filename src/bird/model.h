@@ -117,13 +117,24 @@ int bgp_community_parse(const char *s, struct bgp_community *out, struct herr *e
 
 /* ---- BGPConfiguration ------------------------------------------------------- */
 
+/* spec.password.secretKeyRef / spec.nodeMeshPassword.secretKeyRef: a key of a
+ * Secret in the watcher's own namespace (Calico: the node pod's namespace).
+ * Both NULL when absent. */
+struct bgp_secret_ref {
+	char *name;
+	char *key;
+};
+
 struct bgp_config {
 	char *name; /* "default", or "node.<nodename>" for a node override */
 	bool has_as;
 	uint32_t as_number;
-	bool mesh_enabled;    /* nodeToNodeMeshEnabled, default true */
-	uint32_t normal[2];   /* ipv4/ipv6NormalRoutePriority, default 1024 */
-	uint16_t listen_port; /* 0 when unset (BIRD's 179) */
+	bool mesh_enabled;                   /* nodeToNodeMeshEnabled, default true */
+	uint32_t normal[2];                  /* ipv4/ipv6NormalRoutePriority, default 1024 */
+	uint16_t listen_port;                /* 0 when unset (BIRD's 179) */
+	struct bgp_secret_ref mesh_password; /* nodeMeshPassword */
+	uint32_t mesh_restart_time_s;        /* nodeMeshMaxRestartTime, 0 when absent */
+	bool bind_node_ip;                   /* bindMode: NodeIP (listen on the node address) */
 };
 
 int bgp_config_decode(const struct json_t *obj, struct bgp_config *out, struct herr *err);
@@ -146,13 +157,16 @@ struct bgp_peer {
 	uint32_t local_as;
 	char **filters; /* BGPFilter names, in order */
 	size_t nfilters;
-	uint32_t keepalive_s;        /* spec.keepaliveTime in seconds, 0 when absent */
-	uint32_t restart_time_s;     /* spec.maxRestartTime in seconds, 0 when absent */
-	bool no_source_address;      /* spec.sourceAddress: None */
-	enum bgp_next_hop next_hop;  /* spec.nextHopMode */
-	bool keep_original_next_hop; /* spec.keepOriginalNextHop (eBGP only) */
-	uint32_t allow_local_as;     /* spec.numAllowedLocalASNumbers, 0 when absent */
-	uint32_t ttl_security;       /* spec.ttlSecurity hops, 0 = off */
+	uint32_t keepalive_s;           /* spec.keepaliveTime in seconds, 0 when absent */
+	uint32_t restart_time_s;        /* spec.maxRestartTime in seconds, 0 when absent */
+	bool no_source_address;         /* spec.sourceAddress: None */
+	enum bgp_next_hop next_hop;     /* spec.nextHopMode */
+	bool keep_original_next_hop;    /* spec.keepOriginalNextHop (eBGP only) */
+	uint32_t allow_local_as;        /* spec.numAllowedLocalASNumbers, 0 when absent */
+	uint32_t ttl_security;          /* spec.ttlSecurity hops, 0 = off */
+	struct bgp_secret_ref password; /* spec.password.secretKeyRef */
+	char *reachable_by;  /* spec.reachableBy: gateway to the peer, NULL when absent */
+	bool reverse_manual; /* spec.reversePeering: Manual */
 };
 
 int bgp_peer_decode(const struct json_t *obj, struct bgp_peer *out, struct herr *err);
@@ -172,7 +186,8 @@ struct bgp_node {
 	uint32_t as_number;
 	char **pod_cidrs; /* core/v1 spec.podCIDRs (or podCIDR) */
 	size_t npod_cidrs;
-	bool calico_v3; /* came from (or was merged with) a projectcalico.org/v3 Node */
+	bool calico_v3;      /* came from (or was merged with) a projectcalico.org/v3 Node */
+	char *rr_cluster_id; /* spec.bgp.routeReflectorClusterID, NULL when not a reflector */
 };
 
 int bgp_node_decode(const struct json_t *obj, struct bgp_node *out, struct herr *err);
@@ -192,6 +207,20 @@ int bgp_block_affinity_decode(const struct json_t *obj, struct bgp_block_affinit
                               struct herr *err);
 void bgp_block_affinity_free(struct bgp_block_affinity *b);
 
+/* ---- Secret (core/v1), only for BGP passwords ------------------------------------ */
+
+/* data (base64-decoded) and stringData merged, stringData winning as the API
+ * server does. Values are wiped when freed. */
+struct bgp_secret {
+	char *name;
+	char *namespace; /* "" when the object has none */
+	char **keys, **values;
+	size_t n;
+};
+
+int bgp_secret_decode(const struct json_t *obj, struct bgp_secret *out, struct herr *err);
+void bgp_secret_free(struct bgp_secret *s);
+
 /* ---- a set of resources --------------------------------------------------------- */
 
 /* Everything read from the datastore or from files. Within each array names
@@ -207,6 +236,11 @@ struct bgp_resources {
 	size_t nnodes;
 	struct bgp_block_affinity *affinities;
 	size_t naffinities;
+	struct bgp_secret *secrets; /* unique by (namespace, name) */
+	size_t nsecrets;
+	/* Only Secrets of this namespace hold BGP passwords; NULL: any (a
+	 * folder of YAML for one cluster). Borrowed. */
+	const char *secret_namespace;
 };
 
 /* Decode `obj` by its kind and add it. Returns 1 when added, 0 when the kind
@@ -214,12 +248,17 @@ struct bgp_resources {
  * invalid (err names it; the set is unchanged). A core/v1 and a v3 Node of
  * the same name are merged (v3 addresses win, v1 pod CIDRs are kept). */
 int bgp_resources_add(struct bgp_resources *set, const struct json_t *obj, struct herr *err);
-/* Remove the object of `kind` named `name`; returns 1 when something went. */
+/* Remove the object of `kind` named `name`; returns 1 when something went.
+ * A Secret is named "<namespace>/<name>" here. */
 int bgp_resources_remove(struct bgp_resources *set, const char *kind, const char *name);
 void bgp_resources_free(struct bgp_resources *set);
 
 const struct bgp_node *bgp_resources_node(const struct bgp_resources *set, const char *name);
 const struct bgp_filter *bgp_resources_filter(const struct bgp_resources *set, const char *name);
+/* The value of ref (NULL when the ref is empty, or the Secret or its key is
+ * missing; *missing then says whether a reference went unresolved). */
+const char *bgp_resources_secret(const struct bgp_resources *set, const struct bgp_secret_ref *ref,
+                                 bool *missing);
 
 /* Whether BGPPeer `name` has the same neighbour (canonical peerIP and port)
  * and the same scope (global, the same spec.node, or the same nodeSelector)

@@ -77,8 +77,11 @@ static int fsync_dir(const char *dir, struct herr *err)
 }
 
 /* Write text to a new file "<dir>/.<name>.XXXXXX" (path into tmp, PATH_MAX
- * bytes), mode 0644 so that a BIRD running as its own user can read it,
- * flushed to disk before anyone renames it into place. */
+ * bytes), flushed to disk before anyone renames it into place. Mode 0600:
+ * the text may hold BGP passwords (`password "..."` in a protocol, as the
+ * reference renders it; a change of password is then a change of this text,
+ * which bird_reload hands to BIRD, and BIRD restarts only that protocol).
+ * BIRD runs as root next to the watcher, so it still reads the file. */
 static int write_temp(const char *dir, const char *name, const char *text, char *tmp,
                       struct herr *err)
 {
@@ -100,7 +103,7 @@ static int write_temp(const char *dir, const char *name, const char *text, char 
 			goto fail;
 		off += (size_t)n;
 	}
-	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0)
+	if (fchmod(fd, 0600) < 0 || fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;

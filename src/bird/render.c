@@ -294,7 +294,7 @@ void bird_peer_name(const struct bird_peer *p, char out[80])
 	for (const char *s = p->ip; *s && n < 78; s++)
 		out[n++] = (*s == '.' || *s == ':') ? '_' : *s;
 	out[n] = '\0';
-	if (p->port)
+	if (p->port && p->kind != BIRD_PEER_MESH)
 		snprintf(out + n, 80 - n, "_port_%u", p->port);
 }
 
@@ -394,6 +394,10 @@ static void render_peer(struct sb *b, const struct bird_input *in, const struct 
 		sb_printf(b, "  graceful restart time %u;\n", p->restart_time_s);
 	if (p->keepalive_s)
 		sb_printf(b, "  keepalive time %u;\n", p->keepalive_s);
+	if (p->rr_cluster_id[0])
+		sb_printf(b, "  rr client;\n  rr cluster id %s;\n", p->rr_cluster_id);
+	if (p->password) /* input.c lets no '"' or newline through */
+		sb_printf(b, "  password \"%s\";\n", p->password);
 	if (p->next_hop == BGP_NEXT_HOP_KEEP || (p->keep_original_next_hop && !same_as))
 		sb_puts(b, "  next hop keep;\n");
 	if (p->next_hop == BGP_NEXT_HOP_SELF)
@@ -422,8 +426,9 @@ static void render_peers(struct sb *b, const struct bird_input *in, const struct
 	}
 	/* By name; duplicates (same session twice) keep the first given. */
 	qsort(v, n, sizeof(*v), cmp_named_peer);
-	if (!n)
-		sb_puts(b, "# No BGP peers configured for this node\n");
+	/* As the reference: the heading only above protocols. */
+	sb_puts(b, n ? "# BGP Protocol Configurations\n"
+	             : "# No BGP peers configured for this node\n");
 	for (size_t i = 0; i < n; i++) {
 		if (i && !strcmp(v[i].name, v[i - 1].name))
 			continue;
@@ -502,6 +507,33 @@ static void render_blocks(struct sb *b, const struct bird_input *in, enum bgp_fa
 	free(v);
 }
 
+/* BGPPeer.spec.reachableBy: a host route to the peer through the given
+ * gateway, so the session does not follow (and flap with) routes it learns
+ * itself. BIRD programs it into the kernel like the blocks. */
+static void render_peer_routes(struct sb *b, const struct bird_input *in, enum bgp_family family)
+{
+	const char *host = family == BGP_V4 ? "/32" : "/128";
+	bool any = false;
+
+	for (size_t i = 0; i < in->npeers; i++) {
+		const struct bird_peer *p = &in->peers[i];
+		bool dup = false;
+		if (!p->reachable_by[0] || peer_family(p) != (int)family)
+			continue;
+		for (size_t j = 0; j < i && !dup; j++)
+			dup = !strcmp(in->peers[j].ip, p->ip) && in->peers[j].reachable_by[0];
+		if (dup)
+			continue;
+		if (!any)
+			sb_puts(b, "# Host routes to BGP peers through their reachableBy gateway.\n"
+			           "protocol static handoff_peer_routes {\n");
+		any = true;
+		sb_printf(b, "  route %s%s via %s;\n", p->ip, host, p->reachable_by);
+	}
+	if (any)
+		sb_puts(b, "}\n");
+}
+
 /* ---- the whole file ------------------------------------------------------------------------- */
 
 static void render_header(struct sb *b, const struct bird_input *in, enum bgp_family family)
@@ -511,8 +543,15 @@ static void render_header(struct sb *b, const struct bird_input *in, enum bgp_fa
 	          "# Do not edit: it is rewritten whenever they change.\n",
 	          family == BGP_V4 ? "bird.cfg" : "bird6.cfg", in->node ? in->node : "");
 	sb_printf(b, "router id %s;\n", in->router_id);
-	if (in->listen_port)
-		sb_printf(b, "listen bgp port %u;\n", in->listen_port);
+	const char *la = in->bind_node_ip ? in->addr[family] : NULL;
+	if (la || in->listen_port) {
+		sb_puts(b, "listen bgp");
+		if (la)
+			sb_printf(b, " address %s", la);
+		if (in->listen_port)
+			sb_printf(b, " port %u", in->listen_port);
+		sb_puts(b, ";\n");
+	}
 }
 
 static void render_kernel(struct sb *b, const struct bird_input *in, enum bgp_family family)
@@ -570,17 +609,25 @@ static void render_kernel(struct sb *b, const struct bird_input *in, enum bgp_fa
 
 static void render_export_policy(struct sb *b, const struct bird_input *in, enum bgp_family family)
 {
+	sb_puts(b, "# What this node announces: its blocks as aggregates, and its workload\n"
+	           "# routes (those inside a block only while elevated). Called last by every\n"
+	           "# peer's export filter: accept/reject here ends that filter.\n"
+	           "function handoff_export_to_bgp_peers()\n{\n");
+	if (in->route_reflector)
+		/* A reflector passes on what its clients announce (the peer's
+		 * export filter has already set krt_metric from the LOCAL_PREF
+		 * it came with, which goes on unchanged); BIRD's iBGP rules
+		 * still decide which sessions may carry a reflected route. */
+		sb_puts(b, "  # Route reflector: reflect routes learned over BGP.\n"
+		           "  if ( defined(source) && source = RTS_BGP ) then { accept; }\n");
 	sb_printf(b,
-	          "# What this node announces: its blocks as aggregates, and its workload\n"
-	          "# routes (those inside a block only while elevated). Called last by every\n"
-	          "# peer's export filter: accept/reject here ends that filter.\n"
-	          "function handoff_export_to_bgp_peers()\n{\n"
 	          "  handoff_aggr();\n"
 	          "  if ( defined(source) && source = RTS_INHERIT ) then {\n"
 	          "    if ( defined(krt_source) && krt_source = %u ) then { accept; }\n"
 	          "  }\n"
 	          "  reject;\n}\n",
 	          in->workload_rt_proto);
+	(void)family;
 }
 
 static void render_bgp(struct sb *b, const struct bird_input *in, const struct filter_index *idx,
@@ -602,7 +649,6 @@ static void render_bgp(struct sb *b, const struct bird_input *in, const struct f
 	          in->as);
 	sb_puts(b, "# -------------- BGP Filters ------------------\n");
 	render_filters(b, idx, family);
-	sb_puts(b, "# BGP Protocol Configurations\n");
 	render_peers(b, in, idx, family);
 }
 
@@ -624,6 +670,8 @@ int bird_render(const struct bird_input *in, enum bgp_family family, char **text
 		return herr_set(err, -ENOMEM, "out of memory rendering BIRD configuration");
 	render_header(&b, in, family);
 	render_blocks(&b, in, family);
+	if (in->addr[family])
+		render_peer_routes(&b, in, family);
 	render_kernel(&b, in, family);
 	render_export_policy(&b, in, family);
 	if (in->addr[family])
@@ -652,299 +700,4 @@ int bird_render_node(const struct bgp_resources *set, const char *node, char *te
 		text[0] = text[1] = NULL;
 	}
 	return rc;
-}
-
-/* ---- resolving resources for one node ------------------------------------------------------ */
-
-static const struct bgp_config *find_config(const struct bgp_resources *set, const char *name)
-{
-	for (size_t i = 0; i < set->nconfigs; i++)
-		if (!strcmp(set->configs[i].name, name))
-			return &set->configs[i];
-	return NULL;
-}
-
-/* A node's AS and BGP listen port: the Node's own AS, else its node.<name>
- * BGPConfiguration's, else the default BGPConfiguration's, else 64512; the
- * port likewise from node.<name>, then default (0: BIRD's 179). Peers of a
- * node are reached at that node's port. */
-static void node_bgp_settings(const struct bgp_resources *set, const struct bgp_node *n,
-                              uint32_t *as, uint16_t *port)
-{
-	const struct bgp_config *global = find_config(set, "default");
-	char name[300];
-
-	snprintf(name, sizeof(name), "node.%s", n->name);
-	const struct bgp_config *local = find_config(set, name);
-	*as = n->has_as                  ? n->as_number
-	      : local && local->has_as   ? local->as_number
-	      : global && global->has_as ? global->as_number
-	                                 : BGP_DEFAULT_AS;
-	*port = local && local->listen_port ? local->listen_port : global ? global->listen_port : 0;
-}
-
-static int add_peer(struct bird_input *in, const struct bird_peer *p)
-{
-	struct bird_peer *nv = realloc(in->peers, (in->npeers + 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	in->peers = nv;
-	in->peers[in->npeers++] = *p;
-	return 0;
-}
-
-static int add_block(struct bird_input *in, const char *cidr, const char *state)
-{
-	for (size_t i = 0; i < in->nblocks; i++)
-		if (!strcmp(in->blocks[i].cidr, cidr))
-			return 0;
-	struct bird_block *nv = realloc(in->blocks, (in->nblocks + 1) * sizeof(*nv));
-	if (!nv)
-		return -ENOMEM;
-	in->blocks = nv;
-	in->blocks[in->nblocks++] = (struct bird_block){cidr, state};
-	return 0;
-}
-
-static bool selector_matches(const char *text, const struct labels *l)
-{
-	struct selector *s = NULL;
-	bool m;
-
-	if (selector_parse(text, &s, NULL) < 0) /* checked by the decoder */
-		return false;
-	m = selector_match(s, l);
-	selector_free(s);
-	return m;
-}
-
-/* Is `ip` the address of one of the nodes (the passive rule, D.2)? */
-static bool ip_is_node(const struct bgp_resources *set, const char *ip)
-{
-	for (size_t i = 0; i < set->nnodes; i++)
-		for (int f = 0; f < 2; f++)
-			if (set->nodes[i].addr[f] && !strcmp(set->nodes[i].addr[f], ip))
-				return true;
-	return false;
-}
-
-static int cmp_peer_ptr(const void *a, const void *b)
-{
-	const struct bgp_peer *const *x = a, *const *y = b;
-	return strcmp((*x)->name, (*y)->name);
-}
-
-static int cmp_node_ptr(const void *a, const void *b)
-{
-	const struct bgp_node *const *x = a, *const *y = b;
-	return strcmp((*x)->name, (*y)->name);
-}
-
-/* One BGP session per neighbour address and port: two protocols for the same
- * neighbour would fight over one TCP connection. The most specific wins: a
- * node-scoped BGPPeer over a global one over the mesh (explicit peers carry
- * the BGPFilters); among equals, the first (BGPPeers are visited by name).
- * Sessions to the node's own address are dropped too. */
-static const struct bird_peer *shadow_base;
-
-/* By neighbour (address, port), most specific kind first, then input order. */
-static int cmp_shadow(const void *a, const void *b)
-{
-	const struct bird_peer *x = &shadow_base[*(const size_t *)a];
-	const struct bird_peer *y = &shadow_base[*(const size_t *)b];
-	int c = strcmp(x->ip, y->ip);
-
-	if (c)
-		return c;
-	if (x->port != y->port)
-		return x->port < y->port ? -1 : 1;
-	if (x->kind != y->kind)
-		return x->kind > y->kind ? -1 : 1;
-	return (*(const size_t *)a > *(const size_t *)b) -
-	       (*(const size_t *)a < *(const size_t *)b);
-}
-
-static int drop_shadowed_peers(struct bird_input *in, const struct bgp_node *me)
-{
-	size_t *order = calloc(in->npeers + 1, sizeof(*order));
-	bool *keep = calloc(in->npeers + 1, sizeof(*keep));
-	size_t n = 0;
-
-	if (!order || !keep) {
-		free(order);
-		free(keep);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < in->npeers; i++)
-		order[i] = i;
-	/* qsort has no context argument; the input is not shared between threads. */
-	shadow_base = in->peers;
-	qsort(order, in->npeers, sizeof(*order), cmp_shadow);
-	shadow_base = NULL;
-	for (size_t k = 0; k < in->npeers; k++) {
-		const struct bird_peer *p = &in->peers[order[k]];
-		const struct bird_peer *prev = k ? &in->peers[order[k - 1]] : NULL;
-		bool self = (me->addr[0] && !strcmp(p->ip, me->addr[0])) ||
-		            (me->addr[1] && !strcmp(p->ip, me->addr[1]));
-		keep[order[k]] =
-		    !self && !(prev && !strcmp(prev->ip, p->ip) && prev->port == p->port);
-	}
-	for (size_t i = 0; i < in->npeers; i++)
-		if (keep[i])
-			in->peers[n++] = in->peers[i];
-	in->npeers = n;
-	free(order);
-	free(keep);
-	return 0;
-}
-
-/* Router id: the IPv4 address, else a stable id hashed from the node name. */
-static void router_id(const struct bgp_node *n, char out[16])
-{
-	unsigned char md[SHA256_DIGEST_LENGTH];
-
-	if (n->addr[BGP_V4]) {
-		snprintf(out, 16, "%s", n->addr[BGP_V4]);
-		return;
-	}
-	SHA256((const unsigned char *)n->name, strlen(n->name), md);
-	snprintf(out, 16, "%u.%u.%u.%u", md[0], md[1], md[2], md[3]);
-}
-
-int bird_input_build(const struct bgp_resources *set, const char *node, struct bird_input *out,
-                     struct herr *err)
-{
-	const struct bgp_node *me = bgp_resources_node(set, node);
-	const struct bgp_config *global = find_config(set, "default");
-	const struct bgp_node **nodes = NULL;
-	const struct bgp_peer **peers = NULL;
-	int rc = -ENOMEM;
-
-	memset(out, 0, sizeof(*out));
-	if (!me)
-		return herr_set(err, -ENOENT, "Node %s: not found among the resources", node);
-	if (!me->addr[BGP_V4] && !me->addr[BGP_V6])
-		return herr_set(err, -EINVAL,
-		                "Node %s: no IPv4 or IPv6 address (spec.bgp, the "
-		                "projectcalico.org/IPv4Address annotation or an InternalIP)",
-		                node);
-
-	out->node = me->name;
-	router_id(me, out->router_id);
-	out->addr[BGP_V4] = me->addr[BGP_V4];
-	out->addr[BGP_V6] = me->addr[BGP_V6];
-	node_bgp_settings(set, me, &out->as, &out->listen_port);
-	out->normal[BGP_V4] = global ? global->normal[BGP_V4] : BGP_DEFAULT_PRIORITY;
-	out->normal[BGP_V6] = global ? global->normal[BGP_V6] : BGP_DEFAULT_PRIORITY;
-	out->workload_rt_proto = BIRD_WORKLOAD_RT_PROTO;
-	out->filters = set->filters;
-	out->nfilters = set->nfilters;
-
-	nodes = calloc(set->nnodes + 1, sizeof(*nodes));
-	peers = calloc(set->npeers + 1, sizeof(*peers));
-	if (!nodes || !peers)
-		goto fail;
-	for (size_t i = 0; i < set->nnodes; i++)
-		nodes[i] = &set->nodes[i];
-	qsort(nodes, set->nnodes, sizeof(*nodes), cmp_node_ptr);
-	for (size_t i = 0; i < set->npeers; i++)
-		peers[i] = &set->peers[i];
-	qsort(peers, set->npeers, sizeof(*peers), cmp_peer_ptr);
-
-	/* Node-to-node mesh: every other node, passive towards higher addresses. */
-	if (!global || global->mesh_enabled) {
-		for (size_t i = 0; i < set->nnodes; i++) {
-			if (nodes[i] == me)
-				continue;
-			for (int f = 0; f < 2; f++) {
-				struct bird_peer p = {.kind = BIRD_PEER_MESH};
-				if (!nodes[i]->addr[f] || !me->addr[f])
-					continue;
-				snprintf(p.ip, sizeof(p.ip), "%s", nodes[i]->addr[f]);
-				node_bgp_settings(set, nodes[i], &p.as, &p.port);
-				p.passive = strcmp(p.ip, me->addr[f]) > 0;
-				if (add_peer(out, &p) < 0)
-					goto fail;
-			}
-		}
-	}
-
-	/* Explicit BGPPeers that apply to this node. */
-	for (size_t i = 0; i < set->npeers; i++) {
-		const struct bgp_peer *bp = peers[i];
-		bool scoped = bp->node || bp->node_selector;
-
-		if (bp->node && strcmp(bp->node, node))
-			continue;
-		if (bp->node_selector && !selector_matches(bp->node_selector, &me->labels))
-			continue;
-		struct bird_peer p = {
-		    .kind = scoped ? BIRD_PEER_NODE : BIRD_PEER_GLOBAL,
-		    .local_as = bp->has_local_as ? bp->local_as : 0,
-		    .keepalive_s = bp->keepalive_s,
-		    .restart_time_s = bp->restart_time_s,
-		    .no_source_address = bp->no_source_address,
-		    .next_hop = bp->next_hop,
-		    .keep_original_next_hop = bp->keep_original_next_hop,
-		    .allow_local_as = bp->allow_local_as,
-		    .ttl_security = bp->ttl_security,
-		    .filters = (const char *const *)bp->filters,
-		    .nfilters = bp->nfilters,
-		};
-		if (bp->peer_ip) {
-			int f = strchr(bp->peer_ip, ':') ? BGP_V6 : BGP_V4;
-			snprintf(p.ip, sizeof(p.ip), "%s", bp->peer_ip);
-			p.port = bp->port;
-			p.as = bp->as_number;
-			p.passive = !scoped && me->addr[f] && ip_is_node(set, bp->peer_ip) &&
-			            strcmp(bp->peer_ip, me->addr[f]) > 0;
-			if (add_peer(out, &p) < 0)
-				goto fail;
-			continue;
-		}
-		for (size_t j = 0; j < set->nnodes; j++) {
-			if (nodes[j] == me ||
-			    !selector_matches(bp->peer_selector, &nodes[j]->labels))
-				continue;
-			for (int f = 0; f < 2; f++) {
-				if (!nodes[j]->addr[f])
-					continue;
-				snprintf(p.ip, sizeof(p.ip), "%s", nodes[j]->addr[f]);
-				node_bgp_settings(set, nodes[j], &p.as, &p.port);
-				if (add_peer(out, &p) < 0)
-					goto fail;
-			}
-		}
-	}
-
-	if (drop_shadowed_peers(out, me) < 0)
-		goto fail;
-
-	/* Aggregation blocks: affinities of this node (pending ones are not
-	 * ours yet), and a core/v1 Node's pod CIDRs. */
-	for (size_t i = 0; i < set->naffinities; i++) {
-		const struct bgp_block_affinity *a = &set->affinities[i];
-		if (strcmp(a->node, node) || a->deleted || !strcmp(a->state, "pending"))
-			continue;
-		if (add_block(out, a->cidr, a->state) < 0)
-			goto fail;
-	}
-	for (size_t i = 0; i < me->npod_cidrs; i++)
-		if (add_block(out, me->pod_cidrs[i], "") < 0)
-			goto fail;
-	free(nodes);
-	free(peers);
-	return 0;
-fail:
-	free(nodes);
-	free(peers);
-	bird_input_free(out);
-	return herr_set(err, rc, "out of memory resolving BGP resources for node %s", node);
-}
-
-void bird_input_free(struct bird_input *in)
-{
-	free(in->peers);
-	free(in->blocks);
-	memset(in, 0, sizeof(*in));
 }

@@ -43,6 +43,9 @@ struct bird_peer {
 	uint32_t ttl_security;       /* hops, 0: off */
 	const char *const *filters;  /* BGPFilter names in order (borrowed) */
 	size_t nfilters;
+	char rr_cluster_id[16]; /* non-empty: the peer is this reflector's client */
+	const char *password;   /* TCP MD5 password (borrowed), NULL: none */
+	char reachable_by[46];  /* non-empty: a host route to the peer via this gateway */
 };
 
 /* One aggregation block affine to the node. */
@@ -58,6 +61,8 @@ struct bird_input {
 	uint32_t as;                /* the node's AS */
 	uint32_t normal[2];         /* normal route priority per family (1..2^31-2) */
 	uint16_t listen_port;       /* 0: default */
+	bool bind_node_ip;          /* listen on addr[family] only (bindMode: NodeIP) */
+	bool route_reflector;       /* the node has a routeReflectorClusterID */
 	uint32_t workload_rt_proto; /* BIRD_WORKLOAD_RT_PROTO normally */
 	struct bird_peer *peers;    /* any order: rendered sorted by protocol name */
 	size_t npeers;
@@ -65,14 +70,19 @@ struct bird_input {
 	size_t nfilters;
 	struct bird_block *blocks; /* any order: rendered sorted by cidr */
 	size_t nblocks;
+	/* The first password Secret a session refers to that is not (yet) known,
+	 * or whose value BIRD cannot take (a '"' or a newline: BIRD 1.6 strings
+	 * have no escapes) (borrowed; NULL: none). Such a session is rendered
+	 * without a password, as the reference does for a missing one; its peer
+	 * refuses it until the Secret is right. */
+	const char *missing_secret;
 };
 
-/* Resolve `set` for node `node`. The input borrows strings and filters from
- * `set` (keep it alive and unchanged while `out` is used); bird_input_free
- * releases only what was allocated here. One session per neighbour address
- * and port: a node-scoped BGPPeer shadows a global one, which shadows the
- * mesh. Returns -ENOENT when the node is not
- * in the set, -EINVAL when it has no address at all. */
+/* Resolve `set` for node `node` (input.c says how, following the reference).
+ * The input borrows strings and filters from `set` (keep it alive and
+ * unchanged while `out` is used); bird_input_free releases only what was
+ * allocated here. Returns -ENOENT when the node is not in the set, -EINVAL
+ * when it has no address at all. */
 int bird_input_build(const struct bgp_resources *set, const char *node, struct bird_input *out,
                      struct herr *err);
 void bird_input_free(struct bird_input *in);
@@ -104,7 +114,8 @@ int bird_render_filters(const struct bgp_filter *filters, size_t n, enum bgp_fam
                         char **text, struct herr *err);
 
 /* The protocol name for a peer: Mesh_/Global_/Node_ + address with '.' and
- * ':' as '_', + "_port_<n>" when a port is set. out >= 80 bytes. */
+ * ':' as '_', + "_port_<n>" when an explicit peer has a port (a mesh peer's
+ * name never carries the port, as in the reference). out >= 80 bytes. */
 void bird_peer_name(const struct bird_peer *p, char out[80]);
 
 #endif

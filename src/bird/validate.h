@@ -23,8 +23,9 @@ int bird_addr_canon(const char *s, int family, char *out, int *family_out);
 /* Whether a canonical address can be a BGP neighbour (a BGPPeer's peerIP, a
  * Node's address that every other node peers with). BIRD refuses the
  * unspecified address ("Neighbor must be configured") and an IPv6 link-local
- * one without an interface, which handoff cannot give; a multicast address
- * parses but no TCP session can ever reach it. 0, or -EINVAL with `why`. */
+ * one without an interface, which handoff cannot give. A multicast address
+ * is accepted: BIRD parses it and Calico takes it (its own cases peer with
+ * ffee::10), though no session will come up. 0, or -EINVAL with `why`. */
 int bird_neighbour_check(const char *canon, char *why, size_t whylen);
 
 /* "addr/len" of `family` (4, 6, or 0 for either) in canonical form into out

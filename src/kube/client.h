@@ -75,6 +75,8 @@ struct kube_watch_opts {
 	 * hashed and passed on as they came, not transformed: their trees live
 	 * in the watch's arena for one line of the stream and are never kept. */
 	obj_digest_fn digest;
+	/* Objects hold credentials (Secrets): no log line quotes their text. */
+	bool sensitive;
 };
 
 /* After the first complete list of a watch (readiness). An optional resource

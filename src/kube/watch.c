@@ -61,6 +61,7 @@ struct kube_watch {
 	obj_event_cb on_event;
 	void (*transform)(json_t *obj);
 	bool digest_only; /* a digest function covers what the consumer reads */
+	bool sensitive; /* never quote a line of this stream */
 	kube_synced_cb on_synced;
 	kube_notice_cb on_notice;
 	void *arg;
@@ -585,7 +586,7 @@ static void on_line(void *arg, const char *line, size_t len)
 			arena_reset(w->arena);
 		w->st.malformed++;
 		notice(w, "watch: malformed line skipped (%s): %.*s", je.text,
-		       (int)(len < 80 ? len : 80), line);
+		       w->sensitive ? 0 : (int)(len < 80 ? len : 80), line);
 		return;
 	}
 	on_event_line(w, ev);
@@ -763,6 +764,7 @@ struct kube_watch *kube_watch_start(struct kube_client *c, const struct kube_wat
 	w->optional = o->optional;
 	w->on_event = on_event;
 	w->transform = o->transform;
+	w->sensitive = o->sensitive;
 	w->on_synced = on_synced;
 	w->on_notice = on_notice;
 	w->arg = arg;

@@ -93,7 +93,6 @@ rejected=(
 	"$(peer '{peerIP: "::", asNumber: 65001}')|BGPPeer p: spec.peerIP: \"::\" is the unspecified address, not a neighbour"
 	"$(peer '{peerIP: "FE80::9", asNumber: 65001}')|BGPPeer p: spec.peerIP: \"fe80::9\" is link-local: BIRD needs an interface for it, which a BGPPeer cannot name"
 	"$(peer '{peerIP: "[fe80::9]:179", asNumber: 65001}')|BGPPeer p: spec.peerIP: \"fe80::9\" is link-local: BIRD needs an interface for it, which a BGPPeer cannot name"
-	"$(peer '{peerIP: 224.0.0.9, asNumber: 65001}')|BGPPeer p: spec.peerIP: \"224.0.0.9\" is a multicast address, not a neighbour"
 	"$(v3node n1 '{ipv4Address: 0.0.0.0/24}')|Node n1: spec.bgp.ipv4Address: \"0.0.0.0\" is the unspecified address, not a neighbour"
 	"$(printf 'apiVersion: v1\nkind: Node\nmetadata: {name: n3}\nstatus: {addresses: [{type: InternalIP, address: 0.0.0.0}]}\n')|Node n3: status.addresses[0].address: \"0.0.0.0\" is the unspecified address, not a neighbour"
 )

@@ -22,7 +22,7 @@ topo_init
 [ -x "$WATCHER" ] || die "$WATCHER not built"
 manifest=$here/../../manifests/30-daemonset.yaml
 # BIRD's flags in the DaemonSet, without -f (here BIRD runs in the background).
-bird_flags=$(sed -n 's/.*exec bird \(.*\) -c .*/\1/p' "$manifest" | sed 's/\(^\| \)-f\( \|$\)/\1/')
+bird_flags=$(sed -n 's|.*exec \(/usr/sbin/\)\{0,1\}bird \(.*\) -c .*|\2|p' "$manifest" | sed 's/\(^\| \)-f\( \|$\)/\1/')
 log "BIRD flags from the DaemonSet: '$bird_flags'"
 wpid= fake=
 stop_all() {

@@ -47,10 +47,10 @@ def body(h):
 
     w = h.watcher("watcher", "node-b", ["--no-dataplane"])
     h.wait("the watcher's 401s", lambda: len([
-        r for r in h.requests() if r["status"] == 401 and "limit=" in r["query"]]) >= 7, 5)
+        r for r in h.requests() if r["status"] == 401 and "limit=" in r["query"]]) >= 8, 5)
     h.wait("/readyz answering", lambda: w.http("/readyz")[0] != 0, 5)
     code, text = w.http("/readyz")
-    check(code == 503 and "waiting for 7 initial list(s)" in text,
+    check(code == 503 and "waiting for 8 initial list(s)" in text,
           "/readyz while every list is refused: %d %r" % (code, text))
     h.post("/token", {"token": good})  # the file's token works again
     h.wait("the Pod list failing", lambda: any(

@@ -407,6 +407,10 @@ static const struct leaf leaves[] = {
      "spec.password.secretKeyRef.key", "[\"peer-a\"]", NULL},
     {"BGPPeer", "spec.password.secretKeyRef.optional", "boolean", NOLIM, NOLIM, NULL, NULL,
      PEER_PW_BASE, "spec.password.secretKeyRef.optional", NULL, NULL},
+    {"BGPPeer", "spec.reachableBy", "string", NOLIM, NOLIM, NULL, NULL, NULL, "spec.reachableBy",
+     "[\"10.0.0.254\", \"\"]", "[\"gateway\", \"fd00::1\"]"},
+    {"BGPPeer", "spec.reversePeering", "string", NOLIM, NOLIM, "Auto|Manual", NULL, NULL,
+     "spec.reversePeering", NULL, NULL},
 
     /* BGPFilter (src/bird/model.c) */
     RULES("exportV4", 18, 32, "0.0.0.0/0", "10.0.0.0/8", V4_CIDR_GOOD, V4_CIDR_BAD),

@@ -389,8 +389,6 @@ static void test_peer(void **state)
 	                "AS is used)");
 	assert_rejected(PEER "spec: {node: a}\n",
 	                "BGPPeer p: spec.peerIP: one of peerIP or peerSelector is required");
-	assert_rejected(PEER "spec: {peerIP: 10.0.0.1}\n",
-	                "BGPPeer p: spec.asNumber: required with peerIP");
 	assert_rejected(PEER "spec: {peerIP: '<ToR IP>', asNumber: 1}\n",
 	                "BGPPeer p: spec.peerIP: \"<ToR IP>\" is not an IP address, ip:port or "
 	                "[ipv6]:port");
@@ -407,8 +405,27 @@ static void test_peer(void **state)
 	                "BGPPeer p: spec.keepaliveTime: \"soon\" is not a duration such as 30s or "
 	                "1m");
 	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, password: {secretKeyRef: "
-	                     "{name: s, key: k}}}\n",
-	                "BGPPeer p: spec.password: not supported by handoff");
+	                     "{name: s}}}\n",
+	                "BGPPeer p: spec.password.secretKeyRef.key: must be a non-empty string");
+	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, password: {value: x}}\n",
+	                "BGPPeer p: spec.password.value: unknown field");
+	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, reachableBy: 'fd00::1'}\n",
+	                "BGPPeer p: spec.reachableBy: \"fd00::1\" needs a peerIP of the same "
+	                "address family");
+	assert_rejected(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, reversePeering: Sometimes}\n",
+	                "BGPPeer p: spec.reversePeering: \"Sometimes\" is not Auto or Manual");
+	/* peerIP without asNumber: the cluster's AS (the reference matches the
+	 * nodes of the global AS). */
+	o = parse1(PEER "spec: {peerIP: 10.0.0.1, password: {secretKeyRef: {name: bgp-secrets, "
+	                "key: rack1}}, reachableBy: 10.0.0.254, reversePeering: Manual}\n");
+	assert_int_equal(bgp_peer_decode(o, &p, &err), 0);
+	assert_false(p.has_as);
+	assert_string_equal(p.password.name, "bgp-secrets");
+	assert_string_equal(p.password.key, "rack1");
+	assert_string_equal(p.reachable_by, "10.0.0.254");
+	assert_true(p.reverse_manual);
+	bgp_peer_free(&p);
+	json_decref(o);
 	o = parse1(PEER "spec: {peerIP: 10.0.0.1, asNumber: 1, sourceAddress: None, nextHopMode: "
 	                "Self, numAllowedLocalASNumbers: 2, ttlSecurity: 3, maxRestartTime: 2m}\n");
 	assert_int_equal(bgp_peer_decode(o, &p, &err), 0);

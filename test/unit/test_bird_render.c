@@ -167,8 +167,10 @@ static void test_mesh(void **state)
 	               "{name: default}\nspec: {nodeToNodeMeshEnabled: false}\n---\n" NODE3,
 	               "kube-master", BGP_V4);
 	assert_lacks(t, "protocol bgp");
-	assert_contains(t,
-	                "# BGP Protocol Configurations\n# No BGP peers configured for this node\n");
+	/* As the reference: no protocol heading without protocols. */
+	assert_contains(t, "------\n# No v4 BGPFilters configured\n# No BGP peers configured for "
+	                   "this node\n");
+	assert_lacks(t, "# BGP Protocol Configurations");
 	free(t);
 }
 
@@ -310,8 +312,9 @@ static void test_peer_options(void **state)
 	free(t);
 }
 
-/* One session per neighbour: explicit peers shadow the mesh, node-scoped
- * shadow global. */
+/* One session per neighbour: explicit peers shadow the mesh (handoff's
+ * deliberate difference), and a global BGPPeer wins over a node-scoped one to
+ * the same address and port (the reference's rule). */
 static void test_shadowed_peers(void **state)
 {
 	char *t = render_for(
@@ -330,8 +333,8 @@ static void test_shadowed_peers(void **state)
 	assert_contains(t, "protocol bgp Global_10_192_0_3 from bgp_template {\n");
 	assert_contains(t, "    'bgp_lm_exportFilterV4'(true);\n");
 	assert_lacks(t, "Mesh_10_192_0_3");
-	assert_contains(t, "protocol bgp Node_10_192_0_10 from bgp_template {\n");
-	assert_lacks(t, "Global_10_192_0_10");
+	assert_contains(t, "protocol bgp Global_10_192_0_10 from bgp_template {\n");
+	assert_lacks(t, "Node_10_192_0_10");
 	assert_lacks(t, "Mesh_10_192_0_10");
 	assert_lacks(t, "neighbor 10.192.0.2 ");
 	free(t);
@@ -363,7 +366,8 @@ static void test_normal_priority(void **state)
 }
 
 /* listenPort: BIRD listens there, and mesh peers (the same configuration
- * everywhere) are reached there. */
+ * everywhere) are reached there; a mesh protocol's name never carries the
+ * port (the reference's naming). */
 static void test_listen_port(void **state)
 {
 	char *t = render_for("kind: BGPConfiguration\napiVersion: projectcalico.org/v3\nmetadata: "
@@ -371,7 +375,7 @@ static void test_listen_port(void **state)
 	                     "kube-master", BGP_V4);
 
 	assert_contains(t, "router id 10.192.0.2;\nlisten bgp port 1179;\n");
-	assert_contains(t, "protocol bgp Mesh_10_192_0_3_port_1179 from bgp_template {\n"
+	assert_contains(t, "protocol bgp Mesh_10_192_0_3 from bgp_template {\n"
 	                   "  neighbor 10.192.0.3 port 1179 as 64512;\n");
 	free(t);
 	/* A node-specific BGPConfiguration overrides it for that node. */
@@ -394,7 +398,7 @@ static void test_listen_port(void **state)
 	    "{name: node.kube-node-1}\nspec: {listenPort: 2179, asNumber: 65009}\n---\n" NODE3,
 	    "kube-master", BGP_V4);
 	assert_contains(t, "listen bgp port 1179;\n");
-	assert_contains(t, "protocol bgp Mesh_10_192_0_3_port_2179 from bgp_template {\n"
+	assert_contains(t, "protocol bgp Mesh_10_192_0_3 from bgp_template {\n"
 	                   "  neighbor 10.192.0.3 port 2179 as 65009;\n");
 	free(t);
 }
@@ -570,6 +574,123 @@ static void test_deterministic(void **state)
 	}
 }
 
+/* A reflector (spec.bgp.routeReflectorClusterID): its iBGP peers outside its
+ * cluster are clients, the mesh is off on it and towards it; passwords come
+ * from Secrets; bindMode NodeIP; reachableBy host routes. */
+#define RR_SET                                                                                     \
+	"kind: BGPConfiguration\napiVersion: projectcalico.org/v3\nmetadata: {name: default}\n"    \
+	"spec: {bindMode: NodeIP, nodeMeshMaxRestartTime: 90s, nodeMeshPassword: {secretKeyRef: "  \
+	"{name: bgp, key: mesh}}}\n"                                                               \
+	"---\nkind: Secret\napiVersion: v1\nmetadata: {name: bgp, namespace: handoff}\n"           \
+	"data: {mesh: bWVcc2g=, quote: YSJi, bin: AAEC}\nstringData: {tor: s3cret, long: "         \
+	"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx}\n"     \
+	"---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: rr1, labels: {rr: "   \
+	"'true'}}\nspec: {bgp: {ipv4Address: 10.0.0.1/24, routeReflectorClusterID: 1.2.3.4}}\n"    \
+	"---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: rr2, labels: {rr: "   \
+	"'true'}}\nspec: {bgp: {ipv4Address: 10.0.0.2/24, routeReflectorClusterID: 1.2.3.4}}\n"    \
+	"---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: c1}\n"                \
+	"spec: {bgp: {ipv4Address: 10.0.0.11/24}}\n"                                               \
+	"---\nkind: Node\napiVersion: projectcalico.org/v3\nmetadata: {name: c2}\n"                \
+	"spec: {bgp: {ipv4Address: 10.0.0.12/24}}\n"                                               \
+	"---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: to-rr}\n"          \
+	"spec: {nodeSelector: all(), peerSelector: rr == 'true'}\n"                                \
+	"---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\nmetadata: {name: tor}\n"            \
+	"spec: {nodeSelector: rr == 'true', peerIP: 192.0.2.1, asNumber: 65000, reachableBy: "     \
+	"10.0.0.254, password: {secretKeyRef: {name: bgp, key: tor}}}\n"
+
+static void test_route_reflector(void **state)
+{
+	char *t = render_for(RR_SET, "rr1", BGP_V4), *b;
+
+	assert_contains(t, "listen bgp address 10.0.0.1;\n");
+	/* Clients (reverse peerings of to-rr): rr client; the other reflector
+	 * (same cluster) is a plain iBGP peer; no mesh on a reflector. */
+	b = peer_block(t, "Node_10_0_0_11");
+	assert_contains(b, "  rr client;\n  rr cluster id 1.2.3.4;\n}\n");
+	assert_lacks(b, "password");
+	free(b);
+	assert_non_null(b = peer_block(t, "Node_10_0_0_12"));
+	free(b);
+	b = peer_block(t, "Node_10_0_0_2");
+	assert_lacks(b, "rr client");
+	free(b);
+	assert_lacks(t, "Mesh_");
+	/* eBGP ToR: password, no rr client; host route via reachableBy. */
+	b = peer_block(t, "Node_192_0_2_1");
+	assert_contains(b, "  password \"s3cret\";\n}\n");
+	assert_lacks(b, "rr client");
+	free(b);
+	assert_contains(t, "protocol static handoff_peer_routes {\n  route 192.0.2.1/32 via "
+	                   "10.0.0.254;\n}\n");
+	free(t);
+
+	/* A client: sessions to both reflectors, none to the other client (the
+	 * mesh skips reflectors, and is otherwise on, with its password and
+	 * restart time; a backslash is an ordinary character for BIRD 1.6). */
+	t = render_for(RR_SET, "c1", BGP_V4);
+	assert_non_null(b = peer_block(t, "Node_10_0_0_1"));
+	assert_lacks(b, "rr client");
+	free(b);
+	assert_non_null(b = peer_block(t, "Node_10_0_0_2"));
+	free(b);
+	assert_lacks(t, "Mesh_10_0_0_1 ");
+	b = peer_block(t, "Mesh_10_0_0_12");
+	assert_contains(b, "  passive on;\n  graceful restart time 90;\n  password "
+	                   "\"me\\sh\";\n}\n");
+	free(b);
+	assert_lacks(t, "handoff_peer_routes");
+	free(t);
+}
+
+static void test_missing_secret(void **state)
+{
+	struct bgp_resources set = {0};
+	struct yaml_docs docs = {0};
+	struct bird_input in;
+	struct herr err = {{0}};
+
+	assert_int_equal(yaml_parse(RR_SET, strlen(RR_SET), &docs, &err), 0);
+	for (size_t i = 0; i < docs.n; i++)
+		assert_true(bgp_resources_add(&set, docs.v[i], &err) >= 0);
+	yaml_docs_free(&docs);
+	/* In another namespace than the watcher's: not used. */
+	set.secret_namespace = "kube-system";
+	assert_int_equal(bird_input_build(&set, "c1", &in, &err), 0);
+	assert_string_equal(in.missing_secret, "bgp");
+	for (size_t i = 0; i < in.npeers; i++)
+		assert_null(in.peers[i].password);
+	bird_input_free(&in);
+	set.secret_namespace = "handoff";
+	assert_int_equal(bird_input_build(&set, "c1", &in, &err), 0);
+	assert_null(in.missing_secret);
+	bird_input_free(&in);
+	/* A value with a double quote cannot be a BIRD 1.6 string. */
+	free(set.configs[0].mesh_password.key);
+	set.configs[0].mesh_password.key = strdup("quote");
+	assert_int_equal(bird_input_build(&set, "c1", &in, &err), 0);
+	assert_string_equal(in.missing_secret, "bgp");
+	bird_input_free(&in);
+	/* Nor binary data (the Secret itself is accepted: a namespace may
+	 * hold other Secrets). */
+	free(set.configs[0].mesh_password.key);
+	set.configs[0].mesh_password.key = strdup("bin");
+	assert_int_equal(bird_input_build(&set, "c1", &in, &err), 0);
+	assert_string_equal(in.missing_secret, "bgp");
+	bird_input_free(&in);
+	/* Nor one longer than a TCP MD5 key (80 bytes). */
+	free(set.configs[0].mesh_password.key);
+	set.configs[0].mesh_password.key = strdup("long");
+	assert_int_equal(bird_input_build(&set, "c1", &in, &err), 0);
+	assert_string_equal(in.missing_secret, "bgp");
+	bird_input_free(&in);
+	/* The Secret removed: the sessions lose the password, and say why. */
+	assert_int_equal(bgp_resources_remove(&set, "Secret", "handoff/bgp"), 1);
+	assert_int_equal(bird_input_build(&set, "rr1", &in, &err), 0);
+	assert_string_equal(in.missing_secret, "bgp");
+	bird_input_free(&in);
+	bgp_resources_free(&set);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -583,6 +704,8 @@ int main(void)
 	    cmocka_unit_test(test_kernel_and_families),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_deterministic),
+	    cmocka_unit_test(test_route_reflector),
+	    cmocka_unit_test(test_missing_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
