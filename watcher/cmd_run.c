@@ -25,6 +25,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "status.h"
+#include "taps.h"
 #include "watcher.h"
 
 static void on_store(struct loop *l, int fd, uint32_t events, void *arg)
@@ -131,7 +132,8 @@ static void usage(FILE *f)
 	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
 	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n"
 	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
-	    "          [--watch-timeout SECONDS]\n");
+	    "          [--watch-timeout SECONDS]\n"
+	    "          [--gateway-mac MAC (hypervisor interfaces; default ee:ee:ee:ee:ee:ee)]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -149,6 +151,7 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"flags-file", required_argument, NULL, 'F'},
 	    {"watch-timeout", required_argument, NULL, 'T'},
+	    {"gateway-mac", required_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -221,6 +224,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 			o->watch_timeout_s = (unsigned)v;
 			break;
 		}
+		case 'G':
+			o->gateway_mac = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -259,10 +265,13 @@ static void on_link_up(void *arg, const char *ifname)
 
 static int setup_dataplane(struct watcher *w, struct herr *err)
 {
-	struct route_syncer_opts ro = {.on_link_up = on_link_up, .on_link_up_arg = w};
+	struct route_syncer_opts ro = {
+	    .on_link_up = on_link_up, .on_link_up_arg = w, .on_link = taps_on_link};
 
 	if (w->opt.no_dataplane)
 		return 0;
+	if (!(w->taps = taps_new(w->opt.gateway_mac, err)))
+		return -1;
 	w->captures = capture_set_new();
 	w->routes = route_syncer_new(&ro, err);
 	if (!w->routes || !w->captures)
@@ -299,6 +308,7 @@ static void teardown(struct watcher *w)
 	folder_store_close(w->store);
 	folder_store_close(w->records);
 	capture_set_free(w->captures);
+	taps_free(w->taps);
 	route_syncer_free(w->routes); /* the routes themselves stay */
 	loop_timer_free(w->fsm_timer);
 	watcher_http_stop(w);

@@ -15,6 +15,7 @@
 #include "util/log.h"
 #include "util/loop.h"
 #include "status.h"
+#include "taps.h"
 #include "watcher.h"
 
 static uint64_t wall_ms(void)
@@ -144,6 +145,7 @@ void sync_after_iteration(struct loop *l, void *arg)
 
 	if (w->plan_dirty && !w->opt.no_dataplane)
 		apply_plan(w);
+	taps_sync(w, w->plan_dirty); /* after the routes: off the GARP -> route path */
 	w->plan_dirty = false;
 
 	if (engine_next_deadline(w->engine, &due))

@@ -22,6 +22,7 @@ struct kube_client;
 struct route_syncer;
 struct capture_set;
 struct json_t;
+struct taps;
 
 struct watcher_opts {
 	const char *node;
@@ -36,6 +37,7 @@ struct watcher_opts {
 	const char *log_level;     /* --log-level: debug, info, warn, error */
 	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
 	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
+	const char *gateway_mac;   /* --gateway-mac: adopted interfaces' MAC (taps.c) */
 };
 
 struct watcher {
@@ -59,6 +61,7 @@ struct watcher {
 	struct route_syncer *routes;
 	struct capture_set *captures;
 	struct loop_timer *fsm_timer;
+	struct taps *taps; /* hypervisor interfaces adopted (taps.c) */
 
 	bool plan_dirty;        /* endpoints/states changed: re-apply the plan */
 	bool bird_dirty;        /* BGP resources changed: re-render BIRD */
