@@ -197,6 +197,15 @@ guest_answers() {
 	ip netns exec "$(ns_of c)" python3 "$top/hack/demo/udp_probe.py" send "$V4" 7 0.01 0.3 "$out" >/dev/null 2>&1
 	[ "$(sed -n '2,$p' "$out" | wc -l)" -gt 0 ]
 }
+# guest_wait SECONDS WHAT: until the guest answers host-c, at most SECONDS
+# (by the clock: one try takes a few hundred ms).
+guest_wait() {
+	local end=$((SECONDS + $1))
+	while [ "$SECONDS" -lt "$end" ]; do
+		guest_answers && return 0
+	done
+	die "timed out after $1 s waiting for $2"
+}
 
 # gw_entries K: the guest's gateway neighbour entries its heartbeat printed in
 # QEMU K's console; the entry must exist, carry the gateway MAC and never be
@@ -224,7 +233,7 @@ guest_healthy() {
 	if grep -qE 'BUG|Oops|Kernel panic|general protection' "$log"; then
 		die "QEMU $k: the guest's console reports a kernel error"
 	fi
-	until_ok 5 "the guest to answer" guest_answers
+	guest_wait 5 "the guest to answer after the move"
 	gw_check "$k"
 	log "guest healthy in QEMU $k: heartbeat $n1 -> $n2, answering, gateway entry $(grep '^guest: alive' "$log" | tail -n 1 | sed 's/.*gw=//')"
 }
@@ -279,7 +288,7 @@ grep -q "Adopted hypervisor interface.* interface=$TAP id=$(wep_key a) " "$TOPO_
 	die "host-a did not log the adoption of $TAP for $(wep_key a)"
 wait_route a "$V4" "dev=$TAP metric=1024 proto=88"
 wait_route c "$V4" "$(bgp c a 1024)"
-until_ok 60 "the guest to boot and answer" guest_answers
+guest_wait 60 "the guest to boot and answer"
 cl_probe_start vm c "$V4"
 sleep 0.5
 
