@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# handoff-watcher run adopts the taps a hypervisor makes for its
+# WorkloadEndpoints (watcher/taps.c), on a real kernel:
+#   - an endpoint whose tap does not exist yet waits without error; the tap,
+#     created down with a random MAC (as QEMU with script=no leaves it), is
+#     prepared when it appears: the gateway MAC given by --gateway-mac, up,
+#     proxy ARP without delay, rp_filter off, forwarding; the guest's route
+#     goes through it;
+#   - the tap deleted and made again (a guest restarted by libvirt) is
+#     prepared again;
+#   - the hypervisor resetting the MAC is undone at once;
+#   - another host's endpoint's tap is left alone;
+#   - an invalid --gateway-mac stops the watcher with a message naming it.
+set -euo pipefail
+build=${HANDOFF_BUILD_DIR:?}
+watcher=$build/watcher/handoff-watcher
+tag=$$
+node=hwt-node-$tag
+dir=$(mktemp -d /tmp/handoff-taps-XXXXXX)
+pid=
+GW=02:aa:bb:cc:dd:ee
+TAP=tap0a1b2c3d-4e OTHER=tap99999999-99
+
+cleanup() {
+	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+	ip netns del "$node" 2>/dev/null || true
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	echo "--- watcher log" >&2
+	cat "$dir/log" >&2 || true
+	exit 1
+}
+# until_ok SECONDS WHAT COMMAND...: by the clock, polling every 20 ms.
+until_ok() {
+	local secs=$1 end=$((SECONDS + $1)) what=$2
+	shift 2
+	while [ "$SECONDS" -lt "$end" ]; do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.02
+	done
+	fail "timed out after $secs s waiting for: $what"
+}
+link_json() { ip -n "$node" -j link show "$1" | jq -r ".[0].$2"; }
+prepared() {
+	[ "$(link_json "$1" address)" = "$GW" ] &&
+		link_json "$1" 'flags | join(",")' | grep -qw UP &&
+		[ "$(ip netns exec "$node" sysctl -n "net.ipv4.conf.$1.proxy_arp")" = 1 ] &&
+		[ "$(ip netns exec "$node" sysctl -n "net.ipv4.neigh.$1.proxy_delay")" = 0 ] &&
+		[ "$(ip netns exec "$node" sysctl -n "net.ipv4.conf.$1.rp_filter")" = 0 ] &&
+		[ "$(ip netns exec "$node" sysctl -n "net.ipv4.conf.$1.forwarding")" = 1 ]
+}
+route_via() { [ "$(ip -n "$node" -j route show 10.65.0.20 | jq -r '.[0].dev')" = "$1" ]; }
+adoptions() { grep -c "msg=\"Adopted hypervisor interface\" interface=$TAP id=openstack/wep-a " "$dir/log" || true; }
+
+mkdir -p "$dir/ds"
+ip netns add "$node"
+ip -n "$node" link set lo up
+
+# An invalid gateway MAC is refused by name.
+if ip netns exec "$node" "$watcher" run --node host-a --datastore "dir:$dir/ds" \
+	--gateway-mac 01:00:5e:00:00:01 >"$dir/bad.log" 2>&1; then
+	fail "a multicast --gateway-mac was accepted"
+fi
+grep -q -- '--gateway-mac: \\"01:00:5e:00:00:01\\" is not a unicast MAC address' "$dir/bad.log" ||
+	fail "the refusal does not name --gateway-mac: $(cat "$dir/bad.log")"
+
+wep() {
+	cat <<YAML
+apiVersion: projectcalico.org/v3
+kind: WorkloadEndpoint
+metadata: {namespace: openstack, name: $1}
+spec: {node: $2, orchestrator: openstack, workload: inst-$1, endpoint: port-$1,
+       interfaceName: $3, ipNetworks: [$4/32], mac: "fa:16:3e:00:00:01"}
+YAML
+}
+{
+	wep wep-a host-a "$TAP" 10.65.0.20
+	echo ---
+	wep wep-other host-b "$OTHER" 10.65.0.21
+} >"$dir/ds/.weps.tmp"
+mv "$dir/ds/.weps.tmp" "$dir/ds/weps.yaml"
+
+ip netns exec "$node" "$watcher" run --node host-a --datastore "dir:$dir/ds" \
+	--gateway-mac "$GW" --http 127.0.0.1:9099 --log-level debug >"$dir/log" 2>&1 &
+pid=$!
+until_ok 10 "the watcher ready" ip netns exec "$node" curl -sf http://127.0.0.1:9099/readyz
+grep -q "Hypervisor interface not there yet.* interface=$TAP" "$dir/log" ||
+	fail "the missing tap was not noted"
+
+# The hypervisor makes the taps now, down, with random MACs.
+ip -n "$node" tuntap add "$TAP" mode tap
+ip -n "$node" tuntap add "$OTHER" mode tap
+other_mac=$(link_json "$OTHER" address)
+until_ok 5 "$TAP prepared after it appeared" prepared "$TAP"
+until_ok 5 "the guest's route via $TAP" route_via "$TAP"
+[ "$(adoptions)" = 1 ] || fail "adopted $(adoptions) times, not once"
+
+# The hypervisor resets the MAC: put back.
+ip -n "$node" link set "$TAP" address fe:16:3e:00:00:01
+until_ok 5 "$TAP's gateway MAC restored" prepared "$TAP"
+
+# Recreated (the guest restarted): prepared again, logged as a new adoption.
+ip -n "$node" link del "$TAP"
+ip -n "$node" tuntap add "$TAP" mode tap
+until_ok 5 "$TAP prepared after it was made again" prepared "$TAP"
+until_ok 5 "the guest's route via the new $TAP" route_via "$TAP"
+[ "$(adoptions)" = 2 ] || fail "adopted $(adoptions) times after the re-creation, not twice"
+
+# Another host's endpoint: its tap is not ours to touch.
+[ "$(link_json "$OTHER" address)" = "$other_mac" ] || fail "$OTHER's MAC was changed"
+link_json "$OTHER" 'flags | join(",")' | grep -qw UP && fail "$OTHER was brought up"
+[ "$(ip netns exec "$node" sysctl -n "net.ipv4.conf.$OTHER.proxy_arp")" = 0 ] ||
+	fail "$OTHER got proxy ARP"
+echo "PASS: taps adopted when they appear, again when re-made or reset; other hosts' left alone"
