@@ -9,6 +9,7 @@
 
 #include "core/engine.h"
 #include "dataplane/link.h"
+#include "dataplane/link_ll.h"
 #include "util/log.h"
 #include "watcher.h"
 
@@ -142,7 +143,8 @@ static void prepare(struct taps *t, struct tap *tap)
 		tap->ifindex = 0;
 		return;
 	}
-	if (link_setup_host_iface(tap->ifname, t->mac, &err) < 0) {
+	if (link_setup_host_iface(tap->ifname, t->mac, &err) < 0 ||
+	    link_ensure_gateway_ll(tap->ifname, t->mac, &err) < 0) {
 		/* Retried when netlink reports the link again. */
 		hlog(HLOG_WARN, "Cannot prepare hypervisor interface",
 		     "interface=%s id=%s error=%s", tap->ifname, tap->key, hlog_q(err.msg));

@@ -9,6 +9,9 @@
 #   - the tap deleted and made again (a guest restarted by libvirt) is
 #     prepared again;
 #   - the hypervisor resetting the MAC is undone at once;
+#   - a tap the hypervisor brought up with its own MAC (libvirt) also gets
+#     the gateway's IPv6 link-local address (EUI-64 of the gateway MAC), which
+#     the kernel derives by itself only for a link that comes up with it;
 #   - another host's endpoint's tap is left alone;
 #   - an invalid --gateway-mac stops the watcher with a message naming it.
 set -euo pipefail
@@ -19,7 +22,8 @@ node=hwt-node-$tag
 dir=$(mktemp -d /tmp/handoff-taps-XXXXXX)
 pid=
 GW=02:aa:bb:cc:dd:ee
-TAP=tap0a1b2c3d-4e OTHER=tap99999999-99
+GWLL=fe80::aa:bbff:fecc:ddee # EUI-64 link-local of $GW
+TAP=tap0a1b2c3d-4e OTHER=tap99999999-99 UPTAP=tap77777777-77
 
 cleanup() {
 	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
@@ -53,6 +57,7 @@ prepared() {
 		[ "$(ip netns exec "$node" sysctl -n "net.ipv4.conf.$1.forwarding")" = 1 ]
 }
 route_via() { [ "$(ip -n "$node" -j route show 10.65.0.20 | jq -r '.[0].dev')" = "$1" ]; }
+has_gw_ll() { ip -n "$node" -6 -j addr show dev "$1" | jq -e --arg a "$GWLL" '[.[0].addr_info[].local] | index($a) != null'; }
 adoptions() { grep -c "msg=\"Adopted hypervisor interface\" interface=$TAP id=openstack/wep-a " "$dir/log" || true; }
 
 mkdir -p "$dir/ds"
@@ -76,8 +81,13 @@ spec: {node: $2, orchestrator: openstack, workload: inst-$1, endpoint: port-$1,
        interfaceName: $3, ipNetworks: [$4/32], mac: "fa:16:3e:00:00:01"}
 YAML
 }
+# libvirt's way: the tap exists and is up, with the port's MAC, before the watcher knows it.
+ip -n "$node" tuntap add "$UPTAP" mode tap
+ip -n "$node" link set "$UPTAP" address fe:16:3e:00:00:09 up
 {
 	wep wep-a host-a "$TAP" 10.65.0.20
+	echo ---
+	wep wep-up host-a "$UPTAP" 10.65.0.22
 	echo ---
 	wep wep-other host-b "$OTHER" 10.65.0.21
 } >"$dir/ds/.weps.tmp"
@@ -97,6 +107,10 @@ other_mac=$(link_json "$OTHER" address)
 until_ok 5 "$TAP prepared after it appeared" prepared "$TAP"
 until_ok 5 "the guest's route via $TAP" route_via "$TAP"
 [ "$(adoptions)" = 1 ] || fail "adopted $(adoptions) times, not once"
+
+until_ok 5 "$TAP's gateway link-local address" has_gw_ll "$TAP"
+until_ok 5 "$UPTAP prepared" prepared "$UPTAP"
+until_ok 5 "$UPTAP's gateway link-local address, added" has_gw_ll "$UPTAP"
 
 # The hypervisor resets the MAC: put back.
 ip -n "$node" link set "$TAP" address fe:16:3e:00:00:01
