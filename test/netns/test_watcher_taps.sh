@@ -6,6 +6,7 @@
 #     prepared when it appears: the gateway MAC given by --gateway-mac, up,
 #     proxy ARP without delay, rp_filter off, forwarding; the guest's route
 #     goes through it;
+#     the host's ARP replies claiming the guest's own address are dropped;
 #   - the tap deleted and made again (a guest restarted by libvirt) is
 #     prepared again;
 #   - the hypervisor resetting the MAC is undone at once;
@@ -107,6 +108,11 @@ other_mac=$(link_json "$OTHER" address)
 until_ok 5 "$TAP prepared after it appeared" prepared "$TAP"
 until_ok 5 "the guest's route via $TAP" route_via "$TAP"
 [ "$(adoptions)" = 1 ] || fail "adopted $(adoptions) times, not once"
+# The host never answers ARP for the guest's own address on its tap.
+arp_dropped() {
+	ip netns exec "$node" nft list chain arp handoff-arp "wl-$TAP" | grep -q "arp saddr ip 10.65.0.20 .*drop"
+}
+until_ok 5 "ARP replies for the guest's own address dropped on $TAP" arp_dropped
 
 until_ok 5 "$TAP's gateway link-local address" has_gw_ll "$TAP"
 until_ok 5 "$UPTAP prepared" prepared "$UPTAP"
