@@ -30,7 +30,6 @@
 #define CALICO_API_VERSION "projectcalico.org/v3"
 #define MAC_ANNOTATION     "handoff.dev/mac"
 
-
 static int bad(const struct dctx *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
