@@ -60,7 +60,8 @@ static void flush_decisions(struct replay *r)
 	decisions_clear(&r->out);
 }
 
-/* A recording covers every node: a GARP on another node's pod is not ours. */
+/* A recording covers every node: a GARP on another node's pod (or
+ * WorkloadEndpoint) is not ours. */
 static void remember_pod_node(struct replay *r, const json_t *obj)
 {
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
@@ -71,7 +72,12 @@ static void remember_pod_node(struct replay *r, const json_t *obj)
 	    json_string_value(json_object_get(json_object_get(obj, "spec"), "nodeName"));
 	char key[512];
 
-	if (!kind || strcmp(kind, "Pod") || !name)
+	/* A hypervisor's WorkloadEndpoint says its host in spec.node. */
+	if (kind && !strcmp(kind, "WorkloadEndpoint"))
+		node = json_string_value(json_object_get(json_object_get(obj, "spec"), "node"));
+	else if (!kind || strcmp(kind, "Pod"))
+		return;
+	if (!name)
 		return;
 	snprintf(key, sizeof(key), "%s/%s", ns ? ns : "default", name);
 	json_object_set_new(r->pod_nodes, key, json_string(node ? node : ""));

@@ -27,6 +27,7 @@
 #include "util/loop.h"
 #include "state.h"
 #include "status.h"
+#include "taps.h"
 #include "watcher.h"
 
 static void on_store(struct loop *l, int fd, uint32_t events, void *arg)
@@ -138,7 +139,8 @@ static void usage(FILE *f)
 	    "          [--watch-timeout SECONDS] [--unready-after SECONDS]\n"
 	    "          [--migrations-history N (finished migrations kept, 1000)]\n"
 	    "          [--state-file PATH (default " STATE_FILE_DEFAULT "; \"\" for none)]\n"
-	    "          [--node-ranges FILE] [--metrics ADDR:PORT] [--secret-namespace NS]\n");
+	    "          [--node-ranges FILE] [--metrics ADDR:PORT] [--secret-namespace NS]\n"
+	    "          [--gateway-mac MAC (hypervisor interfaces; default ee:ee:ee:ee:ee:ee)]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -162,6 +164,7 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"node-ranges", required_argument, NULL, 'R'},
 	    {"metrics", required_argument, NULL, 'm'},
 	    {"secret-namespace", required_argument, NULL, 'C'},
+	    {"gateway-mac", required_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -277,6 +280,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 		case 'm':
 			o->metrics_listen = optarg;
 			break;
+		case 'G':
+			o->gateway_mac = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -315,10 +321,13 @@ static void on_link_up(void *arg, const char *ifname)
 
 static int setup_dataplane(struct watcher *w, struct herr *err)
 {
-	struct route_syncer_opts ro = {.on_link_up = on_link_up, .on_link_up_arg = w};
+	struct route_syncer_opts ro = {
+	    .on_link_up = on_link_up, .on_link_up_arg = w, .on_link = taps_on_link};
 
 	if (w->opt.no_dataplane)
 		return 0;
+	if (!(w->taps = taps_new(w->opt.gateway_mac, err)))
+		return -1;
 	w->captures = capture_set_new();
 	w->routes = route_syncer_new(&ro, err);
 	if (!w->routes || !w->captures)
@@ -356,6 +365,7 @@ static void teardown(struct watcher *w)
 	folder_store_close(w->store);
 	folder_store_close(w->records);
 	capture_set_free(w->captures);
+	taps_free(w->taps);
 	route_syncer_free(w->routes); /* the routes themselves stay */
 	loop_timer_free(w->fsm_timer);
 	bird_sync_stop(w);

@@ -15,6 +15,7 @@
 #include "util/loop.h"
 #include "state.h"
 #include "status.h"
+#include "taps.h"
 #include "watcher.h"
 
 static uint64_t wall_ms(void)
@@ -147,6 +148,7 @@ void sync_after_iteration(struct loop *l, void *arg)
 	if (w->settled) {
 		if (w->plan_dirty && !w->opt.no_dataplane)
 			apply_plan(w);
+		taps_sync(w, w->plan_dirty); /* after the routes: off the GARP -> route path */
 		w->plan_dirty = false;
 		/* After the routes: the kernel may be one decision ahead of the
 		 * file, never behind (state.c), and a GARP's route does not wait

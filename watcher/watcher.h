@@ -24,6 +24,7 @@ struct route_syncer;
 struct capture_set;
 struct json_t;
 struct bird_sync;
+struct taps;
 
 struct watcher_opts {
 	const char *node;
@@ -45,6 +46,7 @@ struct watcher_opts {
 	const char *node_ranges_file;  /* --node-ranges: this node's podCIDRs for the CNI */
 	const char *metrics_listen;    /* --metrics: a second listener with /metrics only */
 	const char *secret_namespace;  /* --secret-namespace: where BGP password Secrets live */
+	const char *gateway_mac;       /* --gateway-mac: adopted interfaces' MAC (taps.c) */
 };
 
 struct saved_state;
@@ -72,6 +74,7 @@ struct watcher {
 	struct capture_set *captures;
 	struct loop_timer *fsm_timer;
 	struct bird_sync *bird_sync; /* bird_sync.c: reloads in flight, retries */
+	struct taps *taps; /* hypervisor interfaces adopted (taps.c) */
 
 	bool plan_dirty;                  /* endpoints/states changed: re-apply the plan */
 	bool bird_dirty;                  /* BGP resources changed: re-render BIRD */

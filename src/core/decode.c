@@ -25,16 +25,11 @@
 #include <string.h>
 
 #include "core/config.h"
+#include "core/decode_internal.h"
 #include "core/selector.h"
 
 #define CALICO_API_VERSION "projectcalico.org/v3"
 #define MAC_ANNOTATION     "handoff.dev/mac"
-
-/* The object being decoded, for messages. */
-struct dctx {
-	char obj[300]; /* "LiveMigration default/lm1" */
-	struct herr *err;
-};
 
 static int bad(const struct dctx *c, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -142,10 +137,6 @@ static char *xstrdup(const char *s)
 }
 
 /* ---- envelope: object identity, apiVersion, kind, metadata --------------- */
-
-struct meta {
-	const char *ns, *name, *uid; /* borrowed from the tree; ns/uid never NULL */
-};
 
 /* Check that `obj` is an object of `kind`, with one of `api_versions` when it
  * says, and read its metadata. Fills c->obj for every later message. */
@@ -756,4 +747,49 @@ void endpoint_pod_trim(json_t *pod)
 		if (json_is_array(ips) && json_array_size(ips))
 			json_object_del(st, "podIP");
 	}
+}
+
+/* ---- shared with the other decoders (decode_internal.h) ------------------ */
+
+int dec_envelope(struct dctx *c, const json_t *obj, const char *kind,
+                 const char *const *api_versions, bool namespaced, struct meta *m)
+{
+	return decode_envelope(c, obj, kind, api_versions, namespaced, m);
+}
+
+int dec_opt_string(const struct dctx *c, const json_t *obj, const char *key, const char *path,
+                   const char **out)
+{
+	return opt_string(c, obj, key, path, out);
+}
+
+int dec_opt_object(const struct dctx *c, const json_t *obj, const char *key, const char *path,
+                   json_t **out)
+{
+	return opt_object(c, obj, key, path, out);
+}
+
+const char *dec_json_kind(const json_t *v)
+{
+	return json_kind(v);
+}
+
+int dec_nomem(const struct dctx *c)
+{
+	return nomem(c);
+}
+
+int dec_add_addr(const struct dctx *c, struct endpoint *ep, const json_t *ip, const char *path)
+{
+	return endpoint_add_addr(c, ep, ip, path);
+}
+
+bool dec_parse_mac(const char *s, char out[18])
+{
+	return parse_mac(s, out);
+}
+
+int dec_labels(const struct dctx *c, const json_t *md, struct endpoint *ep)
+{
+	return decode_pod_labels(c, md, ep);
 }

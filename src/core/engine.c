@@ -423,6 +423,25 @@ static int pod_upsert(struct engine *e, const json_t *obj, uint64_t now, struct 
 	return r;
 }
 
+/* A hypervisor's port (wep.c): local when spec.node is this node, as a Pod. */
+static int wep_upsert(struct engine *e, const json_t *obj, uint64_t now, struct decisions *out,
+                      struct herr *err)
+{
+	struct endpoint ep = {0};
+	int r = endpoint_decode_wep(obj, &ep, err);
+
+	if (r < 0)
+		return r;
+	if (strcmp(ep.node, e->node)) {
+		engine_endpoint_delete(e, ep.key, now, out);
+		endpoint_free(&ep);
+		return 0;
+	}
+	r = engine_endpoint_upsert(e, &ep, now, out);
+	endpoint_free(&ep);
+	return r;
+}
+
 /* ---- LiveMigrations ------------------------------------------------------- */
 
 static int lm_upsert(struct engine *e, const struct live_migration *lm, uint64_t now,
@@ -462,6 +481,8 @@ int engine_apply(struct engine *e, const json_t *obj, uint64_t now, struct decis
 	engine_advance(e, now, out);
 	if (!strcmp(kind, "Pod"))
 		return pod_upsert(e, obj, now, out, err);
+	if (!strcmp(kind, "WorkloadEndpoint"))
+		return wep_upsert(e, obj, now, out, err);
 	if (!strcmp(kind, "FelixConfiguration"))
 		return felix_upsert(e, obj, now, out, err);
 	if (!strcmp(kind, "LiveMigration")) {
@@ -493,8 +514,9 @@ int engine_delete(struct engine *e, const char *kind, const char *ns, const char
 	char key[512];
 
 	engine_advance(e, now, out);
-	if (!strcmp(kind, "Pod")) {
-		snprintf(key, sizeof(key), "%s/%s", ns, name);
+	if (!strcmp(kind, "Pod") || !strcmp(kind, "WorkloadEndpoint")) {
+		/* As the decoders place an object without a namespace. */
+		snprintf(key, sizeof(key), "%s/%s", *ns ? ns : "default", name);
 		engine_endpoint_delete(e, key, now, out);
 	} else if (!strcmp(kind, "LiveMigration") ||
 	           !strcmp(kind, "VirtualMachineInstanceMigration")) {

@@ -188,6 +188,7 @@ int endpoint_copy(struct endpoint *dst, const struct endpoint *src)
 	memcpy(dst->ifname, src->ifname, sizeof(dst->ifname));
 	memcpy(dst->mac, src->mac, sizeof(dst->mac));
 	dst->host_network = src->host_network;
+	dst->adopt_iface = src->adopt_iface;
 	return 0;
 nomem:
 	endpoint_free(dst);

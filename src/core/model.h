@@ -124,6 +124,9 @@ struct endpoint {
 	char ifname[HANDOFF_IFNAMSIZ]; /* host-side interface, endpoint_ifname() */
 	char mac[18];                  /* workload MAC "aa:bb:..", "" when unknown */
 	bool host_network;             /* spec.hostNetwork: the node's own, not a workload */
+	/* The watcher prepares the host interface itself (a hypervisor's tap:
+	 * no CNI wires it); false for Pods, whose interface handoff-cni makes. */
+	bool adopt_iface;
 };
 
 /* Decode a core/v1 Pod: metadata, labels, spec.nodeName, status.podIPs (or podIP). */
@@ -134,6 +137,13 @@ int endpoint_decode_pod(const struct json_t *pod, struct endpoint *out, struct h
  * the memory, and an update that changes only such fields leaves the trimmed
  * tree equal to the cached one. The trimmed tree decodes to the same endpoint. */
 void endpoint_pod_trim(struct json_t *pod);
+/* Decode a projectcalico.org/v3 WorkloadEndpoint (a hypervisor's port, wep.c):
+ * key "<namespace>/<name>", node spec.node, identity {spec.node,
+ * spec.orchestrator, "<namespace>/<spec.workload>", spec.endpoint} (the node
+ * takes part in matching unless the orchestrator is k8s, calico-semantics
+ * A.4-A.5), addresses spec.ipNetworks (host prefixes only), interface
+ * spec.interfaceName, MAC spec.mac; adopt_iface is set. */
+int endpoint_decode_wep(const struct json_t *wep, struct endpoint *out, struct herr *err);
 int endpoint_copy(struct endpoint *dst, const struct endpoint *src);
 void endpoint_free(struct endpoint *ep);
 

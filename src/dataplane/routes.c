@@ -256,6 +256,7 @@ struct route_syncer {
 	uint32_t table;
 	void (*on_link_up)(void *arg, const char *ifname);
 	void *on_link_up_arg;
+	void (*on_link)(void *arg, const char *ifname);
 	struct nl_sock *req; /* requests, dumps */
 	struct nl_sock *ev;  /* notifications */
 	struct nl_cb *ack_cb, *dump_cb, *ev_cb;
@@ -944,6 +945,8 @@ static int on_event(struct nl_msg *msg, void *arg)
 		if (rs->on_link_up && nlh->nlmsg_type == RTM_NEWLINK && (ifi->ifi_flags & IFF_UP) &&
 		    tb[IFLA_IFNAME])
 			rs->on_link_up(rs->on_link_up_arg, nla_get_string(tb[IFLA_IFNAME]));
+		if (rs->on_link && nlh->nlmsg_type == RTM_NEWLINK && tb[IFLA_IFNAME])
+			rs->on_link(rs->on_link_up_arg, nla_get_string(tb[IFLA_IFNAME]));
 		break;
 	}
 	case RTM_DELROUTE: {
@@ -1097,6 +1100,7 @@ struct route_syncer *route_syncer_new(const struct route_syncer_opts *o, struct 
 	rs->table = o && o->table ? o->table : HANDOFF_RTTABLE_MAIN;
 	rs->on_link_up = o ? o->on_link_up : NULL;
 	rs->on_link_up_arg = o ? o->on_link_up_arg : NULL;
+	rs->on_link = o ? o->on_link : NULL;
 	rs->next_seq = 1;
 	/* 1-4 belong to the kernel, boot-time and static routes (the admin's); 12
 	 * is BIRD's own, which BIRD deletes. Owning any of them would be wrong. */

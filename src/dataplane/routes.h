@@ -49,6 +49,9 @@ struct route_syncer_opts {
 	 * share this socket instead of opening their own. */
 	void (*on_link_up)(void *arg, const char *ifname);
 	void *on_link_up_arg;
+	/* Optional: told of every RTM_NEWLINK whatever its flags (a hypervisor's
+	 * tap appears down; the watcher adopts it, watcher/taps.c). Same arg. */
+	void (*on_link)(void *arg, const char *ifname);
 };
 
 struct route_syncer_stats {
