@@ -29,6 +29,14 @@ API (HTTPS on 127.0.0.1, bearer-token auth; --plain-http for debugging):
     (--gone-mode event, or per compaction) HTTP 200 and an ERROR event
     carrying that Status.
   - no token or a wrong one: 401 with a Status.
+  - writes, as kube-apiserver does them (JSON bodies):
+    POST <collection>        create; 409 AlreadyExists when the name is taken.
+    PUT  <collection>/NAME   replace; metadata.resourceVersion, when given, is
+                             a precondition: 409 Conflict when it is not the
+                             stored one; 404 when the object does not exist.
+    DELETE <collection>/NAME 200 with the object; a DeleteOptions body's
+                             preconditions.resourceVersion/uid: 409 Conflict
+                             when they do not match; 404 when absent.
 
 Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
   POST /objects        body: YAML (several documents) or JSON object/list:
@@ -112,6 +120,9 @@ KINDS = {
     "VirtualMachineInstanceMigration": ("/apis/kubevirt.io/v1",
                                         "virtualmachineinstancemigrations", True,
                                         "kubevirt.io/v1"),
+    "VirtualMachineInstance": ("/apis/kubevirt.io/v1", "virtualmachineinstances", True,
+                               "kubevirt.io/v1"),
+    "VMAddress": ("/apis/handoff.dev/v1", "vmaddresses", False, "handoff.dev/v1"),
 }
 PLURALS = {v[1]: k for k, v in KINDS.items()}
 PREFIXES = sorted({v[0] for v in KINDS.values()}, key=len, reverse=True)
@@ -256,6 +267,55 @@ class Store:
             self.cond.notify_all()
             return gone
 
+    def write(self, method, plural, ns, name, body):
+        """An API write: (status code, object or Status)."""
+        kind = PLURALS[plural]
+        namespaced = KINDS[kind][2]
+        with self.cond:
+            objs = self.objects.get(plural, {})
+            if method == "DELETE":
+                old = objs.get((ns, name))
+                if old is None:
+                    return 404, status_obj(404, "NotFound", '%s "%s" not found' % (plural, name))
+                pre = (body or {}).get("preconditions") or {}
+                for f in ("resourceVersion", "uid"):
+                    if pre.get(f) and pre[f] != old["metadata"][f]:
+                        return 409, status_obj(409, "Conflict", "Precondition failed: %s" % f)
+                return 200, self.delete({"kind": kind, "namespace": ns, "name": name})
+            if not isinstance(body, dict):
+                return 400, status_obj(400, "BadRequest", "the body must be a JSON object")
+            meta = body.get("metadata") or {}
+            if body.get("kind") not in (None, kind):
+                return 400, status_obj(400, "BadRequest", "kind must be %s" % kind)
+            bname = meta.get("name")
+            if method == "PUT" and bname not in (None, name):
+                return 400, status_obj(400, "BadRequest", "metadata.name does not match")
+            name = name or bname
+            if not name:
+                return 422, status_obj(422, "Invalid", "metadata.name: Required value")
+            if namespaced and meta.get("namespace") not in (None, ns):
+                return 400, status_obj(400, "BadRequest", "metadata.namespace does not match")
+            old = objs.get((ns, name))
+            if method == "POST" and old is not None:
+                return 409, status_obj(409, "AlreadyExists",
+                                       '%s "%s" already exists' % (plural, name))
+            if method == "PUT":
+                if old is None:
+                    return 404, status_obj(404, "NotFound", '%s "%s" not found' % (plural, name))
+                rv = meta.get("resourceVersion")
+                if rv and rv != old["metadata"]["resourceVersion"]:
+                    return 409, status_obj(
+                        409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object '
+                        "has been modified; please apply your changes to the latest version "
+                        "and try again" % (plural, name))
+            obj = copy.deepcopy(body)
+            obj["kind"] = kind
+            m = obj.setdefault("metadata", {})
+            m["name"] = name
+            if namespaced:
+                m["namespace"] = ns or "default"
+            return 201 if method == "POST" else 200, self.apply(obj)
+
     def compact(self, mode):
         with self.cond:
             self.compacted = self.rv
@@ -347,6 +407,41 @@ class ApiHandler(Handler):
         if watch:
             return self.watch(plural, sel, q, url.query)
         return self.list(plural, sel, q, url.query)
+
+    def write_verb(self):
+        st = self.server.store
+        url = urllib.parse.urlsplit(self.path)
+        route = self.route(url.path)
+        raw = self.body()
+        auth = self.headers.get("Authorization") or ""
+        with st.cond:
+            token_ok = st.token is not None and auth == "Bearer " + st.token
+        if not token_ok:
+            code, out = 401, status_obj(401, "Unauthorized", "Unauthorized")
+        elif route is None or (self.command == "POST") == bool(route[2]):
+            code, out = 404, status_obj(404, "NotFound",
+                                        "the server could not find the requested resource")
+        else:
+            plural, ns, name = route
+            with st.cond:
+                fail = st.take("fail", plural)
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = "invalid"
+            if fail:
+                code, out = 500, status_obj(500, "InternalError",
+                                            "Internal error occurred: injected fault")
+            elif body == "invalid":
+                code, out = 400, status_obj(400, "BadRequest", "the body is not JSON")
+            else:
+                code, out = st.write(self.command, plural, ns, name, body)
+        self.record(route[0] if route else None, False, url.query, code)
+        self.send_json(code, out)
+
+    do_POST = write_verb
+    do_PUT = write_verb
+    do_DELETE = write_verb
 
     def route(self, path):
         for prefix in PREFIXES:
