@@ -117,4 +117,12 @@ int cni_record_write(const char *dir, const char *pod_ns, const char *pod_name, 
                      const char *container_id, const char *netns, struct herr *err);
 int cni_record_remove(const char *dir, const char *pod_ns, const char *pod_name, struct herr *err);
 
+/* vmaddr.c: a KubeVirt VM pod's addresses from the node's watcher (when
+ * ipam.vmAddressSocket is set). ADD: 1 with *out filled (a VM pod: the IPAM
+ * plugin is not used), 0 (not a VM pod), or a negative errno with *code.
+ * DEL: 1 (the pod owned VM addresses), 0, or a negative errno with *code. */
+int cni_vm_add(const struct cni_conf *c, const struct cni_args *a, struct cni_ipam_result *out,
+               int *code, struct herr *err);
+int cni_vm_del(const struct cni_conf *c, const struct cni_args *a, int *code, struct herr *err);
+
 #endif

@@ -106,7 +106,7 @@ static int cmd_add(struct ctx *x)
 	struct cni_ipam_result ipam;
 	struct cni_wired w;
 	char *out = NULL;
-	int r;
+	int r, code;
 
 	if (!x->args.pod_ns[0] || !x->args.pod_name[0]) {
 		herr_set(&err, -EINVAL,
@@ -114,10 +114,17 @@ static int cmd_add(struct ctx *x)
 		         "interface name and the endpoint record derive from them)");
 		return fail(x, CNI_ERR_ENV, &err);
 	}
-	if (cni_ipam_exec(x->conf.ipam_type, "ADD", x->stdin_text, &out, &err) < 0)
-		return fail(x, CNI_ERR_IO, &err);
-	r = cni_ipam_result_parse(out, strlen(out), &ipam, &err);
-	free(out);
+	/* A KubeVirt VM's pod keeps the VM's addresses (vmaddr.c). */
+	int vm = cni_vm_add(&x->conf, &x->args, &ipam, &code, &err);
+	if (vm < 0)
+		return fail(x, code, &err);
+	if (!vm) {
+		if (cni_ipam_exec(x->conf.ipam_type, "ADD", x->stdin_text, &out, &err) < 0)
+			return fail(x, CNI_ERR_IO, &err);
+		r = cni_ipam_result_parse(out, strlen(out), &ipam, &err);
+		free(out);
+	} else
+		r = 0;
 	if (r == 0) {
 		r = cni_wire_add(&x->conf, x->host_if, x->netns, x->ifname, &ipam,
 		                 x->conf.tap || x->args.tap, &w, &err);
@@ -136,7 +143,10 @@ static int cmd_add(struct ctx *x)
 	}
 	if (r < 0) {
 		/* Give the address back: nothing of this ADD survives a failure. */
-		cni_ipam_exec(x->conf.ipam_type, "DEL", x->stdin_text, NULL, &ignored);
+		if (vm)
+			cni_vm_del(&x->conf, &x->args, &code, &ignored);
+		else
+			cni_ipam_exec(x->conf.ipam_type, "DEL", x->stdin_text, NULL, &ignored);
 		cni_ipam_result_free(&ipam);
 		return fail(x, CNI_ERR_IO, &err);
 	}
@@ -154,7 +164,14 @@ static int cmd_add(struct ctx *x)
 static int cmd_del(struct ctx *x)
 {
 	struct herr err = {{0}}, e2 = {{0}};
-	int r = cni_ipam_exec(x->conf.ipam_type, "DEL", x->stdin_text, NULL, &err);
+	int code, r;
+
+	/* A VM pod lets go of the VM's addresses first: a watcher that cannot
+	 * be reached fails the DEL, which the kubelet retries. */
+	if (x->args.pod_ns[0] && x->args.pod_name[0] &&
+	    cni_vm_del(&x->conf, &x->args, &code, &err) < 0)
+		return fail(x, code, &err);
+	r = cni_ipam_exec(x->conf.ipam_type, "DEL", x->stdin_text, NULL, &err);
 
 	if (x->args.pod_ns[0] && x->args.pod_name[0]) {
 		if (cni_wire_del(x->host_if, &e2) < 0 && r == 0)

@@ -61,6 +61,8 @@ Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
                        {"fail": N}      the next N API requests answer 500;
                        {"malformed": N} the next N watch events are preceded
                                         by a line that is not JSON;
+                       {"latency": MS}  every API request but watches waits MS
+                                        milliseconds before it is served (0: off);
                        {"missing": true|false} the resource answers 404
                                         (CRD not installed);
                        {"expire_token": true} the token in use stops working
@@ -123,6 +125,7 @@ KINDS = {
     "VirtualMachineInstance": ("/apis/kubevirt.io/v1", "virtualmachineinstances", True,
                                "kubevirt.io/v1"),
     "VMAddress": ("/apis/handoff.dev/v1", "vmaddresses", False, "handoff.dev/v1"),
+    "VMAddressBlock": ("/apis/handoff.dev/v1", "vmaddressblocks", False, "handoff.dev/v1"),
 }
 PLURALS = {v[1]: k for k, v in KINDS.items()}
 PREFIXES = sorted({v[0] for v in KINDS.values()}, key=len, reverse=True)
@@ -203,6 +206,7 @@ class Store:
         self.open_watches = {}  # plural -> watch streams being served
         self.token = None
         self.requests = []
+        self.latency = 0.0  # seconds before each non-watch request
 
     # --- faults: counters per resource ("" = any) ---
 
@@ -398,6 +402,8 @@ class ApiHandler(Handler):
         if ns:
             sel.terms.append((False, "metadata.namespace", "=", ns))
         if name:
+            if st.latency:
+                time.sleep(st.latency)
             with st.cond:
                 obj = st.objects.get(plural, {}).get((ns, name))
             if obj is None:
@@ -406,6 +412,8 @@ class ApiHandler(Handler):
             return self.send_json(200, obj)
         if watch:
             return self.watch(plural, sel, q, url.query)
+        if st.latency:
+            time.sleep(st.latency)
         return self.list(plural, sel, q, url.query)
 
     def write_verb(self):
@@ -435,6 +443,8 @@ class ApiHandler(Handler):
             elif body == "invalid":
                 code, out = 400, status_obj(400, "BadRequest", "the body is not JSON")
             else:
+                if st.latency:
+                    time.sleep(st.latency)
                 code, out = st.write(self.command, plural, ns, name, body)
         self.record(route[0] if route else None, False, url.query, code)
         self.send_json(code, out)
@@ -745,6 +755,11 @@ class ControlHandler(Handler):
                           st.open_watches.get(res, 0))
                 if not n_open and not st.faults["stall"][res]:
                     st.faults["stall"][res] = 1
+            if "latency" in body:
+                ms = float(body["latency"])
+                if ms < 0:
+                    raise ValueError("fault: latency must be >= 0")
+                st.latency = ms / 1000.0
             if "missing" in body:
                 if not res:
                     raise ValueError("fault: missing needs a resource")

@@ -21,6 +21,7 @@
 #include "core/pods.h"
 #include "dataplane/capture.h"
 #include "dataplane/routes.h"
+#include "ipam.h"
 #include "kube/folder.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -131,7 +132,8 @@ static void usage(FILE *f)
 	    "          [--endpoint-dir DIR] [--bird-dir DIR] [--bird-socket PATH]\n"
 	    "          [--bird6-socket PATH] [--http ADDR:PORT] [--no-dataplane]\n"
 	    "          [--log-level LEVEL] [--flags-file FILE (re-read on SIGHUP)]\n"
-	    "          [--watch-timeout SECONDS]\n");
+	    "          [--watch-timeout SECONDS]\n"
+	    "          [--ipam-socket PATH [--ipam-workers N] [--ipam-gc-interval SECONDS]]\n");
 }
 
 static int parse_opts(int argc, char **argv, struct watcher_opts *o)
@@ -149,6 +151,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"log-level", required_argument, NULL, 'L'},
 	    {"flags-file", required_argument, NULL, 'F'},
 	    {"watch-timeout", required_argument, NULL, 'T'},
+	    {"ipam-socket", required_argument, NULL, 'I'},
+	    {"ipam-workers", required_argument, NULL, 'W'},
+	    {"ipam-gc-interval", required_argument, NULL, 'G'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -221,6 +226,12 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 			o->watch_timeout_s = (unsigned)v;
 			break;
 		}
+		case 'I':
+		case 'W':
+		case 'G':
+			if (watcher_ipam_opt(o, c, optarg) < 0)
+				return -1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -295,6 +306,7 @@ static int setup_sources(struct watcher *w, struct herr *err)
 
 static void teardown(struct watcher *w)
 {
+	ipam_server_stop(w->ipam);
 	watcher_kube_stop(w);
 	folder_store_close(w->store);
 	folder_store_close(w->records);
@@ -340,7 +352,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (setup_dataplane(&w, &err) < 0 || watcher_http_start(&w, &err) < 0 ||
-	    setup_sources(&w, &err) < 0) {
+	    setup_sources(&w, &err) < 0 || watcher_ipam_start(&w, &err) < 0) {
 		hlog(HLOG_ERROR, "Cannot start", "error=%s", hlog_q(err.msg));
 		goto out;
 	}

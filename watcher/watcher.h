@@ -22,6 +22,7 @@ struct kube_client;
 struct route_syncer;
 struct capture_set;
 struct json_t;
+struct ipam_server;
 
 struct watcher_opts {
 	const char *node;
@@ -36,6 +37,9 @@ struct watcher_opts {
 	const char *log_level;     /* --log-level: debug, info, warn, error */
 	const char *flags_file;    /* re-read on SIGHUP: the flags that can change */
 	unsigned watch_timeout_s;  /* --watch-timeout: watch timeoutSeconds; 0 = client default */
+	const char *ipam_socket;   /* --ipam-socket: serve VM addresses to handoff-cni (ipam.h) */
+	unsigned ipam_workers;     /* --ipam-workers */
+	unsigned ipam_gc_s;        /* --ipam-gc-interval */
 };
 
 struct watcher {
@@ -55,6 +59,7 @@ struct watcher {
 	size_t nwatches;
 	struct http_server *http;
 	struct status *status;
+	struct ipam_server *ipam; /* VM addresses (ipam.h); NULL without --ipam-socket */
 
 	struct route_syncer *routes;
 	struct capture_set *captures;
@@ -78,6 +83,11 @@ void intake_garp(const char *endpoint_key, const char *ifname, void *arg);
 /* source_kube.c: list+watch from the API server (kubeconfig or in-cluster). */
 int watcher_kube_start(struct watcher *w, struct herr *err);
 void watcher_kube_stop(struct watcher *w);
+
+/* ipam_run.c: the VM address service's flags and start. */
+int watcher_ipam_opt(struct watcher_opts *o, int c, const char *arg);
+int watcher_ipam_start(struct watcher *w, struct herr *err);
+void watcher_ipam_transition(struct watcher *w, const struct decision *d);
 
 /* http.c: /healthz, /readyz, /metrics, /migrations. */
 int watcher_http_start(struct watcher *w, struct herr *err);

@@ -59,6 +59,19 @@ int vm_pod_classify(const json_t *pod, struct vm_pod *out, struct herr *err)
 		                sizeof(out->migration_uid) - 1);
 	out->is_vm = true;
 	snprintf(out->vm, sizeof(out->vm), "%s", id);
+	snprintf(out->vmi, sizeof(out->vmi), "%s", id);
+	/* The id label may be a hash of a long VMI name: the owner names it. */
+	json_t *refs = json_object_get(meta, "ownerReferences"), *ref;
+	size_t i;
+	json_array_foreach(refs, i, ref)
+	{
+		const char *k = json_string_value(json_object_get(ref, "kind"));
+		const char *n = json_string_value(json_object_get(ref, "name"));
+		if (k && !strcmp(k, "VirtualMachineInstance") && n && *n &&
+		    strlen(n) < sizeof(out->vmi) &&
+		    json_is_true(json_object_get(ref, "controller")))
+			snprintf(out->vmi, sizeof(out->vmi), "%s", n);
+	}
 	if (mig) {
 		out->target = true;
 		snprintf(out->migration_uid, sizeof(out->migration_uid), "%s", mig);
@@ -145,6 +158,7 @@ int vm_handle_decode(const json_t *obj, struct vm_handle *out, struct herr *err)
 		return herr_set(err, -EINVAL, "VMAddress %s: spec: required object", name);
 	if ((r = copy_field(spec, "namespace", true, out->ns, sizeof(out->ns), name, err)) < 0 ||
 	    (r = copy_field(spec, "vm", true, out->vm, sizeof(out->vm), name, err)) < 0 ||
+	    (r = copy_field(spec, "vmi", false, out->vmi, sizeof(out->vmi), name, err)) < 0 ||
 	    (r = copy_field(spec, "node", false, out->node, sizeof(out->node), name, err)) < 0 ||
 	    (r = copy_field(spec, "ipv4", false, out->v4, sizeof(out->v4), name, err)) < 0 ||
 	    (r = copy_field(spec, "ipv6", false, out->v6, sizeof(out->v6), name, err)) < 0 ||
@@ -155,8 +169,6 @@ int vm_handle_decode(const json_t *obj, struct vm_handle *out, struct herr *err)
 	    (r = check_addr(out->v4, 4, "ipv4", name, err)) < 0 ||
 	    (r = check_addr(out->v6, 6, "ipv6", name, err)) < 0)
 		return r;
-	if (!out->v4[0] && !out->v6[0])
-		return herr_set(err, -EINVAL, "VMAddress %s: spec: ipv4 or ipv6 required", name);
 	return 0;
 }
 
@@ -166,11 +178,8 @@ json_t *vm_handle_encode(const struct vm_handle *h)
 	json_t *meta = json_pack("{s:s}", "name", h->name);
 	const struct {
 		const char *key, *val;
-	} opt[] = {{"node", h->node},
-	           {"ipv4", h->v4},
-	           {"ipv6", h->v6},
-	           {"activeOwner", h->active},
-	           {"alternateOwner", h->alternate}};
+	} opt[] = {{"vmi", h->vmi}, {"node", h->node},          {"ipv4", h->v4},
+	           {"ipv6", h->v6}, {"activeOwner", h->active}, {"alternateOwner", h->alternate}};
 
 	if (!spec || !meta) {
 		json_decref(spec);

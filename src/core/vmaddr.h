@@ -22,6 +22,7 @@ struct vm_pod {
 	bool target;             /* carries kubevirt.io/migrationJobUID */
 	char vm[254];            /* vmi.kubevirt.io/id, else vm.kubevirt.io/name */
 	char migration_uid[128]; /* kubevirt.io/migrationJobUID */
+	char vmi[254];           /* the controller VirtualMachineInstance's name, else `vm` */
 };
 
 /* From a Pod object. A pod without the labels is not a VM pod (not an
@@ -40,13 +41,16 @@ struct vm_handle {
 	char rv[32]; /* metadata.resourceVersion: the CAS precondition */
 	char ns[64];
 	char vm[254];
+	char vmi[254];  /* the VMI's name (the pod's controller), for its lifetime */
 	char node[254]; /* whose range the addresses came from */
 	char v4[46], v6[46];
 	char active[254];    /* the pod running the VM */
 	char alternate[254]; /* a migration target not yet Live */
 };
 
-/* VMAddress object <-> handle. Decoding names the object and the field. */
+/* VMAddress object <-> handle. Decoding names the object and the field. A
+ * handle without addresses is one whose allocation is under way (it is made
+ * first, so that address claims can name it). */
 int vm_handle_decode(const json_t *obj, struct vm_handle *out, struct herr *err);
 json_t *vm_handle_encode(const struct vm_handle *h);
 

@@ -160,6 +160,7 @@ static void test_encode_decode(void **state)
 
 	snprintf(h.active, sizeof(h.active), "launcher-a1");
 	snprintf(h.node, sizeof(h.node), "node-a");
+	snprintf(h.vmi, sizeof(h.vmi), "vm1");
 	snprintf(h.rv, sizeof(h.rv), "42");
 	o = vm_handle_encode(&h);
 	assert_non_null(o);
@@ -174,10 +175,9 @@ static void test_encode_decode(void **state)
 	assert_string_equal(err.msg,
 	                    "VMAddress n1: spec.ipv4: \"10.0.0.300\" is not an IPv4 address");
 	json_decref(o);
-	o = json_pack("{s:{s:s}, s:{s:s, s:s}}", "metadata", "name", "n1", "spec", "namespace",
-	              "vms", "vm", "vm1");
+	o = json_pack("{s:{s:s}, s:{s:s}}", "metadata", "name", "n1", "spec", "namespace", "vms");
 	assert_int_equal(vm_handle_decode(o, &back, &err), -EINVAL);
-	assert_string_equal(err.msg, "VMAddress n1: spec: ipv4 or ipv6 required");
+	assert_string_equal(err.msg, "VMAddress n1: spec.vm: required");
 	json_decref(o);
 }
 
