@@ -341,6 +341,15 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.store.args.verbose:
             sys.stderr.write("test-apiserver: %s %s\n" % (self.address_string(), fmt % a))
 
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle holds
+        # the body until the client's delayed ACK (tens of ms per request).
+        try:
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
+
     def send_json(self, code, body, close=False):
         data = (json.dumps(body) + "\n").encode()
         self.send_response(code)
