@@ -21,12 +21,18 @@
 #include <pthread.h>
 #include <stdbool.h>
 
+#include "core/vmaddr.h"
 #include "kube/client.h"
 #include "kube/rest.h"
 
 struct ipam_node {
 	const char *node;
 	pthread_mutex_t alloc_lock; /* one claim at a time from this process; CAS for the rest */
+	/* The node's podCIDRs, read once under alloc_lock: Kubernetes does not
+	 * let them change once assigned. */
+	bool have_ranges;
+	char cidrs[2][64];
+	struct vm_range ranges[2];
 };
 
 /* One request of handoff-cni: {"command": "ADD"|"DEL", "namespace", "pod",

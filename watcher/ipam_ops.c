@@ -171,7 +171,7 @@ static int claim(struct ipam_node *n, struct kube_rest *api, const char *cidr,
 	return -EAGAIN;
 }
 
-/* The first podCIDR of each family of this node. */
+/* The first podCIDR of each family of this node. Under alloc_lock. */
 static int node_ranges(struct ipam_node *n, struct kube_rest *api, char cidrs[2][64],
                        struct vm_range ranges[2], json_t **fail)
 {
@@ -181,6 +181,11 @@ static int node_ranges(struct ipam_node *n, struct kube_rest *api, char cidrs[2]
 	size_t i;
 	int st;
 
+	if (n->have_ranges) {
+		memcpy(cidrs, n->cidrs, sizeof(n->cidrs));
+		memcpy(ranges, n->ranges, sizeof(n->ranges));
+		return 0;
+	}
 	cidrs[0][0] = cidrs[1][0] = '\0';
 	snprintf(path, sizeof(path), "/api/v1/nodes/%s", n->node);
 	st = kube_rest_call(api, "GET", path, NULL, &node, &err);
@@ -218,6 +223,9 @@ static int node_ranges(struct ipam_node *n, struct kube_rest *api, char cidrs[2]
 		                     n->node);
 		return -EAGAIN;
 	}
+	memcpy(n->cidrs, cidrs, sizeof(n->cidrs));
+	memcpy(n->ranges, ranges, sizeof(n->ranges));
+	n->have_ranges = true;
 	return 0;
 }
 

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kapi  # noqa: E402
@@ -64,8 +65,10 @@ class Node:
         env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID="ctr-" + pod,
                    CNI_NETNS="/run/netns/" + netns, CNI_IFNAME="eth0", CNI_PATH="/usr/lib/cni",
                    CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s" % (ns, pod))
+        t0 = time.monotonic()
         r = subprocess.run(["ip", "netns", "exec", self.host, CNI], input=json.dumps(self.conf),
                            env=env, capture_output=True, text=True)
+        self.last_ms = (time.monotonic() - t0) * 1000  # for hack/bench-vmaddr.py
         out = json.loads(r.stdout) if r.stdout.strip() else {}
         return r.returncode, out, netns
 
