@@ -124,5 +124,9 @@ int cni_record_remove(const char *dir, const char *pod_ns, const char *pod_name,
 int cni_vm_add(const struct cni_conf *c, const struct cni_args *a, struct cni_ipam_result *out,
                int *code, struct herr *err);
 int cni_vm_del(const struct cni_conf *c, const struct cni_args *a, int *code, struct herr *err);
+/* With ipam.vmAddressSocket, host-local's ranges end below the VM half
+ * (vm_ipam_split): *rewritten gets the configuration to give the IPAM
+ * plugin (malloc'd), else NULL. Runs after any substitution of the ranges. */
+int cni_vm_split_conf(const char *conf, char **rewritten, struct herr *err);
 
 #endif

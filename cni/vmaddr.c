@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cni.h"
+#include "core/vmaddr.h"
 
 #define VM_POD_PREFIX "virt-launcher-"
 
@@ -158,5 +159,21 @@ int cni_vm_del(const struct cni_conf *c, const struct cni_args *a, int *code, st
 	if (r == 0)
 		r = json_is_true(json_object_get(ans, "vm")) ? 1 : 0;
 	json_decref(ans);
+	return r;
+}
+
+int cni_vm_split_conf(const char *conf, char **rewritten, struct herr *err)
+{
+	json_t *root = json_loads(conf, 0, NULL), *ipam = json_object_get(root, "ipam");
+	int r = 0;
+
+	*rewritten = NULL;
+	if (!json_is_string(json_object_get(ipam, "vmAddressSocket"))) {
+		json_decref(root);
+		return 0; /* no VM addresses on this network: host-local's as written */
+	}
+	if ((r = vm_ipam_split(ipam, err)) == 0 && !(*rewritten = json_dumps(root, JSON_COMPACT)))
+		r = herr_set(err, -ENOMEM, "out of memory");
+	json_decref(root);
 	return r;
 }

@@ -358,3 +358,47 @@ void vm_range_pod_bounds(const struct vm_range *r, char *start, char *end, size_
 	inet_ntop(af, s, start, len);
 	inet_ntop(af, r->pod_last, end, len);
 }
+
+static int split_one(json_t *range, const char *where, struct herr *err)
+{
+	const char *subnet = json_string_value(json_object_get(range, "subnet"));
+	const char *end = json_string_value(json_object_get(range, "rangeEnd"));
+	char first[64], last[64];
+	struct vm_range r;
+	struct herr ignored;
+
+	if (!subnet || vm_range_parse(subnet, where, &r, &ignored) < 0)
+		return 0;
+	vm_range_pod_bounds(&r, first, last, sizeof(first));
+	if (!end)
+		return json_object_set_new(range, "rangeEnd", json_string(last)) ? -ENOMEM : 0;
+	unsigned char e[16] = {0};
+	if (inet_pton(r.family == 4 ? AF_INET : AF_INET6, end, e) == 1 &&
+	    memcmp(e, r.pod_last, r.family == 4 ? 4 : 16) > 0)
+		return herr_set(err, -EINVAL,
+		                "%s.rangeEnd: %s lies in the VM half of %s (VM addresses are "
+		                "given from %s on); end the pod range at %s or lower",
+		                where, end, subnet, last, last);
+	return 0;
+}
+
+int vm_ipam_split(json_t *ipam, struct herr *err)
+{
+	json_t *ranges = json_object_get(ipam, "ranges"), *set, *range;
+	size_t i, j;
+	char where[64];
+	int r;
+
+	if (json_object_get(ipam, "subnet") && (r = split_one(ipam, "ipam", err)) < 0)
+		return r;
+	json_array_foreach(ranges, i, set)
+	{
+		json_array_foreach(set, j, range)
+		{
+			snprintf(where, sizeof(where), "ipam.ranges[%zu][%zu]", i, j);
+			if ((r = split_one(range, where, err)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}

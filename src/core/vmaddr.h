@@ -95,4 +95,12 @@ int vm_range_pick(const struct vm_range *r, const char *const *used, size_t nuse
 /* host-local's rangeStart/rangeEnd for ordinary pods (texts). */
 void vm_range_pod_bounds(const struct vm_range *r, char *start, char *end, size_t len);
 
+/* Keep host-local out of the VM half: in a host-local "ipam" object, every
+ * range (ipam.ranges[i][j], or ipam itself in the legacy single-range form)
+ * whose subnet is a CIDR gets rangeEnd at the end of the lower half. An
+ * operator's rangeEnd inside the VM half is an error naming the field; a
+ * lower one stays. Subnets that are not CIDRs yet (placeholders such as
+ * "usePodCidr", substituted before this) are left alone. */
+int vm_ipam_split(json_t *ipam, struct herr *err);
+
 #endif

@@ -44,17 +44,13 @@ class Node:
         sh("ip", "netns", "add", self.host)
         h.hooks.append(lambda: sh("ip", "netns", "del", self.host, check_rc=False))
         v4, v6 = c.cidrs[name]
-        b4, b6 = v4.rsplit(".", 1)[0], v6.split("::")[0]
-        # The lower half of each range for host-local (vm_range_pod_bounds).
+        # Plain host-local ranges: handoff-cni ends them below the VM half.
         self.conf = {"cniVersion": "1.0.0", "name": L.NET, "type": "handoff-cni",
                      "endpointDir": os.path.join(h.dir, name + "-endpoints"),
                      "ipam": {"type": "host-local",
                               "dataDir": os.path.join(h.dir, name + "-ipam"),
                               "vmAddressSocket": c.sock(name),
-                              "ranges": [[{"subnet": v4, "rangeStart": b4 + ".1",
-                                           "rangeEnd": b4 + ".127"}],
-                                         [{"subnet": v6, "rangeStart": b6 + "::1",
-                                           "rangeEnd": b6 + ":7fff:ffff:ffff:ffff"}]]}}
+                              "ranges": [[{"subnet": v4}], [{"subnet": v6}]]}}
         self.h = h
 
     def run(self, command, pod, ns=L.NS):
@@ -128,6 +124,16 @@ def body(h):
     rc, out, _ = a.run("DEL", "virt-launcher-vm1-a")
     check(rc == 0 and c.handle("vm1") is None and not c.claims(),
           "released with the VMI and its last pod: %s" % out)
+    # host-local never enters the VM half: with its range started at .125,
+    # three more pods fill .125-.127 and the next one finds no address.
+    a.conf["ipam"]["ranges"][0][0]["rangeStart"] = "10.244.1.125"
+    for i in range(3):
+        rc, out, _ = a.run("ADD", "fill-%d" % i)
+        check(rc == 0 and out["ips"][0]["address"] == "10.244.1.%d/32" % (125 + i),
+              "ordinary pod %d: %s" % (i, out))
+    rc, out, ns_full = a.run("ADD", "fill-3")
+    check(rc != 0 and "10.244.1.128" not in json.dumps(out),
+          "host-local stayed in its half: %s" % out)
     rc, out, _ = a.run("DEL", "web-1")
     check(rc == 0 and not os.path.exists(os.path.join(a.conf["ipam"]["dataDir"], L.NET,
                                                       "10.244.1.2")),

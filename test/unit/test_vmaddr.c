@@ -245,6 +245,43 @@ static void test_pick_never_twice(void **state)
 		free(used[k]);
 }
 
+/* host-local's configuration keeps it in the lower half. */
+static void test_ipam_split(void **state)
+{
+	struct herr err = {{0}};
+	json_t *ipam = json_loads(
+	    "{\"type\": \"host-local\", \"ranges\": [[{\"subnet\": \"10.244.1.0/24\"}],"
+	    " [{\"subnet\": \"fd00:10:244:1::/64\", \"rangeEnd\": \"fd00:10:244:1::ff\"}],"
+	    " [{\"subnet\": \"usePodCidr\"}]]}",
+	    0, NULL);
+
+	assert_non_null(ipam);
+	assert_int_equal(vm_ipam_split(ipam, &err), 0);
+	json_t *r = json_object_get(ipam, "ranges");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(json_array_get(r, 0), 0), "rangeEnd")),
+	    "10.244.1.127");
+	/* A lower end of the operator's stays; a placeholder is left alone. */
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(json_array_get(r, 1), 0), "rangeEnd")),
+	    "fd00:10:244:1::ff");
+	assert_null(json_object_get(json_array_get(json_array_get(r, 2), 0), "rangeEnd"));
+	json_decref(ipam);
+
+	/* An end in the VM half (the broadcast too) names the field. */
+	ipam = json_loads("{\"ranges\": [[{\"subnet\": \"10.244.1.0/24\", \"rangeEnd\": "
+	                  "\"10.244.1.255\"}]]}",
+	                  0, NULL);
+	assert_int_equal(vm_ipam_split(ipam, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "ipam.ranges[0][0].rangeEnd: 10.244.1.255"));
+	json_decref(ipam);
+	/* The legacy single-range form. */
+	ipam = json_loads("{\"subnet\": \"10.9.0.0/16\"}", 0, NULL);
+	assert_int_equal(vm_ipam_split(ipam, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(ipam, "rangeEnd")), "10.9.127.255");
+	json_decref(ipam);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +291,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_decode),
 	    cmocka_unit_test(test_range_split),
 	    cmocka_unit_test(test_pick_never_twice),
+	    cmocka_unit_test(test_ipam_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
