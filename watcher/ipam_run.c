@@ -35,6 +35,7 @@ int watcher_ipam_opt(struct watcher_opts *o, int c, const char *arg)
 	case 'W':
 		return parse_uint("--ipam-workers", arg, 1, 64, &o->ipam_workers);
 	case 'G':
+		o->ipam_gc_set = true;
 		return parse_uint("--ipam-gc-interval", arg, 0, 86400, &o->ipam_gc_s);
 	}
 	return -1;
@@ -47,7 +48,7 @@ int watcher_ipam_start(struct watcher *w, struct herr *err)
 	    .socket_path = w->opt.ipam_socket,
 	    .node = w->opt.node,
 	    .workers = w->opt.ipam_workers ? w->opt.ipam_workers : 4,
-	    .gc_interval_s = w->opt.ipam_gc_s,
+	    .gc_interval_s = w->opt.ipam_gc_set ? w->opt.ipam_gc_s : 60,
 	};
 	int r;
 

@@ -40,6 +40,7 @@ struct watcher_opts {
 	const char *ipam_socket;   /* --ipam-socket: serve VM addresses to handoff-cni (ipam.h) */
 	unsigned ipam_workers;     /* --ipam-workers */
 	unsigned ipam_gc_s;        /* --ipam-gc-interval */
+	bool ipam_gc_set;          /* given: else 60 s */
 };
 
 struct watcher {
