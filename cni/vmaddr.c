@@ -32,6 +32,24 @@ static const char *vm_socket(const struct cni_conf *c, const struct cni_args *a)
 	return s;
 }
 
+/* The request and its newline; MSG_NOSIGNAL: a watcher that went away is
+ * an error to report (EPIPE), not a SIGPIPE that kills the plugin. */
+static int send_all(int fd, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+
+	while (off <= len) {
+		const char *p = off < len ? text + off : "\n";
+		ssize_t w = send(fd, p, off < len ? len - off : 1, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		off += (size_t)w;
+	}
+	return 0;
+}
+
 /* One request, one answer. */
 static int ask(const char *path, json_t *req, json_t **ans, int *code, struct herr *err)
 {
@@ -62,7 +80,7 @@ static int ask(const char *path, json_t *req, json_t **ans, int *code, struct he
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (dprintf(fd, "%s\n", text) < 0 || shutdown(fd, SHUT_WR) < 0) {
+	if (send_all(fd, text) < 0 || shutdown(fd, SHUT_WR) < 0) {
 		r = herr_set(err, -errno, "vmAddressSocket %s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -138,6 +156,10 @@ int cni_vm_add(const struct cni_conf *c, const struct cni_args *a, struct cni_ip
 		r = herr_set(err, -EIO, "VM addresses: the watcher gave pod %s/%s none", a->pod_ns,
 		             a->pod_name);
 	}
+	/* No DNS from the watcher; an empty object as host-local gives (the
+	 * result takes its own reference). */
+	if (r == 0 && !(out->dns = json_object()))
+		r = herr_set(err, -ENOMEM, "out of memory");
 	json_decref(ans);
 	return r < 0 ? r : 1;
 }

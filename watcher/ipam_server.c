@@ -88,17 +88,16 @@ static void serve(struct ipam_server *s, struct kube_rest *api, int fd)
 	text = ans ? json_dumps(ans, JSON_COMPACT) : NULL;
 	if (text) {
 		size_t len = strlen(text), off = 0;
-		text[len] = '\0';
+		/* MSG_NOSIGNAL: a CNI that gave up must not kill the daemon (EPIPE). */
+		text[len] = '\n';
+		len++;
 		while (off < len) {
-			ssize_t w = write(fd, text + off, len - off);
+			ssize_t w = send(fd, text + off, len - off, MSG_NOSIGNAL);
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w <= 0)
 				break;
 			off += (size_t)w;
-		}
-		if (write(fd, "\n", 1) < 0) {
-			/* the CNI gave up; it retries */
 		}
 	}
 	free(text);

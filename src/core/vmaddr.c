@@ -329,7 +329,8 @@ int vm_range_pick(const struct vm_range *r, const char *const *used, size_t nuse
 	for (size_t k = 0; k < nused; k++)
 		if (inet_pton(af, used[k], taken[nt]) == 1)
 			nt++;
-	qsort(taken, nt, 16, cmp16);
+	if (nt)
+		qsort(taken, nt, 16, cmp16);
 	/* Walk the range and the sorted taken list together: the first gap. */
 	memcpy(cand, r->first, 16);
 	while (memcmp(cand, r->last, (size_t)n) <= 0) {

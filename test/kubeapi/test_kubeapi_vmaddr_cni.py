@@ -65,7 +65,7 @@ class Node:
         r = subprocess.run(["ip", "netns", "exec", self.host, CNI], input=json.dumps(self.conf),
                            env=env, capture_output=True, text=True)
         self.last_ms = (time.monotonic() - t0) * 1000  # for hack/bench-vmaddr.py
-        out = json.loads(r.stdout) if r.stdout.strip() else {}
+        out = json.loads(r.stdout) if r.stdout.strip() else {"stderr": r.stderr[-2000:]}
         return r.returncode, out, netns
 
     def addrs(self, netns):
