@@ -124,6 +124,10 @@ int cni_record_remove(const char *dir, const char *pod_ns, const char *pod_name,
 int cni_vm_add(const struct cni_conf *c, const struct cni_args *a, struct cni_ipam_result *out,
                int *code, struct herr *err);
 int cni_vm_del(const struct cni_conf *c, const struct cni_args *a, int *code, struct herr *err);
+/* CHECK: 1 when a VM pod's prevResult addresses are the VM's (the IPAM
+ * plugin has no lease of them to check), 0 (not a VM pod), or an error. */
+int cni_vm_check(const struct cni_conf *c, const struct cni_args *a,
+                 const struct cni_ipam_result *prev, int *code, struct herr *err);
 /* With ipam.vmAddressSocket, host-local's ranges end below the VM half
  * (vm_ipam_split): *rewritten gets the configuration to give the IPAM
  * plugin (malloc'd), else NULL. Runs after any substitution of the ranges. */

@@ -217,7 +217,13 @@ static int cmd_check(struct ctx *x)
 		herr_prefix(&err, "prevResult: ");
 		return fail(x, CNI_ERR_CONFIG, &err);
 	}
-	r = cni_ipam_exec(x->conf.ipam_type, "CHECK", x->stdin_text, NULL, &err);
+	/* A VM pod's addresses are the watcher's to check, not the plugin's. */
+	int code = CNI_ERR_IO, vm = cni_vm_check(&x->conf, &x->args, &prev, &code, &err);
+	if (vm < 0) {
+		cni_ipam_result_free(&prev);
+		return fail(x, code, &err);
+	}
+	r = vm ? 0 : cni_ipam_exec(x->conf.ipam_type, "CHECK", x->stdin_text, NULL, &err);
 	if (r == 0)
 		r = cni_wire_check(x->host_if, x->conf.host_mac, x->netns, x->ifname, &prev, &err);
 	cni_ipam_result_free(&prev);

@@ -199,3 +199,41 @@ int cni_vm_split_conf(const char *conf, char **rewritten, struct herr *err)
 	json_decref(root);
 	return r;
 }
+
+int cni_vm_check(const struct cni_conf *c, const struct cni_args *a,
+                 const struct cni_ipam_result *prev, int *code, struct herr *err)
+{
+	const char *path = vm_socket(c, a);
+	json_t *req, *ans = NULL, *ips;
+	int r;
+
+	if (!path)
+		return 0;
+	req = json_pack("{s:s, s:s, s:s, s:s}", "command", "CHECK", "namespace", a->pod_ns, "pod",
+	                a->pod_name, "network", c->name);
+	r = req ? ask(path, req, &ans, code, err) : -ENOMEM;
+	json_decref(req);
+	if (r == 0)
+		r = answer_failed(ans, code, err);
+	if (r == 0 && !json_is_true(json_object_get(ans, "vm"))) {
+		json_decref(ans);
+		return 0;
+	}
+	ips = json_object_get(ans, "ips");
+	for (int i = 0; r == 0 && i < prev->nips; i++) {
+		bool found = false;
+		json_t *ip;
+		size_t k;
+		json_array_foreach(ips, k, ip) found |=
+		    !strcmp(json_string_value(ip) ?: "", prev->ips[i].addr);
+		if (!found) {
+			*code = CNI_ERR_IO;
+			r = herr_set(
+			    err, -EIO,
+			    "prevResult: address %s is not one of VM pod %s/%s's addresses",
+			    prev->ips[i].addr, a->pod_ns, a->pod_name);
+		}
+	}
+	json_decref(ans);
+	return r < 0 ? r : 1;
+}

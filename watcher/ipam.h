@@ -35,8 +35,8 @@ struct ipam_node {
 	struct vm_range ranges[2];
 };
 
-/* One request of handoff-cni: {"command": "ADD"|"DEL", "namespace", "pod",
- * "network"}. The answer: {"vm": false} (not a VM pod: host-local's
+/* One request of handoff-cni: {"command": "ADD"|"CHECK"|"DEL", "namespace",
+ * "pod", "network"} (CHECK reads only). The answer: {"vm": false} (not a VM pod: host-local's
  * business), {"vm": true, "target": bool, "ips": [...]}, or {"code": N,
  * "msg": "..."} with a CNI error code (11: try again later). */
 json_t *ipam_handle_request(struct ipam_node *n, struct kube_rest *api, const json_t *req);

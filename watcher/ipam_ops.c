@@ -706,6 +706,36 @@ int ipam_collect(struct ipam_node *n, struct kube_rest *api, struct herr *err)
 	return freed;
 }
 
+/* CHECK: the VM's addresses, read only, for the CNI to compare. */
+static json_t *vm_check(struct kube_rest *api, const char *ns, const char *pod,
+                        const struct vm_pod *vp, const char *network)
+{
+	char name[VMADDR_NAME_MAX + 1], path[400];
+	struct herr err = {{0}};
+	struct vm_handle h;
+	json_t *obj = NULL, *ans;
+	int st;
+
+	if (vm_handle_name(network, ns, vp->vm, name, sizeof(name)) < 0)
+		return answer_error(CNI_ERR_CONFIG, "VM %s/%s: handle name too long", ns, vp->vm);
+	snprintf(path, sizeof(path), HANDLES "/%s", name);
+	st = kube_rest_call(api, "GET", path, NULL, &obj, &err);
+	if (st == 200 && vm_handle_decode(obj, &h, &err) == 0)
+		ans = strcmp(h.active, pod) && strcmp(h.alternate, pod)
+		          ? answer_error(CNI_ERR_IO, "pod %s/%s does not own VM %s's addresses", ns,
+		                         pod, vp->vm)
+		          : answer_vm(&h, vp->target);
+	else if (st == 200)
+		ans = answer_error(CNI_ERR_IO, "%s", err.msg);
+	else if (st == 404)
+		ans = answer_error(CNI_ERR_IO, "VM %s/%s has no addresses (VMAddress %s)", ns,
+		                   vp->vm, name);
+	else
+		ans = answer_api(st, obj, path, &err);
+	json_decref(obj);
+	return ans;
+}
+
 json_t *ipam_handle_request(struct ipam_node *n, struct kube_rest *api, const json_t *req)
 {
 	const char *cmd = json_string_value(json_object_get(req, "command"));
@@ -723,9 +753,9 @@ json_t *ipam_handle_request(struct ipam_node *n, struct kube_rest *api, const js
 		                    "request: command, namespace and pod are required strings");
 	if (!strcmp(cmd, "DEL"))
 		return vm_del(n, api, ns, pod);
-	if (strcmp(cmd, "ADD"))
-		return answer_error(CNI_ERR_DECODE, "request: command \"%s\" is not ADD or DEL",
-		                    cmd);
+	if (strcmp(cmd, "ADD") && strcmp(cmd, "CHECK"))
+		return answer_error(CNI_ERR_DECODE,
+		                    "request: command \"%s\" is not ADD, CHECK or DEL", cmd);
 	if (!network || !*network)
 		return answer_error(CNI_ERR_DECODE, "request: network is required for ADD");
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", ns, pod);
@@ -745,5 +775,7 @@ json_t *ipam_handle_request(struct ipam_node *n, struct kube_rest *api, const js
 		return answer_error(CNI_ERR_IO, "%s", err.msg);
 	if (!vp.is_vm)
 		return json_pack("{s:b}", "vm", 0);
+	if (!strcmp(cmd, "CHECK"))
+		return vm_check(api, ns, pod, &vp, network);
 	return vm_add(n, api, ns, pod, &vp, network);
 }

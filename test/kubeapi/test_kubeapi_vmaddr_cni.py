@@ -7,7 +7,8 @@ watchers (node-a, node-b) serving VM addresses:
 - an ordinary pod gets its address from host-local, in the lower half of
   node-a's range (ranges rangeEnd from the split), without asking the
   watcher even when named virt-launcher-* but not a VM's pod;
-- a VM pod on node-a gets the upper-half addresses on its eth0;
+- a VM pod on node-a gets the upper-half addresses on its eth0, and CHECK
+  compares its prevResult with the VM's addresses;
 - its migration target, wired on node-b, gets the same two addresses;
 - with node-b's watcher stopped, a VM pod's ADD answers CNI error 11 (try
   again later) and leaves no interface behind; an ordinary pod still works;
@@ -53,7 +54,7 @@ class Node:
                               "ranges": [[{"subnet": v4}], [{"subnet": v6}]]}}
         self.h = h
 
-    def run(self, command, pod, ns=L.NS):
+    def run(self, command, pod, ns=L.NS, prev=None):
         netns = "hvp-%s-%s" % (pod[-12:], TAG)
         if command == "ADD":
             sh("ip", "netns", "add", netns)
@@ -61,8 +62,9 @@ class Node:
         env = dict(os.environ, CNI_COMMAND=command, CNI_CONTAINERID="ctr-" + pod,
                    CNI_NETNS="/run/netns/" + netns, CNI_IFNAME="eth0", CNI_PATH="/usr/lib/cni",
                    CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=%s;K8S_POD_NAME=%s" % (ns, pod))
+        conf = dict(self.conf, prevResult=prev) if prev else self.conf
         t0 = time.monotonic()
-        r = subprocess.run(["ip", "netns", "exec", self.host, CNI], input=json.dumps(self.conf),
+        r = subprocess.run(["ip", "netns", "exec", self.host, CNI], input=json.dumps(conf),
                            env=env, capture_output=True, text=True)
         self.last_ms = (time.monotonic() - t0) * 1000  # for hack/bench-vmaddr.py
         out = json.loads(r.stdout) if r.stdout.strip() else {"stderr": r.stderr[-2000:]}
@@ -96,6 +98,14 @@ def body(h):
     check(rc == 0 and [i["address"] for i in out["ips"]] == [want[0] + "/32", want[1] + "/128"],
           "VM pod on node-a: %s" % out)
     check(a.addrs(ns_src) == sorted(want), "VM pod's eth0: %s" % a.addrs(ns_src))
+    # CHECK: the watcher vouches for the VM's addresses (host-local has no
+    # lease of them); a prevResult with another address fails, naming it.
+    rc, res, _ = a.run("CHECK", "virt-launcher-vm1-a", prev=out)
+    check(rc == 0, "CHECK of the VM pod: %s" % res)
+    bad = json.loads(json.dumps(out))
+    bad["ips"][0]["address"] = "10.244.1.129/32"
+    rc, res, _ = a.run("CHECK", "virt-launcher-vm1-a", prev=bad)
+    check(rc != 0 and "10.244.1.129" in res.get("msg", ""), "CHECK with a wrong address: %s" % res)
 
     rc, out, ns_dst = b.run("ADD", "virt-launcher-vm1-b")
     check(rc == 0 and b.addrs(ns_dst) == sorted(want),
