@@ -1,8 +1,9 @@
 /* ipam.h - the node's VM address service (issue 11): handoff-cni asks it,
  * over a unix socket, for the addresses of a KubeVirt virt-launcher pod.
  *
- *   ipam_ops.c     the operations on the API: ADD, DEL, promotion at Live,
- *                  garbage collection; every write a resourceVersion CAS
+ *   ipam_ops.c     the operations on the API: ADD, CHECK, DEL, promotion at
+ *                  Live, garbage collection; every write a resourceVersion CAS
+ *   ipam_blocks.c  claims on a node range's VM addresses (ipam_int.h)
  *   ipam_server.c  the socket, the worker threads, the promotion queue
  *
  * State lives only in the Kubernetes API:

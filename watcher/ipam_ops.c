@@ -26,208 +26,8 @@
 #include <string.h>
 
 #include "core/vmaddr.h"
-#include "ipam.h"
+#include "ipam_int.h"
 #include "util/log.h"
-
-#define HANDLES      "/apis/handoff.dev/v1/vmaddresses"
-#define BLOCKS       "/apis/handoff.dev/v1/vmaddressblocks"
-#define CAS_ATTEMPTS 16
-
-/* The CNI error codes of the answers (the CNI spec's "Error" section). */
-enum {
-	CNI_ERR_UNKNOWN_CTR = 3,
-	CNI_ERR_IO = 5,
-	CNI_ERR_DECODE = 6,
-	CNI_ERR_CONFIG = 7,
-	CNI_ERR_TRY_LATER = 11,
-};
-
-static json_t *answer_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static json_t *answer_error(int code, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	return json_pack("{s:i, s:s}", "code", code, "msg", msg);
-}
-
-/* A failed API call as a CNI answer: no answer or a server error is
- * transient (11); anything else is the request's fault (5). */
-static json_t *answer_api(int st, const json_t *body, const char *what, const struct herr *err)
-{
-	if (st < 0)
-		return answer_error(CNI_ERR_TRY_LATER, "%s: API server unreachable: %s", what,
-		                    err->msg);
-	return answer_error(st >= 500 || st == 429 ? CNI_ERR_TRY_LATER : CNI_ERR_IO,
-	                    "%s: API server answered %d: %s", what, st, kube_status_message(body));
-}
-
-static const char *meta_str(const json_t *obj, const char *key)
-{
-	const char *v = json_string_value(json_object_get(json_object_get(obj, "metadata"), key));
-	return v ? v : "";
-}
-
-/* --- blocks: the claims on one node range's VM addresses --- */
-
-static void block_name(const char *cidr, char *out, size_t len)
-{
-	snprintf(out, len, "%s", cidr);
-	for (char *p = out; *p; p++)
-		if (*p == '.' || *p == ':' || *p == '/')
-			*p = '-';
-}
-
-/* Claim an address of `r` for handle (name, uid): the one this handle
- * already claims there, else the lowest free one. 0 with addr, or a CNI
- * answer in *fail. */
-static int claim(struct ipam_node *n, struct kube_rest *api, const char *cidr,
-                 const struct vm_range *r, const char *handle, const char *uid, char *addr,
-                 size_t len, json_t **fail)
-{
-	char name[128], path[256];
-	struct herr err = {{0}};
-
-	block_name(cidr, name, sizeof(name));
-	snprintf(path, sizeof(path), BLOCKS "/%s", name);
-	for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
-		json_t *blk = NULL, *allocs, *v, *ans = NULL;
-		const char *key, **used;
-		size_t nused = 0;
-		int st = kube_rest_call(api, "GET", path, NULL, &blk, &err);
-
-		if (st == 404) {
-			json_t *nb = json_pack("{s:s, s:s, s:{s:s}, s:{s:s, s:s, s:{}}}",
-			                       "apiVersion", "handoff.dev/v1", "kind",
-			                       "VMAddressBlock", "metadata", "name", name, "spec",
-			                       "cidr", cidr, "node", n->node, "allocations");
-			json_decref(blk);
-			blk = NULL;
-			st = kube_rest_call(api, "POST", BLOCKS, nb, &blk, &err);
-			json_decref(nb);
-			if (st == 409) {
-				json_decref(blk);
-				continue;
-			}
-			st = st == 201 ? 200 : st;
-		}
-		if (st != 200) {
-			*fail = answer_api(st, blk, path, &err);
-			json_decref(blk);
-			return -EIO;
-		}
-		allocs = json_object_get(json_object_get(blk, "spec"), "allocations");
-		if (!json_is_object(allocs)) {
-			allocs = json_object();
-			json_object_set_new(json_object_get(blk, "spec"), "allocations", allocs);
-		}
-		used = calloc(json_object_size(allocs) + 1, sizeof(*used));
-		if (!used) {
-			json_decref(blk);
-			*fail = answer_error(CNI_ERR_IO, "out of memory");
-			return -ENOMEM;
-		}
-		json_object_foreach(allocs, key, v)
-		{
-			const char *h = json_string_value(json_object_get(v, "handle"));
-			const char *u = json_string_value(json_object_get(v, "uid"));
-			if (h && u && !strcmp(h, handle) && !strcmp(u, uid) &&
-			    vm_range_contains(r, key)) {
-				snprintf(addr, len, "%s", key); /* ours from an earlier attempt */
-				free(used);
-				json_decref(blk);
-				return 0;
-			}
-			used[nused++] = key;
-		}
-		st = vm_range_pick(r, used, nused, addr, len);
-		free(used);
-		if (st < 0) {
-			json_decref(blk);
-			*fail =
-			    answer_error(CNI_ERR_IO,
-			                 "VMAddressBlock %s: no free VM address left in %s (the "
-			                 "upper half of node %s's range)",
-			                 name, cidr, n->node);
-			return st;
-		}
-		json_object_set_new(allocs, addr,
-		                    json_pack("{s:s, s:s}", "handle", handle, "uid", uid));
-		st = kube_rest_call(api, "PUT", path, blk, &ans, &err);
-		json_decref(blk);
-		json_decref(ans);
-		if (st == 200)
-			return 0;
-		if (st != 409) {
-			*fail = answer_api(st, NULL, path, &err);
-			return -EIO;
-		}
-	}
-	*fail =
-	    answer_error(CNI_ERR_TRY_LATER, "VMAddressBlock %s: too many concurrent writers", name);
-	return -EAGAIN;
-}
-
-/* The first podCIDR of each family of this node. Under alloc_lock. */
-static int node_ranges(struct ipam_node *n, struct kube_rest *api, char cidrs[2][64],
-                       struct vm_range ranges[2], json_t **fail)
-{
-	char path[300], what[320];
-	struct herr err = {{0}};
-	json_t *node = NULL, *list, *c;
-	size_t i;
-	int st;
-
-	if (n->have_ranges) {
-		memcpy(cidrs, n->cidrs, sizeof(n->cidrs));
-		memcpy(ranges, n->ranges, sizeof(n->ranges));
-		return 0;
-	}
-	cidrs[0][0] = cidrs[1][0] = '\0';
-	snprintf(path, sizeof(path), "/api/v1/nodes/%s", n->node);
-	st = kube_rest_call(api, "GET", path, NULL, &node, &err);
-	if (st != 200) {
-		*fail = answer_api(st, node, path, &err);
-		json_decref(node);
-		return -EIO;
-	}
-	list = json_object_get(json_object_get(node, "spec"), "podCIDRs");
-	if (!json_array_size(list) && json_object_get(json_object_get(node, "spec"), "podCIDR"))
-		list = json_pack("[O]", json_object_get(json_object_get(node, "spec"), "podCIDR"));
-	else
-		json_incref(list);
-	json_array_foreach(list, i, c)
-	{
-		struct vm_range r;
-		snprintf(what, sizeof(what), "Node %s spec.podCIDRs[%zu]", n->node, i);
-		if (!json_is_string(c) ||
-		    vm_range_parse(json_string_value(c), what, &r, &err) < 0) {
-			*fail = answer_error(CNI_ERR_IO, "%s", json_is_string(c) ? err.msg : what);
-			json_decref(list);
-			json_decref(node);
-			return -EINVAL;
-		}
-		int k = r.family == 4 ? 0 : 1;
-		if (!cidrs[k][0]) {
-			snprintf(cidrs[k], 64, "%s", json_string_value(c));
-			ranges[k] = r;
-		}
-	}
-	json_decref(list);
-	json_decref(node);
-	if (!cidrs[0][0] && !cidrs[1][0]) {
-		*fail = answer_error(CNI_ERR_TRY_LATER, "Node %s: spec.podCIDRs not assigned yet",
-		                     n->node);
-		return -EAGAIN;
-	}
-	memcpy(n->cidrs, cidrs, sizeof(n->cidrs));
-	memcpy(n->ranges, ranges, sizeof(n->ranges));
-	n->have_ranges = true;
-	return 0;
-}
 
 static json_t *answer_vm(const struct vm_handle *h, bool target)
 {
@@ -255,7 +55,7 @@ static int put_handle(struct kube_rest *api, const struct vm_handle *h, json_t *
 		json_decref(ans);
 		return st == 409;
 	}
-	*fail = answer_api(st, ans, path, &err);
+	*fail = ipam_answer_api(st, ans, path, &err);
 	json_decref(ans);
 	return -EIO;
 }
@@ -267,7 +67,8 @@ static json_t *vm_add(struct ipam_node *n, struct kube_rest *api, const char *ns
 	struct herr err = {{0}};
 
 	if (vm_handle_name(network, ns, vp->vm, name, sizeof(name)) < 0)
-		return answer_error(CNI_ERR_CONFIG, "VM %s/%s: handle name too long", ns, vp->vm);
+		return ipam_answer_error(CNI_ERR_CONFIG, "VM %s/%s: handle name too long", ns,
+		                         vp->vm);
 	snprintf(path, sizeof(path), HANDLES "/%s", name);
 	for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
 		struct vm_handle h;
@@ -277,7 +78,7 @@ static json_t *vm_add(struct ipam_node *n, struct kube_rest *api, const char *ns
 
 		if (st == 404 && vp->target) {
 			json_decref(obj);
-			return answer_error(
+			return ipam_answer_error(
 			    CNI_ERR_IO,
 			    "pod %s/%s is a migration target of VM %s, which has no "
 			    "addresses (VMAddress %s does not exist): a target can "
@@ -304,15 +105,15 @@ static json_t *vm_add(struct ipam_node *n, struct kube_rest *api, const char *ns
 			st = st == 201 ? 200 : st;
 		}
 		if (st != 200) {
-			fail = answer_api(st, obj, path, &err);
+			fail = ipam_answer_api(st, obj, path, &err);
 			json_decref(obj);
 			return fail;
 		}
 		if (vm_handle_decode(obj, &h, &err) < 0) {
 			json_decref(obj);
-			return answer_error(CNI_ERR_IO, "%s", err.msg);
+			return ipam_answer_error(CNI_ERR_IO, "%s", err.msg);
 		}
-		snprintf(uid, sizeof(uid), "%s", meta_str(obj, "uid"));
+		snprintf(uid, sizeof(uid), "%s", ipam_meta_str(obj, "uid"));
 		json_decref(obj);
 
 		if (!h.v4[0] && !h.v6[0]) {
@@ -320,18 +121,18 @@ static json_t *vm_add(struct ipam_node *n, struct kube_rest *api, const char *ns
 			struct vm_range ranges[2];
 
 			if (vp->target)
-				return answer_error(
+				return ipam_answer_error(
 				    CNI_ERR_TRY_LATER,
 				    "VM %s/%s: its first pod's allocation is under way", ns,
 				    vp->vm);
 			/* Claims from this process go one at a time: CAS settles only
 			 * races with other processes, without retry storms here. */
 			pthread_mutex_lock(&n->alloc_lock);
-			r = node_ranges(n, api, cidrs, ranges, &fail);
+			r = ipam_node_ranges(n, api, cidrs, ranges, &fail);
 			for (int k = 0; k < 2 && r == 0; k++)
 				if (cidrs[k][0])
-					r = claim(n, api, cidrs[k], &ranges[k], name, uid, addr[k],
-					          sizeof(addr[k]), &fail);
+					r = ipam_claim(n, api, cidrs[k], &ranges[k], name, uid,
+					               addr[k], sizeof(addr[k]), &fail);
 			pthread_mutex_unlock(&n->alloc_lock);
 			if (r < 0)
 				return fail;
@@ -352,7 +153,8 @@ static json_t *vm_add(struct ipam_node *n, struct kube_rest *api, const char *ns
 			return answer_vm(&h, vp->target);
 		}
 	}
-	return answer_error(CNI_ERR_TRY_LATER, "VMAddress %s: too many concurrent writers", name);
+	return ipam_answer_error(CNI_ERR_TRY_LATER, "VMAddress %s: too many concurrent writers",
+	                         name);
 }
 
 /* Is the VMI gone: absent, being deleted, or finished (its last pod gone
@@ -383,12 +185,6 @@ static int vmi_gone(struct kube_rest *api, const struct vm_handle *h, struct her
 	return gone;
 }
 
-/* Remove the claims naming (handle, uid) from every block. */
-static int unclaim(struct kube_rest *api, const char *handle, const char *uid, bool only_stale,
-                   const char *node, int *freed, struct herr *err);
-
-/* Delete the handle (precondition: as read), then its claims. 1 when
- * released, 0 when it changed meanwhile (an owner came back). */
 static int release(struct kube_rest *api, const struct vm_handle *h, const char *uid,
                    struct herr *err)
 {
@@ -408,124 +204,7 @@ static int release(struct kube_rest *api, const struct vm_handle *h, const char 
 		return herr_set(err, -EIO, "DELETE %s: %d", path, st);
 	hlog(HLOG_INFO, "VM addresses released", "vm=%s/%s ipv4=%s ipv6=%s", h->ns, h->vm,
 	     h->v4[0] ? h->v4 : "-", h->v6[0] ? h->v6 : "-");
-	return unclaim(api, h->name, uid, false, NULL, &freed, err) < 0 ? -EIO : 1;
-}
-
-/* --- claims: freeing --- */
-
-/* Should the claim (handle, uid) of `addr` go? Releasing: when it names the
- * given handle. Collecting: when its handle no longer exists with that uid,
- * or has its addresses and this is not one of them (a claim that lost). */
-static bool claim_goes(const json_t *v, const char *addr, const char *handle, const char *uid,
-                       bool only_stale, const json_t *handles)
-{
-	const char *h = json_string_value(json_object_get(v, "handle"));
-	const char *u = json_string_value(json_object_get(v, "uid"));
-	json_t *obj;
-	size_t i;
-
-	if (!h || !u)
-		return only_stale; /* malformed: nothing can use it */
-	if (!only_stale)
-		return !strcmp(h, handle) && !strcmp(u, uid);
-	json_array_foreach(handles, i, obj)
-	{
-		struct vm_handle vh;
-		struct herr e;
-		if (strcmp(meta_str(obj, "name"), h) || strcmp(meta_str(obj, "uid"), u))
-			continue;
-		if (vm_handle_decode(obj, &vh, &e) < 0)
-			return false; /* an operator's to fix; do not guess */
-		return (vh.v4[0] || vh.v6[0]) && strcmp(vh.v4, addr) && strcmp(vh.v6, addr);
-	}
-	return true;
-}
-
-static int unclaim(struct kube_rest *api, const char *handle, const char *uid, bool only_stale,
-                   const char *node, int *freed, struct herr *err)
-{
-	json_t *list = NULL, *handles = NULL, *blk;
-	size_t i;
-	int st = kube_rest_call(api, "GET", BLOCKS, NULL, &list, err);
-
-	if (st != 200) {
-		json_decref(list);
-		return st < 0 ? st : herr_set(err, -EIO, "GET " BLOCKS ": %d", st);
-	}
-	if (only_stale) {
-		/* Handles read after the blocks: a claim made before this list
-		 * names a handle that already existed (handles come first). */
-		json_t *hl = NULL;
-		st = kube_rest_call(api, "GET", HANDLES, NULL, &hl, err);
-		if (st != 200) {
-			json_decref(list);
-			json_decref(hl);
-			return st < 0 ? st : herr_set(err, -EIO, "GET " HANDLES ": %d", st);
-		}
-		handles = json_incref(json_object_get(hl, "items"));
-		json_decref(hl);
-	}
-	json_array_foreach(json_object_get(list, "items"), i, blk)
-	{
-		const char *name = meta_str(blk, "name");
-		json_t *cur = json_incref(blk);
-		char path[256];
-
-		if (node &&
-		    strcmp(json_string_value(json_object_get(json_object_get(blk, "spec"), "node"))
-		               ?: "",
-		           node)) {
-			json_decref(cur);
-			continue;
-		}
-		snprintf(path, sizeof(path), BLOCKS "/%s", name);
-		for (int attempt = 0; cur && attempt < CAS_ATTEMPTS; attempt++) {
-			json_t *allocs =
-			    json_object_get(json_object_get(cur, "spec"), "allocations");
-			json_t *v, *ans = NULL;
-			const char *key;
-			void *tmp;
-			int n = 0;
-
-			json_object_foreach_safe(allocs, tmp, key, v)
-			{
-				if (claim_goes(v, key, handle, uid, only_stale, handles)) {
-					hlog(HLOG_INFO, "VM address claim freed",
-					     "block=%s address=%s handle=%s", name, key,
-					     json_string_value(json_object_get(v, "handle")) ?: "");
-					json_object_del(allocs, key);
-					n++;
-				}
-			}
-			if (!n)
-				break;
-			if (!json_object_get(cur, "kind"))
-				json_object_set_new(cur, "kind", json_string("VMAddressBlock"));
-			if (!json_object_get(cur, "apiVersion"))
-				json_object_set_new(cur, "apiVersion",
-				                    json_string("handoff.dev/v1"));
-			st = kube_rest_call(api, "PUT", path, cur, &ans, err);
-			json_decref(ans);
-			if (st == 200) {
-				*freed += n;
-				break;
-			}
-			json_decref(cur);
-			cur = NULL;
-			/* Collecting decided from handles read before this write: a
-			 * block that changed since may hold newer claims; next round. */
-			if (st != 409 || only_stale)
-				break;
-			if (kube_rest_call(api, "GET", path, NULL, &cur, err) != 200) {
-				json_decref(cur);
-				cur = NULL;
-			}
-		}
-		json_decref(cur);
-	}
-	json_decref(list);
-	json_decref(handles);
-	return 0;
+	return ipam_unclaim(api, h->name, uid, false, NULL, &freed, err) < 0 ? -EIO : 1;
 }
 
 /* --- DEL, promotion: find the handles a pod owns --- */
@@ -548,7 +227,7 @@ static json_t *vm_del(struct ipam_node *n, struct kube_rest *api, const char *ns
 
 	list = list_handles(api, &err, &st);
 	if (st != 200) {
-		json_t *a = answer_api(st, list, HANDLES, &err);
+		json_t *a = ipam_answer_api(st, list, HANDLES, &err);
 		json_decref(list);
 		return a;
 	}
@@ -567,7 +246,7 @@ static json_t *vm_del(struct ipam_node *n, struct kube_rest *api, const char *ns
 		snprintf(path, sizeof(path), HANDLES "/%s", h.name);
 		for (int attempt = 0; attempt < CAS_ATTEMPTS; attempt++) {
 			int r;
-			snprintf(uid, sizeof(uid), "%s", meta_str(cur, "uid"));
+			snprintf(uid, sizeof(uid), "%s", ipam_meta_str(cur, "uid"));
 			if (vm_handle_decode(cur, &h, &err) < 0)
 				break;
 			if (vm_handle_drop_owner(&h, pod) &&
@@ -593,7 +272,7 @@ static json_t *vm_del(struct ipam_node *n, struct kube_rest *api, const char *ns
 				if (kube_rest_call(api, "GET", path, NULL, &cur, &err) == 200 &&
 				    vm_handle_decode(cur, &h, &err) == 0 &&
 				    vm_handle_releasable(&h, vmi_gone(api, &h, &err) == 1))
-					release(api, &h, meta_str(cur, "uid"), &err);
+					release(api, &h, ipam_meta_str(cur, "uid"), &err);
 			}
 			break;
 		}
@@ -693,15 +372,15 @@ int ipam_collect(struct ipam_node *n, struct kube_rest *api, struct herr *err)
 			snprintf(path, sizeof(path), HANDLES "/%s", h.name);
 			if (kube_rest_call(api, "GET", path, NULL, &cur, err) == 200 &&
 			    vm_handle_decode(cur, &h, err) == 0 && vm_handle_releasable(&h, true) &&
-			    release(api, &h, meta_str(cur, "uid"), err) == 1)
+			    release(api, &h, ipam_meta_str(cur, "uid"), err) == 1)
 				freed++;
 			json_decref(cur);
 		} else if (vm_handle_releasable(&h, true) &&
-		           release(api, &h, meta_str(obj, "uid"), err) == 1)
+		           release(api, &h, ipam_meta_str(obj, "uid"), err) == 1)
 			freed++;
 	}
 	json_decref(list);
-	if (unclaim(api, NULL, NULL, true, n->node, &freed, err) < 0)
+	if (ipam_unclaim(api, NULL, NULL, true, n->node, &freed, err) < 0)
 		return -EIO;
 	return freed;
 }
@@ -717,21 +396,23 @@ static json_t *vm_check(struct kube_rest *api, const char *ns, const char *pod,
 	int st;
 
 	if (vm_handle_name(network, ns, vp->vm, name, sizeof(name)) < 0)
-		return answer_error(CNI_ERR_CONFIG, "VM %s/%s: handle name too long", ns, vp->vm);
+		return ipam_answer_error(CNI_ERR_CONFIG, "VM %s/%s: handle name too long", ns,
+		                         vp->vm);
 	snprintf(path, sizeof(path), HANDLES "/%s", name);
 	st = kube_rest_call(api, "GET", path, NULL, &obj, &err);
 	if (st == 200 && vm_handle_decode(obj, &h, &err) == 0)
-		ans = strcmp(h.active, pod) && strcmp(h.alternate, pod)
-		          ? answer_error(CNI_ERR_IO, "pod %s/%s does not own VM %s's addresses", ns,
-		                         pod, vp->vm)
-		          : answer_vm(&h, vp->target);
+		ans =
+		    strcmp(h.active, pod) && strcmp(h.alternate, pod)
+		        ? ipam_answer_error(CNI_ERR_IO, "pod %s/%s does not own VM %s's addresses",
+		                            ns, pod, vp->vm)
+		        : answer_vm(&h, vp->target);
 	else if (st == 200)
-		ans = answer_error(CNI_ERR_IO, "%s", err.msg);
+		ans = ipam_answer_error(CNI_ERR_IO, "%s", err.msg);
 	else if (st == 404)
-		ans = answer_error(CNI_ERR_IO, "VM %s/%s has no addresses (VMAddress %s)", ns,
-		                   vp->vm, name);
+		ans = ipam_answer_error(CNI_ERR_IO, "VM %s/%s has no addresses (VMAddress %s)", ns,
+		                        vp->vm, name);
 	else
-		ans = answer_api(st, obj, path, &err);
+		ans = ipam_answer_api(st, obj, path, &err);
 	json_decref(obj);
 	return ans;
 }
@@ -749,30 +430,30 @@ json_t *ipam_handle_request(struct ipam_node *n, struct kube_rest *api, const js
 	int st;
 
 	if (!cmd || !ns || !*ns || !pod || !*pod)
-		return answer_error(CNI_ERR_DECODE,
-		                    "request: command, namespace and pod are required strings");
+		return ipam_answer_error(
+		    CNI_ERR_DECODE, "request: command, namespace and pod are required strings");
 	if (!strcmp(cmd, "DEL"))
 		return vm_del(n, api, ns, pod);
 	if (strcmp(cmd, "ADD") && strcmp(cmd, "CHECK"))
-		return answer_error(CNI_ERR_DECODE,
-		                    "request: command \"%s\" is not ADD, CHECK or DEL", cmd);
+		return ipam_answer_error(CNI_ERR_DECODE,
+		                         "request: command \"%s\" is not ADD, CHECK or DEL", cmd);
 	if (!network || !*network)
-		return answer_error(CNI_ERR_DECODE, "request: network is required for ADD");
+		return ipam_answer_error(CNI_ERR_DECODE, "request: network is required for ADD");
 	snprintf(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s", ns, pod);
 	st = kube_rest_call(api, "GET", path, NULL, &obj, &err);
 	if (st == 404) {
 		json_decref(obj);
-		return answer_error(CNI_ERR_UNKNOWN_CTR, "pod %s/%s does not exist", ns, pod);
+		return ipam_answer_error(CNI_ERR_UNKNOWN_CTR, "pod %s/%s does not exist", ns, pod);
 	}
 	if (st != 200) {
-		ans = answer_api(st, obj, path, &err);
+		ans = ipam_answer_api(st, obj, path, &err);
 		json_decref(obj);
 		return ans;
 	}
 	st = vm_pod_classify(obj, &vp, &err);
 	json_decref(obj);
 	if (st < 0)
-		return answer_error(CNI_ERR_IO, "%s", err.msg);
+		return ipam_answer_error(CNI_ERR_IO, "%s", err.msg);
 	if (!vp.is_vm)
 		return json_pack("{s:b}", "vm", 0);
 	if (!strcmp(cmd, "CHECK"))
