@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import kapi  # noqa: E402
@@ -88,15 +89,23 @@ class Cluster:
                                           "--ipam-workers", str(self.workers)])
         return self.w[n]
 
-    def add(self, n, pod, **kw):
-        a = ask(self.sock(n), "ADD", pod, **kw)
-        check(a is not None and "code" not in a, "ADD %s on %s: %s" % (pod, n, a))
+    retries = 0  # answers 11 (try again later) retried, as the kubelet does
+
+    def _call(self, command, n, pod, **kw):
+        for _ in range(20):
+            a = ask(self.sock(n), command, pod, **kw)
+            if not (a and a.get("code") == 11):
+                break
+            Cluster.retries += 1
+            time.sleep(0.2)
+        check(a is not None and "code" not in a, "%s %s on %s: %s" % (command, pod, n, a))
         return a
 
+    def add(self, n, pod, **kw):
+        return self._call("ADD", n, pod, **kw)
+
     def delete(self, n, pod, **kw):
-        a = ask(self.sock(n), "DEL", pod, **kw)
-        check(a is not None and "code" not in a, "DEL %s on %s: %s" % (pod, n, a))
-        return a
+        return self._call("DEL", n, pod, **kw)
 
     def state(self):
         objs = self.h.get("/state")["objects"]
