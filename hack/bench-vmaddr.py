@@ -59,13 +59,18 @@ def body(h):
         batch = ["virt-launcher-%s-%d" % (node, i) for i in range(VMS)]
         for k in range(0, len(batch), 200):
             h.apply(*[L.vm_pod(p, node, p[len("virt-launcher-"):]) for p in batch[k:k + 200]])
+        before = len(h.requests())
         t0 = time.monotonic()
         with concurrent.futures.ThreadPoolExecutor(conc) as ex:
             for f in [ex.submit(c.add, node, p) for p in batch]:
                 f.result()
         dt = time.monotonic() - t0
+        reqs = [r for r in h.requests(before) if not r["watch"]]
         print("allocation, %d concurrent first-pod ADDs on one node (socket, v4+v6): "
-              "%d in %.2f s = %.0f/s" % (conc, len(batch), dt, len(batch) / dt))
+              "%d in %.2f s = %.0f/s; %.1f API requests per ADD (%d answered 409), "
+              "%.0f requests/s served by the Python test server" %
+              (conc, len(batch), dt, len(batch) / dt, len(reqs) / len(batch),
+               sum(1 for r in reqs if r["status"] == 409), len(reqs) / dt))
     c.check_consistent()
     print("load average: %s" % open("/proc/loadavg").read().split()[:3])
 

@@ -34,6 +34,10 @@ struct ipam_node {
 	bool have_ranges;
 	char cidrs[2][64];
 	struct vm_range ranges[2];
+	/* Under alloc_lock: each family's block as this process last stored it
+	 * (a stale one costs a 409 and a GET, never a wrong claim). */
+	json_t *block_cache[2];
+	char block_cache_name[2][128];
 };
 
 /* One request of handoff-cni: {"command": "ADD"|"CHECK"|"DEL", "namespace",

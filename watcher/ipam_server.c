@@ -325,6 +325,8 @@ void ipam_server_stop(struct ipam_server *s)
 		kube_rest_free(s->apis[i]);
 	free(s->apis);
 	free(s->workers);
+	json_decref(s->node.block_cache[0]);
+	json_decref(s->node.block_cache[1]);
 	pthread_mutex_destroy(&s->node.alloc_lock);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
