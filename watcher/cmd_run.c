@@ -21,7 +21,6 @@
 #include "core/pods.h"
 #include "dataplane/capture.h"
 #include "dataplane/routes.h"
-#include "ipam.h"
 #include "kube/folder.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -306,7 +305,7 @@ static int setup_sources(struct watcher *w, struct herr *err)
 
 static void teardown(struct watcher *w)
 {
-	ipam_server_stop(w->ipam);
+	watcher_ipam_stop(w);
 	watcher_kube_stop(w);
 	folder_store_close(w->store);
 	folder_store_close(w->records);
@@ -330,6 +329,7 @@ int cmd_run(int argc, char **argv)
 	int rc = 1;
 
 	memset(&w, 0, sizeof(w));
+	w.ipam_fd = -1;
 	if (parse_opts(argc, argv, &w.opt) < 0)
 		return 2;
 	w.loop = loop_new();
@@ -351,8 +351,9 @@ int cmd_run(int argc, char **argv)
 		hlog(HLOG_ERROR, "Cannot start", "error=%s", hlog_q(err.msg));
 		goto out;
 	}
-	if (setup_dataplane(&w, &err) < 0 || watcher_http_start(&w, &err) < 0 ||
-	    setup_sources(&w, &err) < 0 || watcher_ipam_start(&w, &err) < 0) {
+	/* The VM address service's process first, before anything is opened. */
+	if (watcher_ipam_start(&w, &err) < 0 || setup_dataplane(&w, &err) < 0 ||
+	    watcher_http_start(&w, &err) < 0 || setup_sources(&w, &err) < 0) {
 		hlog(HLOG_ERROR, "Cannot start", "error=%s", hlog_q(err.msg));
 		goto out;
 	}

@@ -22,7 +22,6 @@ struct kube_client;
 struct route_syncer;
 struct capture_set;
 struct json_t;
-struct ipam_server;
 
 struct watcher_opts {
 	const char *node;
@@ -60,7 +59,8 @@ struct watcher {
 	size_t nwatches;
 	struct http_server *http;
 	struct status *status;
-	struct ipam_server *ipam; /* VM addresses (ipam.h); NULL without --ipam-socket */
+	int ipam_fd; /* to the VM address service's process (ipam_run.c); -1: none */
+	int ipam_pid;
 
 	struct route_syncer *routes;
 	struct capture_set *captures;
@@ -88,6 +88,7 @@ void watcher_kube_stop(struct watcher *w);
 /* ipam_run.c: the VM address service's flags and start. */
 int watcher_ipam_opt(struct watcher_opts *o, int c, const char *arg);
 int watcher_ipam_start(struct watcher *w, struct herr *err);
+void watcher_ipam_stop(struct watcher *w);
 void watcher_ipam_transition(struct watcher *w, const struct decision *d);
 
 /* http.c: /healthz, /readyz, /metrics, /migrations. */
