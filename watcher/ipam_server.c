@@ -35,6 +35,8 @@ struct ipam_server {
 	struct ipam_node node;
 	int listen_fd;
 	char path[108];
+	dev_t sock_dev; /* the socket file as we made it: a successor's is not ours */
+	ino_t sock_ino;
 	unsigned nworkers;
 	pthread_t *workers;
 	struct kube_rest **apis; /* one per worker, one for the promoter */
@@ -271,6 +273,11 @@ struct ipam_server *ipam_server_start(const struct ipam_server_opts *o,
 		unlink(tmp);
 		goto fail;
 	}
+	struct stat st;
+	if (stat(o->socket_path, &st) == 0) {
+		s->sock_dev = st.st_dev;
+		s->sock_ino = st.st_ino;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		struct worker_arg *a = malloc(sizeof(*a));
 		if (!a)
@@ -301,8 +308,11 @@ void ipam_server_stop(struct ipam_server *s)
 	if (!s)
 		return;
 	if (s->listen_fd >= 0) {
-		/* Stop taking requests first; the CNI gets ENOENT -> try later. */
-		if (s->path[0])
+		/* Stop taking requests first; the CNI gets ENOENT -> try later.
+		 * Unless a successor (a restarted daemon) has put its own there. */
+		struct stat st;
+		if (s->path[0] && stat(s->path, &st) == 0 && st.st_dev == s->sock_dev &&
+		    st.st_ino == s->sock_ino)
 			unlink(s->path);
 		shutdown(s->listen_fd, SHUT_RDWR);
 	}
