@@ -203,4 +203,20 @@ void cni_record_clear_owner(const char *dir, const char *host_if, const char *co
 json_t *cni_result_build(const struct cni_conf *c, const char *ifname, const char *netns,
                          const struct cni_ipam_result *ipam, const struct cni_wired *w);
 
+/* vmaddr.c: a KubeVirt VM pod's addresses from the node's watcher (when
+ * ipam.vmAddressSocket is set). ADD: 1 with *out filled (a VM pod: the IPAM
+ * plugin is not used), 0 (not a VM pod), or a negative errno with *code.
+ * DEL: 1 (the pod owned VM addresses), 0, or a negative errno with *code. */
+int cni_vm_add(const struct cni_conf *c, const struct cni_args *a, struct cni_ipam_result *out,
+               int *code, struct herr *err);
+int cni_vm_del(const struct cni_conf *c, const struct cni_args *a, int *code, struct herr *err);
+/* CHECK: 1 when a VM pod's prevResult addresses are the VM's (the IPAM
+ * plugin has no lease of them to check), 0 (not a VM pod), or an error. */
+int cni_vm_check(const struct cni_conf *c, const struct cni_args *a,
+                 const struct cni_ipam_result *prev, int *code, struct herr *err);
+/* With ipam.vmAddressSocket, host-local's ranges end below the VM half
+ * (vm_ipam_split): *rewritten gets the configuration to give the IPAM
+ * plugin (malloc'd), else NULL. Runs after any substitution of the ranges. */
+int cni_vm_split_conf(const char *conf, char **rewritten, struct herr *err);
+
 #endif

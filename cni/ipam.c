@@ -106,7 +106,7 @@ static int exchange(int fd_in, int fd_out, const char *in, char **out, size_t *o
 static int exec_plugin(const char *type, const char *command, const char *stdin_conf, char **out,
                        int *code, char *details, size_t details_len, struct herr *err)
 {
-	char path[PATH_MAX], *res = NULL;
+	char path[PATH_MAX], *res = NULL, *split = NULL;
 	int in[2], o[2], status, r;
 	size_t reslen = 0;
 	pid_t pid;
@@ -116,18 +116,28 @@ static int exec_plugin(const char *type, const char *command, const char *stdin_
 		details[0] = '\0';
 	if ((r = find_plugin(type, path, sizeof(path), err)) < 0)
 		return r;
-	if (pipe2(in, O_CLOEXEC) < 0)
-		return herr_set(err, -errno, "ipam %s: pipe: %s", type, strerror(errno));
+	/* Ordinary pods stay out of the VM addresses' half (vmaddr.c). */
+	if ((r = cni_vm_split_conf(stdin_conf, &split, err)) < 0)
+		return r;
+	if (split)
+		stdin_conf = split;
+	if (pipe2(in, O_CLOEXEC) < 0) {
+		r = herr_set(err, -errno, "ipam %s: pipe: %s", type, strerror(errno));
+		free(split);
+		return r;
+	}
 	if (pipe2(o, O_CLOEXEC) < 0) {
 		r = -errno;
 		close(in[0]);
 		close(in[1]);
+		free(split);
 		return herr_set(err, r, "ipam %s: pipe: %s", type, strerror(-r));
 	}
 	pid = fork();
 	if (pid < 0) {
 		r = -errno;
 		close(in[0]), close(in[1]), close(o[0]), close(o[1]);
+		free(split);
 		return herr_set(err, r, "ipam %s: fork: %s", type, strerror(-r));
 	}
 	if (pid == 0) {
@@ -143,6 +153,7 @@ static int exec_plugin(const char *type, const char *command, const char *stdin_
 	/* A plugin that exits early must not kill us with SIGPIPE. */
 	signal(SIGPIPE, SIG_IGN);
 	r = exchange(in[1], o[0], stdin_conf, &res, &reslen);
+	free(split);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (r < 0)

@@ -154,13 +154,20 @@ static int cmd_add(struct ctx *x)
 	}
 	if (r < 0 && r != -ENODEV)
 		return fail(x, CNI_ERR_IO, &err);
-	if (ipam_exec(x, "ADD", &out, &code, &err) < 0) {
-		/* Whatever IPAM did before failing, give it back. */
-		ipam_release(x);
+	/* A KubeVirt VM's pod keeps the VM's addresses (vmaddr.c). */
+	int vm = cni_vm_add(&x->conf, &x->args, &ipam, &code, &err);
+	if (vm < 0)
 		return fail(x, code, &err);
-	}
-	r = cni_ipam_result_parse(out, strlen(out), &ipam, &err);
-	free(out);
+	if (!vm) {
+		if (ipam_exec(x, "ADD", &out, &code, &err) < 0) {
+			/* Whatever IPAM did before failing, give it back. */
+			ipam_release(x);
+			return fail(x, code, &err);
+		}
+		r = cni_ipam_result_parse(out, strlen(out), &ipam, &err);
+		free(out);
+	} else
+		r = 0;
 	code = r < 0 ? CNI_ERR_DECODE : CNI_ERR_IO;
 	if (r == 0)
 		r = take_over(x, wired, owner, &err);
@@ -185,7 +192,11 @@ static int cmd_add(struct ctx *x)
 		/* Nothing of this ADD survives a failure: tap, address. */
 		if (tap)
 			cni_wire_del_tap(x->netns, CNI_TAP_NAME, &ignored);
-		ipam_release(x);
+		if (vm) {
+			int c2;
+			cni_vm_del(&x->conf, &x->args, &c2, &ignored);
+		} else
+			ipam_release(x);
 		cni_ipam_result_free(&ipam);
 		x->details[0] = '\0';
 		return fail(x, code, &err);
@@ -224,6 +235,16 @@ static int cmd_del(struct ctx *x)
 		hlog(HLOG_WARN, "CNI DEL: endpoint record unreadable", "error=%s", hlog_q(e2.msg));
 	if (!tap && (x->conf.tap || x->args.tap))
 		tap = CNI_TAP_NAME;
+	/* A VM pod lets go of the VM's addresses first (vmaddr.c): a watcher
+	 * that cannot be reached fails the DEL, which the kubelet retries. The
+	 * record names the pod when CNI_ARGS does not. */
+	struct cni_args who = x->args;
+	if (r == 0 && !who.pod_name[0]) {
+		snprintf(who.pod_ns, sizeof(who.pod_ns), "%s", rec.pod_ns);
+		snprintf(who.pod_name, sizeof(who.pod_name), "%s", rec.pod_name);
+	}
+	if (who.pod_ns[0] && who.pod_name[0] && cni_vm_del(&x->conf, &who, &code, &err) < 0)
+		return fail(x, code, &err);
 	r = ipam_exec(x, "DEL", NULL, &code, &err);
 	if (cni_wire_owner(host_if, owner, sizeof(owner), &e2) == 0 &&
 	    !strcmp(owner, x->container_id) && cni_wire_del(host_if, &e2) < 0 && r == 0)
@@ -267,7 +288,11 @@ static int cmd_check(struct ctx *x)
 	if (r == -ENOENT)
 		herr_set(&err, r, "endpoint record of container %s: missing in %s", x->container_id,
 		         x->conf.endpoint_dir);
-	if (r == 0)
+	/* A VM pod's addresses are the watcher's to check, not the plugin's. */
+	int vm = r == 0 ? cni_vm_check(&x->conf, &x->args, &prev, &code, &err) : 0;
+	if (vm < 0)
+		r = vm;
+	if (r == 0 && !vm)
 		r = ipam_exec(x, "CHECK", NULL, &code, &err);
 	if (r == 0)
 		r = cni_wire_check(&x->conf, rec.host_if, x->container_id, x->netns, x->ifname,

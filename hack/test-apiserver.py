@@ -29,6 +29,14 @@ API (HTTPS on 127.0.0.1, bearer-token auth; --plain-http for debugging):
     (--gone-mode event, or per compaction) HTTP 200 and an ERROR event
     carrying that Status.
   - no token or a wrong one: 401 with a Status.
+  - writes, as kube-apiserver does them (JSON bodies):
+    POST <collection>        create; 409 AlreadyExists when the name is taken.
+    PUT  <collection>/NAME   replace; metadata.resourceVersion, when given, is
+                             a precondition: 409 Conflict when it is not the
+                             stored one; 404 when the object does not exist.
+    DELETE <collection>/NAME 200 with the object; a DeleteOptions body's
+                             preconditions.resourceVersion/uid: 409 Conflict
+                             when they do not match; 404 when absent.
 
 Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
   POST /objects        body: YAML (several documents) or JSON object/list:
@@ -53,6 +61,8 @@ Control (plain HTTP on 127.0.0.1, no auth; JSON bodies, answers JSON):
                        {"fail": N}      the next N API requests answer 500;
                        {"malformed": N} the next N watch events are preceded
                                         by a line that is not JSON;
+                       {"latency": MS}  every API request but watches waits MS
+                                        milliseconds before it is served (0: off);
                        {"missing": true|false} the resource answers 404
                                         (CRD not installed);
                        {"forbidden": true|false} the resource answers 403
@@ -119,6 +129,10 @@ KINDS = {
     "VirtualMachineInstanceMigration": ("/apis/kubevirt.io/v1",
                                         "virtualmachineinstancemigrations", True,
                                         "kubevirt.io/v1"),
+    "VirtualMachineInstance": ("/apis/kubevirt.io/v1", "virtualmachineinstances", True,
+                               "kubevirt.io/v1"),
+    "VMAddress": ("/apis/handoff.dev/v1", "vmaddresses", False, "handoff.dev/v1"),
+    "VMAddressBlock": ("/apis/handoff.dev/v1", "vmaddressblocks", False, "handoff.dev/v1"),
 }
 PLURALS = {v[1]: k for k, v in KINDS.items()}
 PREFIXES = sorted({v[0] for v in KINDS.values()}, key=len, reverse=True)
@@ -200,6 +214,7 @@ class Store:
         self.open_watches = {}  # plural -> watch streams being served
         self.token = None
         self.requests = []
+        self.latency = 0.0  # seconds before each non-watch request
 
     # --- faults: counters per resource ("" = any) ---
 
@@ -275,6 +290,55 @@ class Store:
             self.cond.notify_all()
             return obj
 
+    def write(self, method, plural, ns, name, body):
+        """An API write: (status code, object or Status)."""
+        kind = PLURALS[plural]
+        namespaced = KINDS[kind][2]
+        with self.cond:
+            objs = self.objects.get(plural, {})
+            if method == "DELETE":
+                old = objs.get((ns, name))
+                if old is None:
+                    return 404, status_obj(404, "NotFound", '%s "%s" not found' % (plural, name))
+                pre = (body or {}).get("preconditions") or {}
+                for f in ("resourceVersion", "uid"):
+                    if pre.get(f) and pre[f] != old["metadata"][f]:
+                        return 409, status_obj(409, "Conflict", "Precondition failed: %s" % f)
+                return 200, self.delete({"kind": kind, "namespace": ns, "name": name})
+            if not isinstance(body, dict):
+                return 400, status_obj(400, "BadRequest", "the body must be a JSON object")
+            meta = body.get("metadata") or {}
+            if body.get("kind") not in (None, kind):
+                return 400, status_obj(400, "BadRequest", "kind must be %s" % kind)
+            bname = meta.get("name")
+            if method == "PUT" and bname not in (None, name):
+                return 400, status_obj(400, "BadRequest", "metadata.name does not match")
+            name = name or bname
+            if not name:
+                return 422, status_obj(422, "Invalid", "metadata.name: Required value")
+            if namespaced and meta.get("namespace") not in (None, ns):
+                return 400, status_obj(400, "BadRequest", "metadata.namespace does not match")
+            old = objs.get((ns, name))
+            if method == "POST" and old is not None:
+                return 409, status_obj(409, "AlreadyExists",
+                                       '%s "%s" already exists' % (plural, name))
+            if method == "PUT":
+                if old is None:
+                    return 404, status_obj(404, "NotFound", '%s "%s" not found' % (plural, name))
+                rv = meta.get("resourceVersion")
+                if rv and rv != old["metadata"]["resourceVersion"]:
+                    return 409, status_obj(
+                        409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object '
+                        "has been modified; please apply your changes to the latest version "
+                        "and try again" % (plural, name))
+            obj = copy.deepcopy(body)
+            obj["kind"] = kind
+            m = obj.setdefault("metadata", {})
+            m["name"] = name
+            if namespaced:
+                m["namespace"] = ns or "default"
+            return 201 if method == "POST" else 200, self.apply(obj)
+
     def compact(self, mode):
         with self.cond:
             self.compacted = self.rv
@@ -295,6 +359,15 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *a):
         if self.server.store.args.verbose:
             sys.stderr.write("test-apiserver: %s %s\n" % (self.address_string(), fmt % a))
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes: without this, Nagle holds
+        # the body until the client's delayed ACK (tens of ms per request).
+        try:
+            self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
     def send_json(self, code, body, close=False):
         data = (json.dumps(body) + "\n").encode()
@@ -362,6 +435,8 @@ class ApiHandler(Handler):
         if ns:
             sel.terms.append((False, "metadata.namespace", "=", ns))
         if name:
+            if st.latency:
+                time.sleep(st.latency)
             with st.cond:
                 obj = st.objects.get(plural, {}).get((ns, name))
             if obj is None:
@@ -370,7 +445,46 @@ class ApiHandler(Handler):
             return self.send_json(200, obj)
         if watch:
             return self.watch(plural, sel, q, url.query)
+        if st.latency:
+            time.sleep(st.latency)
         return self.list(plural, sel, q, url.query)
+
+    def write_verb(self):
+        st = self.server.store
+        url = urllib.parse.urlsplit(self.path)
+        route = self.route(url.path)
+        raw = self.body()
+        auth = self.headers.get("Authorization") or ""
+        with st.cond:
+            token_ok = st.token is not None and auth == "Bearer " + st.token
+        if not token_ok:
+            code, out = 401, status_obj(401, "Unauthorized", "Unauthorized")
+        elif route is None or (self.command == "POST") == bool(route[2]):
+            code, out = 404, status_obj(404, "NotFound",
+                                        "the server could not find the requested resource")
+        else:
+            plural, ns, name = route
+            with st.cond:
+                fail = st.take("fail", plural)
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = "invalid"
+            if fail:
+                code, out = 500, status_obj(500, "InternalError",
+                                            "Internal error occurred: injected fault")
+            elif body == "invalid":
+                code, out = 400, status_obj(400, "BadRequest", "the body is not JSON")
+            else:
+                if st.latency:
+                    time.sleep(st.latency)
+                code, out = st.write(self.command, plural, ns, name, body)
+        self.record(route[0] if route else None, False, url.query, code)
+        self.send_json(code, out)
+
+    do_POST = write_verb
+    do_PUT = write_verb
+    do_DELETE = write_verb
 
     def route(self, path):
         for prefix in PREFIXES:
@@ -676,6 +790,11 @@ class ControlHandler(Handler):
                           st.open_watches.get(res, 0))
                 if not n_open and not st.faults["stall"][res]:
                     st.faults["stall"][res] = 1
+            if "latency" in body:
+                ms = float(body["latency"])
+                if ms < 0:
+                    raise ValueError("fault: latency must be >= 0")
+                st.latency = ms / 1000.0
             if "missing" in body:
                 if not res:
                     raise ValueError("fault: missing needs a resource")

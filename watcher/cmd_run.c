@@ -140,6 +140,7 @@ static void usage(FILE *f)
 	    "          [--migrations-history N (finished migrations kept, 1000)]\n"
 	    "          [--state-file PATH (default " STATE_FILE_DEFAULT "; \"\" for none)]\n"
 	    "          [--node-ranges FILE] [--metrics ADDR:PORT] [--secret-namespace NS]\n"
+	    "          [--ipam-socket PATH [--ipam-workers N] [--ipam-gc-interval SECONDS]]\n"
 	    "          [--gateway-mac MAC (hypervisor interfaces; default ee:ee:ee:ee:ee:ee)]\n");
 }
 
@@ -165,6 +166,9 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 	    {"metrics", required_argument, NULL, 'm'},
 	    {"secret-namespace", required_argument, NULL, 'C'},
 	    {"gateway-mac", required_argument, NULL, 'G'},
+	    {"ipam-socket", required_argument, NULL, 'I'},
+	    {"ipam-workers", required_argument, NULL, 'W'},
+	    {"ipam-gc-interval", required_argument, NULL, 'g'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -283,6 +287,12 @@ static int parse_opts(int argc, char **argv, struct watcher_opts *o)
 		case 'G':
 			o->gateway_mac = optarg;
 			break;
+		case 'I':
+		case 'W':
+		case 'g':
+			if (watcher_ipam_opt(o, c, optarg) < 0)
+				return -1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -360,6 +370,7 @@ static int setup_sources(struct watcher *w, struct herr *err)
 
 static void teardown(struct watcher *w)
 {
+	watcher_ipam_stop(w);
 	watcher_kube_stop(w);
 	bird_socket_watch_stop(w);
 	folder_store_close(w->store);
@@ -389,6 +400,7 @@ int cmd_run(int argc, char **argv)
 	int rc = 1;
 
 	memset(&w, 0, sizeof(w));
+	w.ipam_fd = -1;
 	if (parse_opts(argc, argv, &w.opt) < 0)
 		return 2;
 	w.bgp.secret_namespace = w.opt.secret_namespace;
@@ -414,8 +426,9 @@ int cmd_run(int argc, char **argv)
 	/* Roles wait for the saved state (state.h) until the initial objects are in. */
 	engine_restore_begin(w.engine);
 	state_load(&w);
-	if (setup_dataplane(&w, &err) < 0 || watcher_http_start(&w, &err) < 0 ||
-	    setup_sources(&w, &err) < 0) {
+	/* The VM address service's process first, before anything is opened. */
+	if (watcher_ipam_start(&w, &err) < 0 || setup_dataplane(&w, &err) < 0 ||
+	    watcher_http_start(&w, &err) < 0 || setup_sources(&w, &err) < 0) {
 		hlog(HLOG_ERROR, "Cannot start", "error=%s", hlog_q(err.msg));
 		goto out;
 	}

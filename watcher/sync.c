@@ -138,6 +138,7 @@ void sync_after_iteration(struct loop *l, void *arg)
 	for (size_t i = 0; i < w->decisions.n; i++) {
 		fsm_changed |= w->decisions.v[i].kind == DEC_TRANSITION;
 		decision_log(&w->decisions.v[i]);
+		watcher_ipam_transition(w, &w->decisions.v[i]);
 		status_record(w->status, &w->decisions.v[i], wall_ms(), loop_now_ms());
 	}
 	if (w->decisions.n)

@@ -43,10 +43,14 @@ struct watcher_opts {
 	                                failed this long (0 = 60) */
 	unsigned migrations_history; /* --migrations-history: finished ones kept (0 = 1000) */
 	const char *state_file;      /* --state-file: migrations kept across restarts; "" = none */
-	const char *node_ranges_file;  /* --node-ranges: this node's podCIDRs for the CNI */
-	const char *metrics_listen;    /* --metrics: a second listener with /metrics only */
-	const char *secret_namespace;  /* --secret-namespace: where BGP password Secrets live */
-	const char *gateway_mac;       /* --gateway-mac: adopted interfaces' MAC (taps.c) */
+	const char *node_ranges_file; /* --node-ranges: this node's podCIDRs for the CNI */
+	const char *metrics_listen;   /* --metrics: a second listener with /metrics only */
+	const char *secret_namespace; /* --secret-namespace: where BGP password Secrets live */
+	const char *gateway_mac;      /* --gateway-mac: adopted interfaces' MAC (taps.c) */
+	const char *ipam_socket; /* --ipam-socket: serve VM addresses to handoff-cni (ipam.h) */
+	unsigned ipam_workers;   /* --ipam-workers */
+	unsigned ipam_gc_s;      /* --ipam-gc-interval */
+	bool ipam_gc_set;        /* given: else 60 s */
 };
 
 struct saved_state;
@@ -69,12 +73,14 @@ struct watcher {
 	struct http_server *http;
 	struct http_server *metrics_http; /* --metrics */
 	struct status *status;
+	int ipam_fd; /* to the VM address service's process (ipam_run.c); -1: none */
+	int ipam_pid;
 
 	struct route_syncer *routes;
 	struct capture_set *captures;
 	struct loop_timer *fsm_timer;
 	struct bird_sync *bird_sync; /* bird_sync.c: reloads in flight, retries */
-	struct taps *taps; /* hypervisor interfaces adopted (taps.c) */
+	struct taps *taps;           /* hypervisor interfaces adopted (taps.c) */
 
 	bool plan_dirty;                  /* endpoints/states changed: re-apply the plan */
 	bool bird_dirty;                  /* BGP resources changed: re-render BIRD */
@@ -106,6 +112,12 @@ void watcher_kube_stop(struct watcher *w);
 /* Why the node is not ready because of the API server (a required watch
  * failing for longer than --unready-after), written to buf; 0 when none. */
 int watcher_kube_unready(struct watcher *w, char *buf, size_t len);
+
+/* ipam_run.c: the VM address service's flags and start. */
+int watcher_ipam_opt(struct watcher_opts *o, int c, const char *arg);
+int watcher_ipam_start(struct watcher *w, struct herr *err);
+void watcher_ipam_stop(struct watcher *w);
+void watcher_ipam_transition(struct watcher *w, const struct decision *d);
 
 /* http.c: /healthz, /readyz, /metrics, /migrations on --http; /metrics
  * alone on --metrics. */

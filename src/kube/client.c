@@ -255,9 +255,9 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userp)
 	return r->data(r->arg, data, len) < 0 ? 0 : len;
 }
 
-static int set_tls(struct kube_client *c, CURL *e)
+int kube_set_tls(const struct kube_config *k, void *easy)
 {
-	const struct kube_config *k = &c->cfg;
+	CURL *e = easy;
 	int rc = 0;
 
 	rc |= curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
@@ -335,7 +335,7 @@ struct kube_request *kube_request_start(struct kube_client *c, const char *targe
 	rc |= curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	rc |= curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPIDLE, 30L);
 	rc |= curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPINTVL, 10L);
-	rc |= set_tls(c, r->easy);
+	rc |= kube_set_tls(&c->cfg, r->easy);
 	free(url);
 	url = NULL;
 	if (rc) {

@@ -38,6 +38,11 @@ struct kube_request;
 struct kube_request *kube_request_start(struct kube_client *c, const char *target, long timeout_ms,
                                         kube_data_cb data, kube_done_cb done, void *arg,
                                         struct herr *err);
+/* TLS verification and client certificate of `k` on a libcurl easy handle
+ * (rest.c's synchronous requests use it too). Non-zero on failure. */
+struct kube_config;
+int kube_set_tls(const struct kube_config *k, void *easy);
+
 /* Abort without calling done. */
 void kube_request_cancel(struct kube_request *r);
 
