@@ -8,10 +8,10 @@
 # in network namespaces on an iBGP mesh, each with BIRD and its own
 # handoff-watcher. The guest is Debian's cloud kernel with a busybox
 # initramfs (hack/vm/build-guest.sh) under QEMU/TCG, 128 MiB, its NIC a tap
-# device inside its virt-launcher pod's namespace, as KubeVirt has it. The
-# tap is joined to the pod's eth0 by tc redirects (as handoff-cni's tap mode
-# does), so the guest talks to the node through the pod's veth and sees the
-# same gateway MAC on every node.
+# device inside its virt-launcher pod's namespace, as KubeVirt has it, made
+# by handoff-cni's tap mode (tap0 joined to the pod's eth0 by tc redirects),
+# so the guest talks to the node through the pod's veth and sees the same
+# gateway MAC on every node.
 #
 # Node c sends the guest a numbered UDP datagram every millisecond while it
 # migrates a -> b -> a (N round trips, default 1), each migration the way
@@ -59,28 +59,26 @@ CL_PROBE_MAX=600
 QMP=$top/hack/vm/qmp.py
 declare -A QEMU_PID
 
-# tap_pod NODE POD: POD's namespace with eth0 wired to NODE as handoff-cni
-# wires a pod (see cl_vm) and tap0 for the VM, joined to eth0 both ways by
-# tc redirects (u32 match-all: this kernel has no matchall classifier).
+# tap_pod NODE POD: POD's namespace wired to NODE by handoff-cni in tap mode,
+# as a kubelet would run it for a KubeVirt virt-launcher pod: the pod's veth
+# (host side named for the pod, the gateway MAC, proxy ARP), tap0 for QEMU
+# joined to eth0 by tc redirects, the endpoint recorded. The VM's address is
+# the pod's (the static IPAM plugin gives exactly it: a VM keeps its address).
 tap_pod() {
-	local node=$1 pod=$2 ifn nsn nsp pair from to
-	ifn=$(ifname_of vms "$pod")
+	local node=$1 pod=$2 conf out
 	topo_ns "$pod"
-	nsn=$(ns_of "$node") nsp=$(ns_of "$pod")
-	ip -n "$nsn" link add "$ifn" type veth peer name eth0 netns "$nsp"
-	ip netns exec "$nsn" sysctl -qw "net.ipv4.conf.$ifn.proxy_arp=1" \
-		"net.ipv4.neigh.$ifn.proxy_delay=0" "net.ipv4.conf.$ifn.rp_filter=0" \
-		"net.ipv4.conf.$ifn.forwarding=1" "net.ipv6.conf.$ifn.accept_ra=0"
-	ip -n "$nsn" link set "$ifn" address "$CL_HOST_MAC" up
-	ip -n "$nsp" tuntap add tap0 mode tap
-	ip -n "$nsp" link set eth0 up
-	ip -n "$nsp" link set tap0 up
-	for pair in "eth0 tap0" "tap0 eth0"; do
-		read -r from to <<<"$pair"
-		ip netns exec "$nsp" tc qdisc add dev "$from" ingress
-		ip netns exec "$nsp" tc filter add dev "$from" parent ffff: protocol all \
-			u32 match u32 0 0 action mirred egress redirect dev "$to"
-	done
+	mkdir -p "$TOPO_DIR/$node/ep"
+	conf='{"cniVersion": "1.0.0", "name": "handoff", "type": "handoff-cni",
+	  "endpointDir": "'"$TOPO_DIR/$node/ep"'", "tap": true,
+	  "ipam": {"type": "static", "addresses": [{"address": "'"$V4"'/32"}]}}'
+	out=$(echo "$conf" | ip netns exec "$(ns_of "$node")" env CNI_COMMAND=ADD \
+		CNI_CONTAINERID="sandbox-$pod" CNI_NETNS="/run/netns/$(ns_of "$pod")" CNI_IFNAME=eth0 \
+		CNI_PATH=/usr/lib/cni CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=vms;K8S_POD_NAME=$pod" \
+		"$HANDOFF_BUILD_DIR/cni/handoff-cni") || die "handoff-cni ADD for $pod: $out"
+	jq -e '.interfaces[] | select(.name == "tap0")' <<<"$out" >/dev/null ||
+		die "handoff-cni's result for $pod has no tap0: $out"
+	[ "$(ip -n "$(ns_of "$node")" -j link show "$(ifname_of vms "$pod")" | jq -r '.[0].address')" = "$CL_HOST_MAC" ] ||
+		die "the host side of $pod does not carry the gateway MAC"
 }
 
 # qemu_start POD [INCOMING]: the guest's QEMU in POD's namespace on tap0.
