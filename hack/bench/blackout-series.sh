@@ -23,15 +23,17 @@ e2e=$top/test/e2e
 CL_CONVERGENCE=1s
 CL_PROBE_MAX=3600
 VM=vmb V4=10.65.0.50
-# The source's pod (and with it its route) goes this long after the VM
-# resumed on the target: KubeVirt deletes the source virt-launcher pod once
-# the migration has completed, typically later than this.
+# The source's pod goes this long after the VM resumed on the target (its
+# route follows once the watcher has read the deletion: the folder datastore
+# applies deletions 1 s after the last change): KubeVirt deletes the source
+# virt-launcher pod once the migration has completed, typically later.
 SOURCE_GONE_AFTER=${SOURCE_GONE_AFTER:-1}
 
 topo_init
 cl_up "$mode"
 mkdir -p "$out"
 other() { [ "$1" = a ] && echo b || echo a; }
+no_own_route() { ! routes_of "$1" "$V4" | grep -q "proto=88"; }
 
 # Route events where the path is chosen: node c's kernel, and on the eBGP
 # fabric tor1 (node c only ever sees its ToR as next hop).
@@ -78,7 +80,11 @@ series() {
 		t=$(sed -n 's/^sent //p' "$TOPO_DIR/rarp.out")
 		printf '%s\t%s\t%s\t%s\n' "$i" "$t" "$cur" "$next" >>"$out/$mode-$kind.tsv"
 		sleep "$SOURCE_GONE_AFTER"
+		# The source's pod goes: its watcher withdraws the route (and BIRD
+		# with it), then the pod's link goes (a link deleted first would
+		# take the route with it unannounced: BIRD notices at its next scan).
 		cl_del "pod-$pod"
+		until_ok 10 "node-$cur to withdraw its route" no_own_route "$cur"
 		cl_vm_gone "$cur" "$pod"
 		if [ "$kind" = handoff ]; then
 			cl_del "lm-mig-$VM-$uid"

@@ -133,6 +133,17 @@ def main():
             print(f"{mode}: baseline/handoff blackout, median {bm:.1f}/{hm:.1f} ms = "
                   f"{(bm / hm) if hm else float('inf'):.1f}x; p99 "
                   f"{b['blackout_ms']['p99']:.1f}/{h['blackout_ms']['p99']:.1f} ms")
+    vm = os.path.join(d, "vm.results")
+    if os.path.exists(vm):
+        kv = dict(l.split("=", 1) for l in open(vm).read().split("\n") if "=" in l)
+        sil = [float(v) for k, v in kv.items() if k.endswith("_silence_ms")]
+        down = [float(v) for k, v in kv.items() if k.endswith("_downtime_ms")]
+        for name, xs in (("silence", sil), ("QEMU downtime", down)):
+            s = summary(xs)
+            if s:
+                print(f"{'real VM':<18} {name:<12} {s['n']:>3} {s['median']:>9.2f} {s['p90']:>9.2f}"
+                      f" {s['p99']:>9.2f} {s['max']:>9.2f}")
+        res["vm"] = {"silence_ms": summary(sil), "downtime_ms": summary(down)}
     opts = dict(zip(sys.argv[2::2], sys.argv[3::2]))
     if "--json" in opts:
         with open(opts["--json"], "w") as f:
