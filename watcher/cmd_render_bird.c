@@ -27,14 +27,13 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: handoff-watcher render-bird -f FILE... --node NAME [-o DIR]\n"
-	        "  -f, --file FILE   YAML resources (BGPConfiguration, BGPPeer, BGPFilter,\n"
-	        "                    Node, BlockAffinity, Secret for BGP passwords); other\n"
-	        "                    kinds are ignored\n"
-	        "  -n, --node NAME   the node to render for\n"
-	        "  -o, --output DIR  write DIR/bird.cfg and DIR/bird6.cfg, mode 0600 (they\n"
-	        "                    may hold passwords) (default: stdout)\n");
+	fprintf(out, "usage: handoff-watcher render-bird -f FILE... --node NAME [-o DIR]\n"
+	             "  -f, --file FILE   YAML resources (BGPConfiguration, BGPPeer, BGPFilter,\n"
+	             "                    Node, BlockAffinity, Secret for BGP passwords); other\n"
+	             "                    kinds are ignored\n"
+	             "  -n, --node NAME   the node to render for\n"
+	             "  -o, --output DIR  write DIR/bird.cfg and DIR/bird6.cfg, mode 0600 (they\n"
+	             "                    may hold passwords) (default: stdout)\n");
 }
 
 /* An object defined twice (same kind and name; a v3 and a core/v1 Node of

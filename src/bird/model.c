@@ -703,16 +703,12 @@ const char *const bgp_config_fields[] = {"asNumber",
                                          NULL};
 /* Calico fields that change what BIRD would do; silently ignoring them
  * would render something the operator did not ask for. */
-const char *const bgp_config_unsupported[] = {"ignoredInterfaces",
-                                              "communities",
-                                              "prefixAdvertisements",
-                                              "serviceClusterIPs",
-                                              "serviceExternalIPs",
-                                              "serviceLoadBalancerIPs",
-                                              "programClusterRoutes",
-                                              "localWorkloadPeeringIPV4",
-                                              "localWorkloadPeeringIPV6",
-                                              NULL};
+const char *const bgp_config_unsupported[] = {
+    "ignoredInterfaces",        "communities",
+    "prefixAdvertisements",     "serviceClusterIPs",
+    "serviceExternalIPs",       "serviceLoadBalancerIPs",
+    "programClusterRoutes",     "localWorkloadPeeringIPV4",
+    "localWorkloadPeeringIPV6", NULL};
 
 int bgp_config_decode(const json_t *obj, struct bgp_config *out, struct herr *err)
 {

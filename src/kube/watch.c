@@ -61,7 +61,7 @@ struct kube_watch {
 	obj_event_cb on_event;
 	void (*transform)(json_t *obj);
 	bool digest_only; /* a digest function covers what the consumer reads */
-	bool sensitive; /* never quote a line of this stream */
+	bool sensitive;   /* never quote a line of this stream */
 	kube_synced_cb on_synced;
 	kube_notice_cb on_notice;
 	void *arg;
