@@ -115,23 +115,35 @@ static int answer_failed(json_t *ans, int *code, struct herr *err)
 	                json_string_value(json_object_get(ans, "msg")) ?: "failed");
 }
 
+/* Ask the watcher COMMAND about this pod: 0 with the answer in *ans (the
+ * caller decrefs it), or -errno with *code and err set. */
+static int request(const char *path, const char *command, const struct cni_conf *c,
+                   const struct cni_args *a, json_t **ans, int *code, struct herr *err)
+{
+	json_t *req = json_pack("{s:s, s:s, s:s, s:s}", "command", command, "namespace", a->pod_ns,
+	                        "pod", a->pod_name, "network", c->name);
+	int r = req ? ask(path, req, ans, code, err) : -ENOMEM;
+
+	json_decref(req);
+	if (r == 0 && (r = answer_failed(*ans, code, err)) < 0) {
+		json_decref(*ans);
+		*ans = NULL;
+	}
+	return r;
+}
+
 int cni_vm_add(const struct cni_conf *c, const struct cni_args *a, struct cni_ipam_result *out,
                int *code, struct herr *err)
 {
 	const char *path = vm_socket(c, a);
-	json_t *req, *ans = NULL, *ip;
+	json_t *ans = NULL, *ip;
 	size_t i;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	if (!path)
 		return 0;
-	req = json_pack("{s:s, s:s, s:s, s:s}", "command", "ADD", "namespace", a->pod_ns, "pod",
-	                a->pod_name, "network", c->name);
-	r = req ? ask(path, req, &ans, code, err) : -ENOMEM;
-	json_decref(req);
-	if (r == 0)
-		r = answer_failed(ans, code, err);
+	r = request(path, "ADD", c, a, &ans, code, err);
 	if (r == 0 && !json_is_true(json_object_get(ans, "vm"))) {
 		json_decref(ans);
 		return 0; /* an ordinary pod after all */
@@ -167,17 +179,12 @@ int cni_vm_add(const struct cni_conf *c, const struct cni_args *a, struct cni_ip
 int cni_vm_del(const struct cni_conf *c, const struct cni_args *a, int *code, struct herr *err)
 {
 	const char *path = vm_socket(c, a);
-	json_t *req, *ans = NULL;
+	json_t *ans = NULL;
 	int r;
 
 	if (!path)
 		return 0;
-	req = json_pack("{s:s, s:s, s:s, s:s}", "command", "DEL", "namespace", a->pod_ns, "pod",
-	                a->pod_name, "network", c->name);
-	r = req ? ask(path, req, &ans, code, err) : -ENOMEM;
-	json_decref(req);
-	if (r == 0)
-		r = answer_failed(ans, code, err);
+	r = request(path, "DEL", c, a, &ans, code, err);
 	if (r == 0)
 		r = json_is_true(json_object_get(ans, "vm")) ? 1 : 0;
 	json_decref(ans);
@@ -204,17 +211,12 @@ int cni_vm_check(const struct cni_conf *c, const struct cni_args *a,
                  const struct cni_ipam_result *prev, int *code, struct herr *err)
 {
 	const char *path = vm_socket(c, a);
-	json_t *req, *ans = NULL, *ips;
+	json_t *ans = NULL, *ips;
 	int r;
 
 	if (!path)
 		return 0;
-	req = json_pack("{s:s, s:s, s:s, s:s}", "command", "CHECK", "namespace", a->pod_ns, "pod",
-	                a->pod_name, "network", c->name);
-	r = req ? ask(path, req, &ans, code, err) : -ENOMEM;
-	json_decref(req);
-	if (r == 0)
-		r = answer_failed(ans, code, err);
+	r = request(path, "CHECK", c, a, &ans, code, err);
 	if (r == 0 && !json_is_true(json_object_get(ans, "vm"))) {
 		json_decref(ans);
 		return 0;
