@@ -96,6 +96,12 @@ for _ in $(seq 1 100); do
 	sleep 0.05
 done
 grep -q 'password "pw-AB-2";' "$TOPO_DIR/a/bird.cfg" || die "A's bird.cfg lacks the new password"
+# The file is renamed into place when BIRD has accepted it; the log line
+# follows from the same loop turn.
+for _ in $(seq 1 100); do
+	grep -q 'BIRD configuration updated.*reconfigured=yes' "$TOPO_DIR/watcher.log" && break
+	sleep 0.05
+done
 grep -q 'BIRD configuration updated.*reconfigured=yes' "$TOPO_DIR/watcher.log" ||
 	die "the watcher did not reconfigure BIRD"
 # Mismatch: the kernel drops B's segments (bad MD5 signature); the session
