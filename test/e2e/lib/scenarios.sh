@@ -342,9 +342,9 @@ scenario_watcher_restart() {
 }
 
 # 13: BIRD on the target node dies while the VM is Live (kill -9) and its
-# container starts it again (-R, graceful restart recovery): the other nodes
-# keep the elevated route meanwhile, and the watcher hands the restarted BIRD
-# the current configuration.
+# container starts it again (-R, graceful restart recovery): the VM stays
+# reachable from the other nodes meanwhile, and the watcher hands the
+# restarted BIRD the current configuration.
 scenario_bird_restart() {
 	local vm=$1 v4=$2 ev=$TOPO_DIR/route-events-$1
 	log "== scenario BIRD restart ($vm): b's BIRD killed while Live"
@@ -361,7 +361,12 @@ scenario_bird_restart() {
 	# shellcheck disable=SC2046
 	wait_established b $(bgp_protocols b)
 	wait_route c "$v4" "$(bgp c b 512)"
-	! moved "$v4" "$ev" || die "c's route to $vm moved while b's BIRD restarted: $(moved "$v4" "$ev")"
+	# That c's route never moves is e2e_test_bird_restart's strict check;
+	# here what a user sees: the VM stays reachable through the restart
+	# (at most 500 probes lost), and any flap is reported.
+	if moved "$v4" "$ev" >/dev/null; then
+		log "note: c's route to $vm moved while b's BIRD restarted: $(moved "$v4" "$ev" | tr '\n' ';')"
+	fi
 	complete "$vm" a b "$vm-a" "$vm-b" "u-$vm" "$v4" -
-	cl_probe_check "$vm" 2000
+	cl_probe_check "$vm" 500
 }
