@@ -19,6 +19,8 @@ done
 . "$top/test/e2e/lib/topo.sh"
 # shellcheck source=../../test/e2e/lib/bgp.sh
 . "$top/test/e2e/lib/bgp.sh" # bgp_protocols
+# shellcheck source=../../test/e2e/lib/cluster.sh
+. "$top/test/e2e/lib/cluster.sh" # ifname_of, until_ok, cl_put
 
 VM_IP=10.65.0.10
 VM_MAC=52:54:00:6b:0a:10 # the guest's MAC: the same on both nodes, as after a migration
@@ -53,23 +55,6 @@ step() {
 	local now=$EPOCHREALTIME
 	printf '%s\tscript\t%s\n' "$now" "$*" >>"$TOPO_DIR/events.tsv"
 	TZ=UTC printf '%(%H:%M:%S)T.%s  %s\n' "${now%.*}" "${now#*.}" "$*"
-}
-
-# The host-side interface name the CNI and the watcher derive from the pod
-# (endpoint_ifname in src/core/model.c): "ho" + 48 bits of FNV-1a 64.
-ifname_of() {
-	python3 -c "
-h=0xcbf29ce484222325
-for c in b'$1.$2':
-    h^=c; h=(h*0x100000001b3)&0xffffffffffffffff
-print('ho%012x'%(h&0xffffffffffff))"
-}
-
-# put FILE: stdin becomes FILE in the datastore folder in one rename, so a
-# watcher never reads half a file.
-put() {
-	cat >"$TOPO_DIR/ds/.$1.tmp"
-	mv "$TOPO_DIR/ds/.$1.tmp" "$TOPO_DIR/ds/$1"
 }
 
 # vm_wire NODE VM POD: namespace VM holds the guest's eth0 (VM_IP/32, default
@@ -114,16 +99,6 @@ YAML
 # http NODE PATH: ask NODE's watcher.
 http() { ip netns exec "$(ns_of "$1")" curl -sf "http://127.0.0.1:9099$2"; }
 
-# until_ok SECONDS DESCRIPTION COMMAND...: poll every 20 ms.
-until_ok() {
-	local n=$(($1 * 50)) what=$2
-	shift 2
-	for _ in $(seq "$n"); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.02
-	done
-	die "timed out after $n polls waiting for: $what"
-}
 # vm_sent_more VM N: the guest has sent more than N packets.
 vm_sent_more() {
 	local n
@@ -155,7 +130,7 @@ for n in a b c; do
 	ip -n "$(ns_of "$n")" route add default via 10.99.0.254 dev eth0
 done
 
-put felix.yaml <<YAML
+cl_put felix.yaml <<YAML
 apiVersion: projectcalico.org/v3
 kind: FelixConfiguration
 metadata: {name: default}
@@ -172,7 +147,7 @@ YAML
 		printf -- '---\napiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: node-%s}\nspec: {bgp: {ipv4Address: %s/24}}\n' \
 			"$n" "${NODE_IP[$n]}"
 	done
-} | put bgp.yaml
+} | cl_put bgp.yaml
 
 for n in a b c; do
 	ip netns exec "$(ns_of "$n")" "$WATCHER" run --node "node-$n" --datastore "dir:$TOPO_DIR/ds" \
@@ -193,7 +168,7 @@ step "cluster up: BIRD sessions Established, watchers ready"
 
 echo "== the VM runs on node-a (pod vms/$SRC_POD)"
 vm_wire a vm-src "$SRC_POD"
-pod_yaml a "$SRC_POD" | put pod-source.yaml
+pod_yaml a "$SRC_POD" | cl_put pod-source.yaml
 wait_route c "$VM_IP" "via=${NODE_IP[a]} metric=1024 proto=bird" 2>>"$TOPO_DIR/wait.log"
 step "node-c routes the VM via node-a at 1024"
 
@@ -213,7 +188,7 @@ step "node-c sends the VM a numbered UDP datagram every ${PROBE_INTERVAL}s: node
 sleep 1
 
 echo "== the migration"
-put migration.yaml <<YAML
+cl_put migration.yaml <<YAML
 apiVersion: projectcalico.org/v3
 kind: LiveMigration
 metadata: {namespace: vms, name: kubevirt-migrate-vm1, uid: $MIG_UID}
@@ -227,7 +202,7 @@ step "LiveMigration vms/kubevirt-migrate-vm1 written"
 # The target pod: the guest is there but paused (it sends nothing) until
 # the memory copy ends.
 vm_wire b vm-dst "$DST_POD"
-pod_yaml b "$DST_POD" "$MIG_UID" | put pod-target.yaml
+pod_yaml b "$DST_POD" "$MIG_UID" | cl_put pod-target.yaml
 # The memory copy brings the guest's kernel along, with its neighbour entry
 # for the gateway: valid on node-b too, the host MAC being the same.
 ip -n "$(ns_of vm-dst)" neigh replace 169.254.1.1 lladdr "$HOST_MAC" dev eth0 nud stale
