@@ -225,10 +225,8 @@ static void reroute(struct engine *e, struct ep_entry *x, bool gone, uint64_t no
 		d->metric = 0;
 	}
 replace:
-	plan_index_remove(e->index, &x->part);
-	plan_free(&x->part);
-	x->part = p;
-	plan_index_add(e->index, &x->part); /* on ENOMEM engine_plan computes from scratch */
+	/* On ENOMEM engine_plan computes from scratch. */
+	plan_index_replace(e->index, &x->part, &p);
 	x->dirty = false;
 }
 

@@ -27,6 +27,11 @@ void plan_index_remove(struct plan_index *ix, const struct plan *part);
  * -ENOMEM too, and the caller computes the plan from scratch. */
 int plan_index_add(struct plan_index *ix, const struct plan *part);
 
+/* The same as remove, plan_free(part), *part = *fresh, add: `part` takes
+ * fresh's content (fresh is left empty). When every entry of fresh sorts
+ * where the old one did, the index is not touched at all. */
+int plan_index_replace(struct plan_index *ix, struct plan *part, struct plan *fresh);
+
 int plan_index_build(const struct plan_index *ix, struct plan *out);
 
 #endif

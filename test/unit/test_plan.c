@@ -475,20 +475,29 @@ static void test_index_follows_parts(void **state)
 			bool act = (i + round) % 3 == 0;
 			if (!act)
 				continue;
-			if (present[k]) {
+			one = &t[k].ep;
+			if (present[k] && (k + round) % 2) {
 				plan_index_remove(ix, &parts[k]);
 				plan_free(&parts[k]);
-				if ((k + round) % 2) {
-					present[k] = false;
-					continue;
-				}
-				/* Changed: another address, or another state. */
-				snprintf(t[k].addrs[0], HANDOFF_ADDRSIZ, "10.66.%d.%d", round,
-				         k % 250);
+				present[k] = false;
+				continue;
+			}
+			if (present[k]) {
+				/* Changed: another state (every entry keeps its place), or
+				 * another address as well (the routes move). */
+				struct plan p;
 				if (k % 5 == 0 && lm_monitor_state(m, keys[k]) == LM_BASE)
 					put_in_state(m, keys[k], LM_LIVE);
+				else if (k % 5 == 1 && lm_monitor_state(m, keys[k]) == LM_BASE)
+					put_in_state(m, keys[k], LM_TARGET);
+				else
+					snprintf(t[k].addrs[0], HANDOFF_ADDRSIZ, "10.66.%d.%d",
+					         round, k % 250);
+				assert_int_equal(plan_compute(&one, 1, m, &defaults, &p), 0);
+				assert_int_equal(plan_index_replace(ix, &parts[k], &p), 0);
+				assert_int_equal(p.nroutes + p.narps + p.ncaptures, 0);
+				continue;
 			}
-			one = &t[k].ep;
 			assert_int_equal(plan_compute(&one, 1, m, &defaults, &parts[k]), 0);
 			assert_int_equal(plan_index_add(ix, &parts[k]), 0);
 			present[k] = true;
