@@ -127,6 +127,7 @@ int watcher_ipam_start(struct watcher *w, struct herr *err)
 		kube_config_free(&cfg);
 		return herr_set(err, -errno, "--ipam-socket: pipe: %s", strerror(errno));
 	}
+	hlog_flush(); /* a child must not inherit held lines and write them twice */
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0) {

@@ -31,4 +31,15 @@ const char *hlog_q(const char *s);
 void hlog(enum hlog_level level, const char *msg, const char *fields_fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Between hlog_hold() and hlog_release() this thread's lines are kept and
+ * written together, whole lines only (when 32 KiB are held, at the release,
+ * when the stream changes, at exit): the event loop holds for one iteration,
+ * so an iteration that decides hundreds of things writes its log in one or a
+ * few calls, milliseconds later. A crash loses what the iteration held. Holds
+ * nest; the outermost release writes. */
+void hlog_hold(void);
+void hlog_release(void);
+/* Write what is held now, holding on (before a fork, which would copy it). */
+void hlog_flush(void);
+
 #endif

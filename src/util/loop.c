@@ -1,6 +1,7 @@
 /* loop.c - epoll + timerfd + signalfd. Each registration owns a small record
  * that the epoll event points to, so dispatch is O(1). */
 #include "util/loop.h"
+#include "util/log.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -266,6 +267,8 @@ int loop_once(struct loop *l, int timeout_ms)
 
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
+	/* The iteration's log lines go out together, before the loop sleeps. */
+	hlog_hold();
 	l->dispatching = true;
 	for (int i = 0; i < n; i++) {
 		struct reg *r = evs[i].data.ptr;
@@ -289,6 +292,7 @@ int loop_once(struct loop *l, int timeout_ms)
 	reap(l);
 	if (l->after)
 		l->after(l, l->after_arg);
+	hlog_release();
 	l->iterations++;
 	return n;
 }

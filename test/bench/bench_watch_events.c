@@ -296,6 +296,9 @@ static void iteration(struct bench *b)
 	}
 	b->plan_dirty = false;
 	engine_next_deadline(b->engine, &due);
+	/* The loop writes an iteration's log lines together (util/loop.c). */
+	hlog_release();
+	hlog_hold();
 }
 
 /* As kube/watch.c's on_line() and on_event_line(). */
@@ -357,6 +360,7 @@ static int bench_init(struct bench *b, unsigned per_iteration)
 	b->engine = engine_new(NODE);
 	b->now = 1800000000000ull;
 	b->per_iteration = per_iteration;
+	hlog_hold(); /* released and held again by every iteration, as the loop does */
 	return b->pod_watch && b->lm_watch && b->pods && b->records && b->engine &&
 	               (b->arena || getenv("BENCH_NO_ARENA"))
 	           ? 0
@@ -365,6 +369,7 @@ static int bench_init(struct bench *b, unsigned per_iteration)
 
 static void bench_fini(struct bench *b)
 {
+	hlog_release();
 	engine_free(b->engine);
 	decisions_free(&b->decisions);
 	pod_store_free(b->pods);
