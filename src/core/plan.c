@@ -242,8 +242,9 @@ nomem:
 
 void plan_free(struct plan *p)
 {
-	for (size_t i = 0; p->arps && i < p->narps; i++)
+	for (size_t i = 0; p->arps && !p->addr_pool && i < p->narps; i++)
 		free(p->arps[i].addrs);
+	free(p->addr_pool);
 	free(p->routes);
 	free(p->arps);
 	free(p->captures);

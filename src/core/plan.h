@@ -47,6 +47,9 @@ struct plan {
 	size_t ncaptures;
 	char *keys; /* the endpoint keys the plan names; freed by plan_free */
 	size_t keys_len;
+	/* When set, every ARP entry's addrs point into this one block (a plan
+	 * built from the index): one allocation rather than one per entry. */
+	char (*addr_pool)[HANDOFF_ADDRSIZ];
 };
 
 /* `states` may be NULL (everything in Base). Returns 0 or -ENOMEM. */

@@ -180,7 +180,7 @@ static const char *pool_put(struct plan *out, const char *key)
 
 int plan_index_build(const struct plan_index *ix, struct plan *out)
 {
-	size_t keys_len = 0;
+	size_t keys_len = 0, naddrs = 0;
 
 	memset(out, 0, sizeof(*out));
 	if (ix->broken)
@@ -194,11 +194,14 @@ int plan_index_build(const struct plan_index *ix, struct plan *out)
 		const struct ref *r = &ix->captures.v[i];
 		keys_len += strlen(r->part->captures[r->j].endpoint_key) + 1;
 	}
+	for (size_t i = 0; i < ix->arps.n; i++)
+		naddrs += ix->arps.v[i].part->arps[ix->arps.v[i].j].naddrs;
 	out->routes = malloc((ix->routes.n + 1) * sizeof(*out->routes));
 	out->arps = calloc(ix->arps.n + 1, sizeof(*out->arps));
 	out->captures = malloc((ix->captures.n + 1) * sizeof(*out->captures));
 	out->keys = malloc(keys_len + 1);
-	if (!out->routes || !out->arps || !out->captures || !out->keys)
+	out->addr_pool = malloc((naddrs + 1) * sizeof(*out->addr_pool));
+	if (!out->routes || !out->arps || !out->captures || !out->keys || !out->addr_pool)
 		goto nomem;
 	for (size_t i = 0; i < ix->routes.n; i++) {
 		const struct ref *r = &ix->routes.v[i];
@@ -212,17 +215,17 @@ int plan_index_build(const struct plan_index *ix, struct plan *out)
 		out->captures[i].endpoint_key = pool_put(out, out->captures[i].endpoint_key);
 	}
 	out->ncaptures = ix->captures.n;
+	naddrs = 0;
 	for (size_t i = 0; i < ix->arps.n; i++) {
 		const struct plan_arp *src = &ix->arps.v[i].part->arps[ix->arps.v[i].j];
 		struct plan_arp *a = &out->arps[i];
 		memcpy(a->ifname, src->ifname, sizeof(a->ifname));
-		a->addrs = malloc((src->naddrs + 1) * sizeof(*a->addrs));
-		if (!a->addrs)
-			goto nomem;
+		a->addrs = out->addr_pool + naddrs;
 		memcpy(a->addrs, src->addrs, src->naddrs * sizeof(*a->addrs));
 		a->naddrs = src->naddrs;
-		out->narps++;
+		naddrs += src->naddrs;
 	}
+	out->narps = ix->arps.n;
 	return 0;
 nomem:
 	plan_free(out);
