@@ -3,7 +3,7 @@
  * memmove; with a few thousand endpoints that is microseconds, against the
  * milliseconds a full sort of the node's plan costs on every loop iteration.
  * Most changes of a part keep every entry's sort key (a metric changes, a
- * capture opens): plan_index_replace() then leaves the arrays alone, which
+ * capture opens): plan_index_replace() then leaves those arrays alone, which
  * spares two memmoves of the whole array per entry. */
 #include "core/plan_index.h"
 
@@ -136,35 +136,64 @@ int plan_index_add(struct plan_index *ix, const struct plan *part)
 	return r;
 }
 
-/* Would `fresh` sort exactly where `old` does, entry by entry? Then every
- * reference (part, j) stays in order once the part holds fresh. */
-static bool same_places(const struct plan *old, const struct plan *fresh)
+/* Would the entries of one list of `fresh` sort exactly where those of `old`
+ * do, entry by entry? Then every reference (part, j) into that list stays in
+ * order once the part holds fresh. */
+static bool routes_in_place(const struct plan *old, const struct plan *fresh)
 {
-	if (old->nroutes != fresh->nroutes || old->narps != fresh->narps ||
-	    old->ncaptures != fresh->ncaptures)
+	if (old->nroutes != fresh->nroutes)
 		return false;
 	for (size_t j = 0; j < old->nroutes; j++)
 		if (plan_route_order(&old->routes[j], &fresh->routes[j]))
 			return false;
+	return true;
+}
+
+static bool arps_in_place(const struct plan *old, const struct plan *fresh)
+{
+	if (old->narps != fresh->narps)
+		return false;
 	for (size_t j = 0; j < old->narps; j++)
 		if (plan_arp_order(&old->arps[j], &fresh->arps[j]))
 			return false;
+	return true;
+}
+
+static bool captures_in_place(const struct plan *old, const struct plan *fresh)
+{
+	if (old->ncaptures != fresh->ncaptures)
+		return false;
 	for (size_t j = 0; j < old->ncaptures; j++)
 		if (plan_capture_order(&old->captures[j], &fresh->captures[j]))
 			return false;
 	return true;
 }
 
+/* Each list on its own: a capture that opens moves no route. */
 int plan_index_replace(struct plan_index *ix, struct plan *part, struct plan *fresh)
 {
-	bool keep = same_places(part, fresh);
+	bool routes = routes_in_place(part, fresh), arps = arps_in_place(part, fresh);
+	bool captures = captures_in_place(part, fresh);
+	int r = 0;
 
-	if (!keep)
-		plan_index_remove(ix, part);
+	for (size_t j = 0; !routes && j < part->nroutes; j++)
+		refs_remove(&ix->routes, &(struct ref){part, j});
+	for (size_t j = 0; !arps && j < part->narps; j++)
+		refs_remove(&ix->arps, &(struct ref){part, j});
+	for (size_t j = 0; !captures && j < part->ncaptures; j++)
+		refs_remove(&ix->captures, &(struct ref){part, j});
 	plan_free(part);
 	*part = *fresh;
 	memset(fresh, 0, sizeof(*fresh));
-	return keep ? 0 : plan_index_add(ix, part);
+	for (size_t j = 0; !routes && !r && j < part->nroutes; j++)
+		r = refs_insert(&ix->routes, &(struct ref){part, j});
+	for (size_t j = 0; !arps && !r && j < part->narps; j++)
+		r = refs_insert(&ix->arps, &(struct ref){part, j});
+	for (size_t j = 0; !captures && !r && j < part->ncaptures; j++)
+		r = refs_insert(&ix->captures, &(struct ref){part, j});
+	if (r)
+		ix->broken = true;
+	return r;
 }
 
 /* Copy a key into the plan's pool; returns the copy. */
