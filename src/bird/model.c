@@ -1,12 +1,10 @@
 /* bird/model.c - decoders and validation for the BGP resources (calico-semantics
  * D.1-D.3) and the resource set the renderer reads. */
-#include "bird/model.h"
+#include "bird/model_int.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
-#include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,147 +13,70 @@
 #include "bird/secret.h"
 #include "core/selector.h"
 
-/* ---- error helpers ---------------------------------------------------------- */
+/* The BGP session fields decoded after the rest (defined with the BGPPeer
+ * decoder, which has the duration parser). */
+static int bgp_config_decode_mesh(const struct model_ctx *c, const json_t *spec,
+                                  struct bgp_config *out);
+static int bgp_peer_decode_session(const struct model_ctx *c, const json_t *spec,
+                                   struct bgp_peer *out);
 
-/* Every message starts "<Kind> <name>: <field>: ". */
-struct ctx {
-	const char *kind;
-	const char *name;
-	struct herr *err;
-};
-
-__attribute__((format(printf, 3, 4))) static int fail(const struct ctx *c, const char *field,
-                                                      const char *fmt, ...)
+/* "addr" or "addr/len" of the given family: splits into plain address and
+ * prefix length (-1 when absent). */
+static bool addr_with_prefix(const char *s, int family, char out[46], int *prefix)
 {
-	char why[400];
-	va_list ap;
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned char buf[16];
 
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	if (field && *field)
-		return herr_set(c->err, -EINVAL, "%s %s: %s: %s", c->kind, c->name, field, why);
-	return herr_set(c->err, -EINVAL, "%s %s: %s", c->kind, c->name, why);
+	if (alen == 0 || alen >= 46)
+		return false;
+	memcpy(out, s, alen);
+	out[alen] = '\0';
+	if (inet_pton(family == 4 ? AF_INET : AF_INET6, out, buf) != 1)
+		return false;
+	inet_ntop(family == 4 ? AF_INET : AF_INET6, buf, out, 46);
+	*prefix = -1;
+	if (slash) {
+		char *end;
+		long bits = strtol(slash + 1, &end, 10);
+		if (!isdigit((unsigned char)slash[1]) || *end || bits < 0 ||
+		    bits > (family == 4 ? 32 : 128))
+			return false;
+		*prefix = (int)bits;
+	}
+	return true;
 }
 
-/* Reject keys of `o` not listed in `allowed` (NULL-terminated). `unsupported`
- * lists fields the API has but handoff does not implement: they get a message
- * saying so rather than "unknown field". */
-static int check_fields(const struct ctx *c, const char *path, const json_t *o,
-                        const char *const *allowed, const char *const *unsupported)
+static int decode_labels(const struct model_ctx *c, const json_t *obj, struct labels *out)
 {
+	const json_t *md = json_object_get(obj, "metadata");
+	const json_t *l = md ? json_object_get(md, "labels") : NULL;
 	const char *key;
 	json_t *v;
 
-	json_object_foreach((json_t *)o, key, v)
+	if (!l || json_is_null(l))
+		return 0;
+	if (!json_is_object(l))
+		return model_fail(c, "metadata.labels", "must be a map");
+	json_object_foreach((json_t *)l, key, v)
 	{
-		bool ok = false;
-		char field[384];
+		char buf[32];
+		const char *s = NULL;
 
-		for (const char *const *a = allowed; *a && !ok; a++)
-			ok = !strcmp(*a, key);
-		if (ok)
-			continue;
-		snprintf(field, sizeof(field), "%s%s%s", path, *path ? "." : "", key);
-		for (const char *const *u = unsupported; u && *u; u++)
-			if (!strcmp(*u, key))
-				return fail(c, field, "not supported by handoff");
-		return fail(c, field, "unknown field");
+		/* YAML turns `global-peer: yes` into a string, `x: true` into a boolean. */
+		if (json_is_string(v))
+			s = json_string_value(v);
+		else if (json_is_boolean(v))
+			s = json_is_true(v) ? "true" : "false";
+		else if (json_is_integer(v))
+			s = (snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v)),
+			     buf);
+		else
+			return model_fail(c, "metadata.labels", "value of %s must be a string",
+			                  key);
+		if (labels_set(out, key, s) < 0)
+			return herr_set(c->err, -ENOMEM, "out of memory");
 	}
-	return 0;
-}
-
-/* ---- scalar parsers ------------------------------------------------------------ */
-
-/* The BGP session fields decoded after the rest (defined with the BGPPeer
- * decoder, which has the duration parser). */
-static int bgp_config_decode_mesh(const struct ctx *c, const json_t *spec, struct bgp_config *out);
-static int bgp_peer_decode_session(const struct ctx *c, const json_t *spec, struct bgp_peer *out);
-
-/* AS 0 is reserved (RFC 7607): BIRD refuses it as a local or remote AS
- * ("Local AS number must be set") and it must not appear in a path. */
-static int asn_nonzero(const struct ctx *c, const char *field, uint32_t as)
-{
-	if (as == 0)
-		return fail(c, field,
-		            "AS number 0 is reserved (RFC 7607); BIRD refuses it (1..4294967295)");
-	return 0;
-}
-
-/* An AS number: a JSON integer 1..4294967295, a decimal string, or "a.b"
- * (asdot, each 0..65535, not 0.0). */
-static int parse_asn(const struct ctx *c, const char *field, const json_t *v, uint32_t *out)
-{
-	if (json_is_integer(v)) {
-		json_int_t i = json_integer_value(v);
-		if (i < 0 || i > 4294967295LL)
-			return fail(c, field, "%lld is not an AS number (1..4294967295)",
-			            (long long)i);
-		*out = (uint32_t)i;
-		return asn_nonzero(c, field, *out);
-	}
-	if (json_is_string(v)) {
-		const char *s = json_string_value(v);
-		unsigned long long hi = 0, lo = 0;
-		char *end;
-
-		if (!isdigit((unsigned char)*s))
-			goto bad;
-		hi = strtoull(s, &end, 10);
-		if (*end == '\0' && hi <= 4294967295ULL) {
-			*out = (uint32_t)hi;
-			return asn_nonzero(c, field, *out);
-		}
-		if (*end == '.' && isdigit((unsigned char)end[1])) {
-			lo = strtoull(end + 1, &end, 10);
-			if (*end == '\0' && hi <= 65535 && lo <= 65535) {
-				*out = (uint32_t)(hi << 16 | lo);
-				return asn_nonzero(c, field, *out);
-			}
-		}
-	bad:
-		return fail(c, field, "\"%s\" is not an AS number (1..4294967295 or a.b)", s);
-	}
-	return fail(c, field, "must be an AS number");
-}
-
-/* The AS number of a speaker (a node, a peer): AS 0 is reserved (RFC 7607) and
- * BIRD refuses it, so it is rejected here with the field named. */
-static int parse_speaker_asn(const struct ctx *c, const char *field, const json_t *v, uint32_t *out)
-{
-	int rc = parse_asn(c, field, v, out);
-
-	if (rc == 0 && *out == 0)
-		return fail(c, field, "AS 0 is reserved; use 1..4294967295");
-	return rc;
-}
-
-static int parse_int_range(const struct ctx *c, const char *field, const json_t *v, long long lo,
-                           long long hi, long long *out)
-{
-	if (!json_is_integer(v))
-		return fail(c, field, "must be an integer (%lld..%lld)", lo, hi);
-	long long i = json_integer_value(v);
-	if (i < lo || i > hi)
-		return fail(c, field, "%lld is out of range (%lld..%lld)", i, lo, hi);
-	*out = i;
-	return 0;
-}
-
-static int parse_priority(const struct ctx *c, const char *field, const json_t *v, uint32_t *out)
-{
-	long long i = 0;
-	int rc = parse_int_range(c, field, v, 1, BGP_PRIORITY_MAX, &i);
-	if (rc == 0)
-		*out = (uint32_t)i;
-	return rc;
-}
-
-static int get_string(const struct ctx *c, const char *field, const json_t *v, const char **out)
-{
-	if (!json_is_string(v))
-		return fail(c, field, "must be a string");
-	*out = json_string_value(v);
 	return 0;
 }
 
@@ -210,115 +131,26 @@ int bgp_community_parse(const char *s, struct bgp_community *out, struct herr *e
 	return 0;
 }
 
-/* "addr" or "addr/len" of the given family: splits into plain address and
- * prefix length (-1 when absent). */
-static bool addr_with_prefix(const char *s, int family, char out[46], int *prefix)
-{
-	const char *slash = strchr(s, '/');
-	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-	unsigned char buf[16];
-
-	if (alen == 0 || alen >= 46)
-		return false;
-	memcpy(out, s, alen);
-	out[alen] = '\0';
-	if (inet_pton(family == 4 ? AF_INET : AF_INET6, out, buf) != 1)
-		return false;
-	inet_ntop(family == 4 ? AF_INET : AF_INET6, buf, out, 46);
-	*prefix = -1;
-	if (slash) {
-		char *end;
-		long bits = strtol(slash + 1, &end, 10);
-		if (!isdigit((unsigned char)slash[1]) || *end || bits < 0 ||
-		    bits > (family == 4 ? 32 : 128))
-			return false;
-		*prefix = (int)bits;
-	}
-	return true;
-}
-
-/* A Kubernetes object name (DNS-1123 subdomain). Names of BGPFilters and
- * Nodes end up in quoted BIRD symbols and comment lines: nothing else may pass. */
-static bool dns1123_subdomain(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 253 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '-' ||
-		      s[i] == '.'))
-			return false;
-	return true;
-}
-
-/* ---- metadata ------------------------------------------------------------------- */
-
-static int decode_name(const json_t *obj, const char *kind, const char **name, struct herr *err)
-{
-	const json_t *md = json_object_get(obj, "metadata");
-	const json_t *n = md ? json_object_get(md, "name") : NULL;
-
-	if (!json_is_object(obj))
-		return herr_set(err, -EINVAL, "%s: not an object", kind);
-	if (!json_is_string(n) || !*json_string_value(n))
-		return herr_set(err, -EINVAL, "%s without metadata.name", kind);
-	*name = json_string_value(n);
-	return 0;
-}
-
-static int decode_labels(const struct ctx *c, const json_t *obj, struct labels *out)
-{
-	const json_t *md = json_object_get(obj, "metadata");
-	const json_t *l = md ? json_object_get(md, "labels") : NULL;
-	const char *key;
-	json_t *v;
-
-	if (!l || json_is_null(l))
-		return 0;
-	if (!json_is_object(l))
-		return fail(c, "metadata.labels", "must be a map");
-	json_object_foreach((json_t *)l, key, v)
-	{
-		char buf[32];
-		const char *s = NULL;
-
-		/* YAML turns `global-peer: yes` into a string, `x: true` into a boolean. */
-		if (json_is_string(v))
-			s = json_string_value(v);
-		else if (json_is_boolean(v))
-			s = json_is_true(v) ? "true" : "false";
-		else if (json_is_integer(v))
-			s = (snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v)),
-			     buf);
-		else
-			return fail(c, "metadata.labels", "value of %s must be a string", key);
-		if (labels_set(out, key, s) < 0)
-			return herr_set(c->err, -ENOMEM, "out of memory");
-	}
-	return 0;
-}
-
 /* ---- BGPFilter ------------------------------------------------------------------- */
 
-/* The field tables below are the decoders' own: check_fields() accepts
+/* The field tables below are the decoders' own: model_check_fields() accepts
  * exactly these names, and test/unit/test_crd_schema.c checks that the CRDs
  * in crd/ declare the same ones (model.h). */
 const char *const bgp_filter_rule_fields[] = {
     "action",   "matchOperator", "cidr",         "prefixLength", "source",     "interface",
     "peerType", "communities",   "asPathPrefix", "priority",     "operations", NULL};
 
-static int decode_asn_list(const struct ctx *c, const char *field, const json_t *v, size_t min,
-                           size_t max, uint32_t **out, size_t *n)
+static int decode_asn_list(const struct model_ctx *c, const char *field, const json_t *v,
+                           size_t min, size_t max, uint32_t **out, size_t *n)
 {
 	char f[300];
 	size_t i;
 	json_t *e;
 
 	if (!json_is_array(v))
-		return fail(c, field, "must be a list of AS numbers");
+		return model_fail(c, field, "must be a list of AS numbers");
 	if (json_array_size(v) < min || json_array_size(v) > max)
-		return fail(c, field, "must have %zu..%zu AS numbers", min, max);
+		return model_fail(c, field, "must have %zu..%zu AS numbers", min, max);
 	if (json_array_size(v) == 0)
 		return 0;
 	*out = calloc(json_array_size(v), sizeof(**out));
@@ -327,7 +159,7 @@ static int decode_asn_list(const struct ctx *c, const char *field, const json_t 
 	json_array_foreach(v, i, e)
 	{
 		snprintf(f, sizeof(f), "%s[%zu]", field, i);
-		int rc = parse_asn(c, f, e, &(*out)[i]);
+		int rc = model_parse_asn(c, f, e, &(*out)[i]);
 		if (rc < 0)
 			return rc;
 		(*n)++;
@@ -335,17 +167,17 @@ static int decode_asn_list(const struct ctx *c, const char *field, const json_t 
 	return 0;
 }
 
-static int decode_community_field(const struct ctx *c, const char *field, const json_t *v,
+static int decode_community_field(const struct model_ctx *c, const char *field, const json_t *v,
                                   struct bgp_community *out)
 {
 	struct herr why;
 	const char *s = NULL;
-	int rc = get_string(c, field, v, &s);
+	int rc = model_get_string(c, field, v, &s);
 
 	if (rc < 0)
 		return rc;
 	if (bgp_community_parse(s, out, &why) < 0)
-		return fail(c, field, "%s", why.msg);
+		return model_fail(c, field, "%s", why.msg);
 	return 0;
 }
 
@@ -356,7 +188,7 @@ const char *const bgp_filter_prefix_fields[] = {"prefix", NULL};
 const char *const bgp_filter_prefix_length_fields[] = {"min", "max", NULL};
 const char *const bgp_filter_communities_fields[] = {"values", NULL};
 
-static int decode_operation(const struct ctx *c, const char *path, const json_t *o,
+static int decode_operation(const struct model_ctx *c, const char *path, const json_t *o,
                             struct bgp_operation *op)
 {
 	const char *const *fields = bgp_filter_operation_fields;
@@ -365,27 +197,28 @@ static int decode_operation(const struct ctx *c, const char *path, const json_t 
 	int rc, set = 0;
 
 	if (!json_is_object(o))
-		return fail(c, path, "must be an object");
-	if ((rc = check_fields(c, path, o, fields, NULL)) < 0)
+		return model_fail(c, path, "must be an object");
+	if ((rc = model_check_fields(c, path, o, fields, NULL)) < 0)
 		return rc;
 	for (const char *const *k = fields; *k; k++)
 		set += json_object_get(o, *k) != NULL;
 	if (set != 1)
-		return fail(c, path,
-		            "exactly one of addCommunity, prependASPath, setPriority must be set "
-		            "(found %d)",
-		            set);
+		return model_fail(
+		    c, path,
+		    "exactly one of addCommunity, prependASPath, setPriority must be set "
+		    "(found %d)",
+		    set);
 	if ((v = json_object_get(o, "addCommunity"))) {
 		const char *const *f1 = bgp_filter_value_fields;
 		op->kind = BGP_OP_ADD_COMMUNITY;
 		snprintf(f, sizeof(f), "%s.addCommunity", path);
 		if (!json_is_object(v))
-			return fail(c, f, "must be an object with a value");
-		if ((rc = check_fields(c, f, v, f1, NULL)) < 0)
+			return model_fail(c, f, "must be an object with a value");
+		if ((rc = model_check_fields(c, f, v, f1, NULL)) < 0)
 			return rc;
 		snprintf(f, sizeof(f), "%s.addCommunity.value", path);
 		if (!json_object_get(v, "value"))
-			return fail(c, f, "required");
+			return model_fail(c, f, "required");
 		return decode_community_field(c, f, json_object_get(v, "value"), &op->community);
 	}
 	if ((v = json_object_get(o, "prependASPath"))) {
@@ -393,12 +226,12 @@ static int decode_operation(const struct ctx *c, const char *path, const json_t 
 		op->kind = BGP_OP_PREPEND_AS_PATH;
 		snprintf(f, sizeof(f), "%s.prependASPath", path);
 		if (!json_is_object(v))
-			return fail(c, f, "must be an object with a prefix");
-		if ((rc = check_fields(c, f, v, f1, NULL)) < 0)
+			return model_fail(c, f, "must be an object with a prefix");
+		if ((rc = model_check_fields(c, f, v, f1, NULL)) < 0)
 			return rc;
 		snprintf(f, sizeof(f), "%s.prependASPath.prefix", path);
 		if (!json_object_get(v, "prefix"))
-			return fail(c, f, "required");
+			return model_fail(c, f, "required");
 		return decode_asn_list(c, f, json_object_get(v, "prefix"), 1, 10, &op->prefix,
 		                       &op->nprefix);
 	}
@@ -407,16 +240,16 @@ static int decode_operation(const struct ctx *c, const char *path, const json_t 
 	op->kind = BGP_OP_SET_PRIORITY;
 	snprintf(f, sizeof(f), "%s.setPriority", path);
 	if (!json_is_object(v))
-		return fail(c, f, "must be an object with a value");
-	if ((rc = check_fields(c, f, v, f1, NULL)) < 0)
+		return model_fail(c, f, "must be an object with a value");
+	if ((rc = model_check_fields(c, f, v, f1, NULL)) < 0)
 		return rc;
 	snprintf(f, sizeof(f), "%s.setPriority.value", path);
 	if (!json_object_get(v, "value"))
-		return fail(c, f, "required");
-	return parse_priority(c, f, json_object_get(v, "value"), &op->priority);
+		return model_fail(c, f, "required");
+	return model_parse_priority(c, f, json_object_get(v, "value"), &op->priority);
 }
 
-static int decode_rule(const struct ctx *c, const char *path, const json_t *o, int family,
+static int decode_rule(const struct model_ctx *c, const char *path, const json_t *o, int family,
                        struct bgp_filter_rule *r)
 {
 	int maxlen = family == 4 ? 32 : 128;
@@ -427,33 +260,33 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 
 #define FIELD(name) (snprintf(f, sizeof(f), "%s." name, path), f)
 	if (!json_is_object(o))
-		return fail(c, path, "must be an object");
-	if ((rc = check_fields(c, path, o, bgp_filter_rule_fields, NULL)) < 0)
+		return model_fail(c, path, "must be an object");
+	if ((rc = model_check_fields(c, path, o, bgp_filter_rule_fields, NULL)) < 0)
 		return rc;
 
 	v = json_object_get(o, "action");
 	if (!v)
-		return fail(c, FIELD("action"), "required (Accept or Reject)");
-	if ((rc = get_string(c, FIELD("action"), v, &s)) < 0)
+		return model_fail(c, FIELD("action"), "required (Accept or Reject)");
+	if ((rc = model_get_string(c, FIELD("action"), v, &s)) < 0)
 		return rc;
 	if (!strcmp(s, "Accept"))
 		r->action = BGP_ACCEPT;
 	else if (!strcmp(s, "Reject"))
 		r->action = BGP_REJECT;
 	else
-		return fail(c, f, "\"%s\" is not Accept or Reject", s);
+		return model_fail(c, f, "\"%s\" is not Accept or Reject", s);
 
 	if ((v = json_object_get(o, "cidr")) && !json_is_null(v)) {
-		if ((rc = get_string(c, FIELD("cidr"), v, &s)) < 0)
+		if ((rc = model_get_string(c, FIELD("cidr"), v, &s)) < 0)
 			return rc;
 		if (*s) {
 			char canon[BIRD_CIDR_LEN], why[200];
 			int bits;
 			rc = bird_cidr_canon(s, family, canon, &bits, why, sizeof(why));
 			if (rc == -ERANGE)
-				return fail(c, f, "%s", why);
+				return model_fail(c, f, "%s", why);
 			if (rc < 0)
-				return fail(c, f, "\"%s\" is not an IPv%d CIDR", s, family);
+				return model_fail(c, f, "\"%s\" is not an IPv%d CIDR", s, family);
 			/* Rendered as written, as Calico's confd does: any spelling
 			 * BIRD parses matches the same routes. */
 			if (!(r->cidr = strdup(s)))
@@ -462,37 +295,40 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 	}
 	if ((v = json_object_get(o, "matchOperator")) && !json_is_null(v)) {
 		static const char *const names[] = {"", "Equal", "NotEqual", "In", "NotIn"};
-		if ((rc = get_string(c, FIELD("matchOperator"), v, &s)) < 0)
+		if ((rc = model_get_string(c, FIELD("matchOperator"), v, &s)) < 0)
 			return rc;
 		for (int i = 1; i < 5; i++)
 			if (!strcmp(s, names[i]))
 				r->op = (enum bgp_match_op)i;
 		if (*s && r->op == BGP_MATCH_NONE)
-			return fail(c, f, "\"%s\" is not Equal, NotEqual, In or NotIn", s);
+			return model_fail(c, f, "\"%s\" is not Equal, NotEqual, In or NotIn", s);
 	}
 	if (!r->cidr != (r->op == BGP_MATCH_NONE))
-		return fail(c, r->cidr ? FIELD("matchOperator") : FIELD("cidr"),
-		            "cidr and matchOperator must both be set or both be empty");
+		return model_fail(c, r->cidr ? FIELD("matchOperator") : FIELD("cidr"),
+		                  "cidr and matchOperator must both be set or both be empty");
 
 	if ((v = json_object_get(o, "prefixLength")) && !json_is_null(v)) {
 		const char *const *pl = bgp_filter_prefix_length_fields;
 		long long x = 0;
 		if (!json_is_object(v))
-			return fail(c, FIELD("prefixLength"), "must be an object with min/max");
-		if ((rc = check_fields(c, FIELD("prefixLength"), v, pl, NULL)) < 0)
+			return model_fail(c, FIELD("prefixLength"),
+			                  "must be an object with min/max");
+		if ((rc = model_check_fields(c, FIELD("prefixLength"), v, pl, NULL)) < 0)
 			return rc;
 		if (!r->cidr)
-			return fail(c, FIELD("prefixLength"), "requires cidr");
+			return model_fail(c, FIELD("prefixLength"), "requires cidr");
 		if (json_object_get(v, "min")) {
-			if ((rc = parse_int_range(c, FIELD("prefixLength.min"),
-			                          json_object_get(v, "min"), 0, maxlen, &x)) < 0)
+			if ((rc = model_parse_int_range(c, FIELD("prefixLength.min"),
+			                                json_object_get(v, "min"), 0, maxlen, &x)) <
+			    0)
 				return rc;
 			r->has_min_len = true;
 			r->min_len = (int)x;
 		}
 		if (json_object_get(v, "max")) {
-			if ((rc = parse_int_range(c, FIELD("prefixLength.max"),
-			                          json_object_get(v, "max"), 0, maxlen, &x)) < 0)
+			if ((rc = model_parse_int_range(c, FIELD("prefixLength.max"),
+			                                json_object_get(v, "max"), 0, maxlen, &x)) <
+			    0)
 				return rc;
 			r->has_max_len = true;
 			r->max_len = (int)x;
@@ -503,54 +339,55 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 		int lo = r->has_min_len && r->min_len > mask ? r->min_len : mask;
 		int hi = r->has_max_len ? r->max_len : maxlen;
 		if (lo > hi)
-			return fail(c, FIELD("prefixLength"),
-			            "range {%d,%d} is empty for %s (min is at least the mask)", lo,
-			            hi, r->cidr);
+			return model_fail(
+			    c, FIELD("prefixLength"),
+			    "range {%d,%d} is empty for %s (min is at least the mask)", lo, hi,
+			    r->cidr);
 	}
 
 	if ((v = json_object_get(o, "source")) && !json_is_null(v)) {
-		if ((rc = get_string(c, FIELD("source"), v, &s)) < 0)
+		if ((rc = model_get_string(c, FIELD("source"), v, &s)) < 0)
 			return rc;
 		if (strcmp(s, "RemotePeers") && *s)
-			return fail(c, f, "\"%s\" is not RemotePeers", s);
+			return model_fail(c, f, "\"%s\" is not RemotePeers", s);
 		r->source_remote_peers = *s != '\0';
 	}
 	if ((v = json_object_get(o, "interface")) && !json_is_null(v)) {
 		size_t len;
-		if ((rc = get_string(c, FIELD("interface"), v, &s)) < 0)
+		if ((rc = model_get_string(c, FIELD("interface"), v, &s)) < 0)
 			return rc;
 		len = strlen(s);
 		bool ok = len >= 1 && len <= 15;
 		for (size_t i = 0; ok && i < len; i++)
 			ok = isalnum((unsigned char)s[i]) || strchr("_.*-", s[i]);
 		if (!ok)
-			return fail(
+			return model_fail(
 			    c, f,
 			    "\"%s\" is not an interface pattern (1..15 of a-z A-Z 0-9 _ . * -)", s);
 		if (!(r->iface = strdup(s)))
 			return herr_set(c->err, -ENOMEM, "out of memory");
 	}
 	if ((v = json_object_get(o, "peerType")) && !json_is_null(v)) {
-		if ((rc = get_string(c, FIELD("peerType"), v, &s)) < 0)
+		if ((rc = model_get_string(c, FIELD("peerType"), v, &s)) < 0)
 			return rc;
 		if (!strcmp(s, "eBGP"))
 			r->peer_type = BGP_PEER_EBGP;
 		else if (!strcmp(s, "iBGP"))
 			r->peer_type = BGP_PEER_IBGP;
 		else if (*s)
-			return fail(c, f, "\"%s\" is not eBGP or iBGP", s);
+			return model_fail(c, f, "\"%s\" is not eBGP or iBGP", s);
 	}
 	if ((v = json_object_get(o, "communities")) && !json_is_null(v)) {
 		const char *const *cf = bgp_filter_communities_fields;
 		const json_t *vals;
 		if (!json_is_object(v))
-			return fail(c, FIELD("communities"), "must be an object with values");
-		if ((rc = check_fields(c, FIELD("communities"), v, cf, NULL)) < 0)
+			return model_fail(c, FIELD("communities"), "must be an object with values");
+		if ((rc = model_check_fields(c, FIELD("communities"), v, cf, NULL)) < 0)
 			return rc;
 		vals = json_object_get(v, "values");
 		if (!json_is_array(vals) || json_array_size(vals) != 1)
-			return fail(c, FIELD("communities.values"),
-			            "must hold exactly one community");
+			return model_fail(c, FIELD("communities.values"),
+			                  "must hold exactly one community");
 		if ((rc = decode_community_field(c, FIELD("communities.values[0]"),
 		                                 json_array_get(vals, 0), &r->community)) < 0)
 			return rc;
@@ -561,18 +398,19 @@ static int decode_rule(const struct ctx *c, const char *path, const json_t *o, i
 		                          &r->as_path_prefix, &r->nas_path_prefix)) < 0)
 			return rc;
 	if ((v = json_object_get(o, "priority")) && !json_is_null(v))
-		if ((rc = parse_priority(c, FIELD("priority"), v, &r->priority)) < 0)
+		if ((rc = model_parse_priority(c, FIELD("priority"), v, &r->priority)) < 0)
 			return rc;
 
 	if ((v = json_object_get(o, "operations")) && !json_is_null(v)) {
 		size_t i;
 		json_t *e;
 		if (!json_is_array(v))
-			return fail(c, FIELD("operations"), "must be a list");
+			return model_fail(c, FIELD("operations"), "must be a list");
 		if (r->action != BGP_ACCEPT)
-			return fail(c, FIELD("operations"), "only allowed with action Accept");
+			return model_fail(c, FIELD("operations"),
+			                  "only allowed with action Accept");
 		if (json_array_size(v) < 1 || json_array_size(v) > 10)
-			return fail(c, FIELD("operations"), "must have 1..10 items");
+			return model_fail(c, FIELD("operations"), "must have 1..10 items");
 		r->ops = calloc(json_array_size(v), sizeof(*r->ops));
 		if (!r->ops)
 			return herr_set(c->err, -ENOMEM, "out of memory");
@@ -623,22 +461,22 @@ int bgp_filter_decode(const json_t *obj, struct bgp_filter *out, struct herr *er
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = decode_name(obj, "BGPFilter", &name, err)) < 0)
+	if ((rc = model_decode_name(obj, "BGPFilter", &name, err)) < 0)
 		return rc;
-	struct ctx c = {"BGPFilter", name, err};
-	if (!dns1123_subdomain(name))
-		return fail(&c, "metadata.name",
-		            "not a valid name (lower-case letters, digits, '-' and '.', "
-		            "starting and ending with a letter or digit, at most 253)");
+	struct model_ctx c = {"BGPFilter", name, err};
+	if (!model_dns1123_subdomain(name))
+		return model_fail(&c, "metadata.name",
+		                  "not a valid name (lower-case letters, digits, '-' and '.', "
+		                  "starting and ending with a letter or digit, at most 253)");
 	if (!(out->name = strdup(name)))
 		return herr_set(err, -ENOMEM, "out of memory");
 	spec = json_object_get(obj, "spec");
 	if (spec && !json_is_null(spec)) {
 		if (!json_is_object(spec)) {
-			rc = fail(&c, "spec", "must be an object");
+			rc = model_fail(&c, "spec", "must be an object");
 			goto out;
 		}
-		if ((rc = check_fields(&c, "spec", spec, spec_fields, NULL)) < 0)
+		if ((rc = model_check_fields(&c, "spec", spec, spec_fields, NULL)) < 0)
 			goto out;
 		for (int fam = 0; fam < 2; fam++)
 			for (int d = 0; d < 2; d++) {
@@ -652,7 +490,7 @@ int bgp_filter_decode(const json_t *obj, struct bgp_filter *out, struct herr *er
 					continue;
 				snprintf(path, sizeof(path), "spec.%s", lists[fam][d]);
 				if (!json_is_array(l)) {
-					rc = fail(&c, path, "must be a list of rules");
+					rc = model_fail(&c, path, "must be a list of rules");
 					goto out;
 				}
 				if (json_array_size(l) == 0)
@@ -719,38 +557,40 @@ int bgp_config_decode(const json_t *obj, struct bgp_config *out, struct herr *er
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = decode_name(obj, "BGPConfiguration", &name, err)) < 0)
+	if ((rc = model_decode_name(obj, "BGPConfiguration", &name, err)) < 0)
 		return rc;
-	struct ctx c = {"BGPConfiguration", name, err};
+	struct model_ctx c = {"BGPConfiguration", name, err};
 	out->mesh_enabled = true;
 	out->normal[BGP_V4] = out->normal[BGP_V6] = BGP_DEFAULT_PRIORITY;
 	spec = json_object_get(obj, "spec");
 	if (spec && !json_is_null(spec)) {
 		if (!json_is_object(spec))
-			return fail(&c, "spec", "must be an object");
-		if ((rc = check_fields(&c, "spec", spec, fields, unsupported)) < 0)
+			return model_fail(&c, "spec", "must be an object");
+		if ((rc = model_check_fields(&c, "spec", spec, fields, unsupported)) < 0)
 			return rc;
 		if ((v = json_object_get(spec, "asNumber")) && !json_is_null(v)) {
-			if ((rc = parse_speaker_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
+			if ((rc = model_parse_speaker_asn(&c, "spec.asNumber", v,
+			                                  &out->as_number)) < 0)
 				return rc;
 			out->has_as = true;
 		}
 		if ((v = json_object_get(spec, "nodeToNodeMeshEnabled")) && !json_is_null(v)) {
 			if (!json_is_boolean(v))
-				return fail(&c, "spec.nodeToNodeMeshEnabled",
-				            "must be true or false");
+				return model_fail(&c, "spec.nodeToNodeMeshEnabled",
+				                  "must be true or false");
 			out->mesh_enabled = json_is_true(v);
 		}
 		if ((v = json_object_get(spec, "ipv4NormalRoutePriority")) && !json_is_null(v))
-			if ((rc = parse_priority(&c, "spec.ipv4NormalRoutePriority", v,
-			                         &out->normal[BGP_V4])) < 0)
+			if ((rc = model_parse_priority(&c, "spec.ipv4NormalRoutePriority", v,
+			                               &out->normal[BGP_V4])) < 0)
 				return rc;
 		if ((v = json_object_get(spec, "ipv6NormalRoutePriority")) && !json_is_null(v))
-			if ((rc = parse_priority(&c, "spec.ipv6NormalRoutePriority", v,
-			                         &out->normal[BGP_V6])) < 0)
+			if ((rc = model_parse_priority(&c, "spec.ipv6NormalRoutePriority", v,
+			                               &out->normal[BGP_V6])) < 0)
 				return rc;
 		if ((v = json_object_get(spec, "listenPort")) && !json_is_null(v)) {
-			if ((rc = parse_int_range(&c, "spec.listenPort", v, 1, 65535, &x)) < 0)
+			if ((rc = model_parse_int_range(&c, "spec.listenPort", v, 1, 65535, &x)) <
+			    0)
 				return rc;
 			out->listen_port = (uint16_t)x;
 		}
@@ -758,13 +598,13 @@ int bgp_config_decode(const json_t *obj, struct bgp_config *out, struct herr *er
 		 * not rendered from it, but a value Calico would refuse is refused. */
 		if ((v = json_object_get(spec, "logSeverityScreen")) && !json_is_null(v)) {
 			const char *s = NULL;
-			if ((rc = get_string(&c, "spec.logSeverityScreen", v, &s)) < 0)
+			if ((rc = model_get_string(&c, "spec.logSeverityScreen", v, &s)) < 0)
 				return rc;
 			if (strcmp(s, "Debug") && strcmp(s, "Info") && strcmp(s, "Warning") &&
 			    strcmp(s, "Error") && strcmp(s, "Fatal"))
-				return fail(&c, "spec.logSeverityScreen",
-				            "\"%s\" is not Debug, Info, Warning, Error or Fatal",
-				            s);
+				return model_fail(
+				    &c, "spec.logSeverityScreen",
+				    "\"%s\" is not Debug, Info, Warning, Error or Fatal", s);
 		}
 		if ((rc = bgp_config_decode_mesh(&c, spec, out)) < 0)
 			return rc;
@@ -796,7 +636,7 @@ void bgp_peer_free(struct bgp_peer *p)
 }
 
 /* "ip", "ip:port" (v4) or "[v6]:port" into address and port. */
-static int parse_peer_ip(const struct ctx *c, const char *s, struct bgp_peer *p)
+static int parse_peer_ip(const struct model_ctx *c, const char *s, struct bgp_peer *p)
 {
 	char addr[64];
 	unsigned char buf[16];
@@ -836,68 +676,28 @@ static int parse_peer_ip(const struct ctx *c, const char *s, struct bgp_peer *p)
 	if (bird_addr_canon(addr, 0, canon, NULL) < 0)
 		goto bad;
 	if (bird_neighbour_check(canon, why, sizeof(why)) < 0)
-		return fail(c, "spec.peerIP", "%s", why);
+		return model_fail(c, "spec.peerIP", "%s", why);
 	if (!(p->peer_ip = strdup(canon)))
 		return herr_set(c->err, -ENOMEM, "out of memory");
 	return 0;
 bad:
-	return fail(c, "spec.peerIP", "\"%s\" is not an IP address, ip:port or [ipv6]:port", s);
+	return model_fail(c, "spec.peerIP", "\"%s\" is not an IP address, ip:port or [ipv6]:port",
+	                  s);
 }
 
-/* A Go duration ("90s", "1m30s", "2m") in whole seconds, 1..max. */
-static int parse_duration_s(const struct ctx *c, const char *field, const json_t *v, uint32_t max,
-                            uint32_t *out)
-{
-	const char *s = NULL, *p;
-	unsigned long long ms = 0;
-	int rc = get_string(c, field, v, &s);
-
-	if (rc < 0)
-		return rc;
-	p = s;
-	if (!*p)
-		goto bad;
-	while (*p) {
-		char *end;
-		unsigned long long n;
-
-		if (!isdigit((unsigned char)*p))
-			goto bad;
-		n = strtoull(p, &end, 10);
-		if (n > 1000000)
-			goto bad;
-		if (!strncmp(end, "ms", 2))
-			ms += n, p = end + 2;
-		else if (*end == 's')
-			ms += n * 1000, p = end + 1;
-		else if (*end == 'm')
-			ms += n * 60000, p = end + 1;
-		else if (*end == 'h')
-			ms += n * 3600000, p = end + 1;
-		else
-			goto bad;
-	}
-	if (ms % 1000 || ms < 1000 || ms > (unsigned long long)max * 1000)
-		return fail(c, field, "\"%s\" must be whole seconds, 1s..%us", s, max);
-	*out = (uint32_t)(ms / 1000);
-	return 0;
-bad:
-	return fail(c, field, "\"%s\" is not a duration such as 30s or 1m", s);
-}
-
-static int check_selector(const struct ctx *c, const char *field, const json_t *v, char **out)
+static int check_selector(const struct model_ctx *c, const char *field, const json_t *v, char **out)
 {
 	struct selector *sel = NULL;
 	struct herr why;
 	const char *s = NULL;
-	int rc = get_string(c, field, v, &s);
+	int rc = model_get_string(c, field, v, &s);
 
 	if (rc < 0)
 		return rc;
 	if (!*s)
 		return 0;
 	if (selector_parse(s, &sel, &why) < 0)
-		return fail(c, field, "%s", why.msg);
+		return model_fail(c, field, "%s", why.msg);
 	selector_free(sel);
 	if (!(*out = strdup(s)))
 		return herr_set(c->err, -ENOMEM, "out of memory");
@@ -933,19 +733,19 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = decode_name(obj, "BGPPeer", &name, err)) < 0)
+	if ((rc = model_decode_name(obj, "BGPPeer", &name, err)) < 0)
 		return rc;
-	struct ctx c = {"BGPPeer", name, err};
+	struct model_ctx c = {"BGPPeer", name, err};
 	spec = json_object_get(obj, "spec");
 	if (!json_is_object(spec))
-		return fail(&c, "spec", "required");
-	if ((rc = check_fields(&c, "spec", spec, fields, unsupported)) < 0)
+		return model_fail(&c, "spec", "required");
+	if ((rc = model_check_fields(&c, "spec", spec, fields, unsupported)) < 0)
 		return rc;
 	if (!(out->name = strdup(name)))
 		return herr_set(err, -ENOMEM, "out of memory");
 
 	if ((v = json_object_get(spec, "node")) && !json_is_null(v)) {
-		if ((rc = get_string(&c, "spec.node", v, &s)) < 0)
+		if ((rc = model_get_string(&c, "spec.node", v, &s)) < 0)
 			goto out;
 		if (*s && !(out->node = strdup(s)))
 			goto oom;
@@ -954,11 +754,11 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 		if ((rc = check_selector(&c, "spec.nodeSelector", v, &out->node_selector)) < 0)
 			goto out;
 	if (out->node && out->node_selector) {
-		rc = fail(&c, "spec.nodeSelector", "cannot be combined with spec.node");
+		rc = model_fail(&c, "spec.nodeSelector", "cannot be combined with spec.node");
 		goto out;
 	}
 	if ((v = json_object_get(spec, "peerIP")) && !json_is_null(v)) {
-		if ((rc = get_string(&c, "spec.peerIP", v, &s)) < 0)
+		if ((rc = model_get_string(&c, "spec.peerIP", v, &s)) < 0)
 			goto out;
 		if (*s && (rc = parse_peer_ip(&c, s, out)) < 0)
 			goto out;
@@ -967,79 +767,83 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 		if ((rc = check_selector(&c, "spec.peerSelector", v, &out->peer_selector)) < 0)
 			goto out;
 	if (out->peer_ip && out->peer_selector) {
-		rc = fail(&c, "spec.peerSelector", "cannot be combined with spec.peerIP");
+		rc = model_fail(&c, "spec.peerSelector", "cannot be combined with spec.peerIP");
 		goto out;
 	}
 	if (!out->peer_ip && !out->peer_selector) {
-		rc = fail(&c, "spec.peerIP", "one of peerIP or peerSelector is required");
+		rc = model_fail(&c, "spec.peerIP", "one of peerIP or peerSelector is required");
 		goto out;
 	}
 	if ((v = json_object_get(spec, "asNumber")) && !json_is_null(v)) {
 		if (out->peer_selector) {
-			rc = fail(&c, "spec.asNumber",
-			          "must be empty with peerSelector (the peers' own AS is used)");
+			rc = model_fail(
+			    &c, "spec.asNumber",
+			    "must be empty with peerSelector (the peers' own AS is used)");
 			goto out;
 		}
-		if ((rc = parse_speaker_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
+		if ((rc = model_parse_speaker_asn(&c, "spec.asNumber", v, &out->as_number)) < 0)
 			goto out;
 		out->has_as = true;
 	}
 	if ((v = json_object_get(spec, "localASNumber")) && !json_is_null(v)) {
-		if ((rc = parse_speaker_asn(&c, "spec.localASNumber", v, &out->local_as)) < 0)
+		if ((rc = model_parse_speaker_asn(&c, "spec.localASNumber", v, &out->local_as)) < 0)
 			goto out;
 		out->has_local_as = true;
 	}
 	if ((v = json_object_get(spec, "keepaliveTime")) && !json_is_null(v))
-		if ((rc = parse_duration_s(&c, "spec.keepaliveTime", v, 65535, &out->keepalive_s)) <
-		    0)
+		if ((rc = model_parse_duration_s(&c, "spec.keepaliveTime", v, 65535,
+		                                 &out->keepalive_s)) < 0)
 			goto out;
 	if ((v = json_object_get(spec, "maxRestartTime")) && !json_is_null(v))
-		if ((rc = parse_duration_s(&c, "spec.maxRestartTime", v, 65535,
-		                           &out->restart_time_s)) < 0)
+		if ((rc = model_parse_duration_s(&c, "spec.maxRestartTime", v, 65535,
+		                                 &out->restart_time_s)) < 0)
 			goto out;
 	if ((v = json_object_get(spec, "sourceAddress")) && !json_is_null(v)) {
-		if ((rc = get_string(&c, "spec.sourceAddress", v, &s)) < 0)
+		if ((rc = model_get_string(&c, "spec.sourceAddress", v, &s)) < 0)
 			goto out;
 		if (!strcmp(s, "None"))
 			out->no_source_address = true;
 		else if (*s && strcmp(s, "UseNodeIP")) {
-			rc = fail(&c, "spec.sourceAddress", "\"%s\" is not UseNodeIP or None", s);
+			rc = model_fail(&c, "spec.sourceAddress", "\"%s\" is not UseNodeIP or None",
+			                s);
 			goto out;
 		}
 	}
 	if ((v = json_object_get(spec, "nextHopMode")) && !json_is_null(v)) {
-		if ((rc = get_string(&c, "spec.nextHopMode", v, &s)) < 0)
+		if ((rc = model_get_string(&c, "spec.nextHopMode", v, &s)) < 0)
 			goto out;
 		if (!strcmp(s, "Self"))
 			out->next_hop = BGP_NEXT_HOP_SELF;
 		else if (!strcmp(s, "Keep"))
 			out->next_hop = BGP_NEXT_HOP_KEEP;
 		else if (*s && strcmp(s, "Auto")) {
-			rc = fail(&c, "spec.nextHopMode", "\"%s\" is not Auto, Self or Keep", s);
+			rc = model_fail(&c, "spec.nextHopMode", "\"%s\" is not Auto, Self or Keep",
+			                s);
 			goto out;
 		}
 	}
 	if ((v = json_object_get(spec, "keepOriginalNextHop")) && !json_is_null(v)) {
 		if (!json_is_boolean(v)) {
-			rc = fail(&c, "spec.keepOriginalNextHop", "must be true or false");
+			rc = model_fail(&c, "spec.keepOriginalNextHop", "must be true or false");
 			goto out;
 		}
 		out->keep_original_next_hop = json_is_true(v);
 		if (out->keep_original_next_hop && out->next_hop != BGP_NEXT_HOP_AUTO) {
-			rc = fail(&c, "spec.keepOriginalNextHop",
-			          "cannot be combined with nextHopMode");
+			rc = model_fail(&c, "spec.keepOriginalNextHop",
+			                "cannot be combined with nextHopMode");
 			goto out;
 		}
 	}
 	if ((v = json_object_get(spec, "numAllowedLocalASNumbers")) && !json_is_null(v)) {
 		long long x = 0;
-		if ((rc = parse_int_range(&c, "spec.numAllowedLocalASNumbers", v, 0, 10, &x)) < 0)
+		if ((rc = model_parse_int_range(&c, "spec.numAllowedLocalASNumbers", v, 0, 10,
+		                                &x)) < 0)
 			goto out;
 		out->allow_local_as = (uint32_t)x;
 	}
 	if ((v = json_object_get(spec, "ttlSecurity")) && !json_is_null(v)) {
 		long long x = 0;
-		if ((rc = parse_int_range(&c, "spec.ttlSecurity", v, 0, 255, &x)) < 0)
+		if ((rc = model_parse_int_range(&c, "spec.ttlSecurity", v, 0, 255, &x)) < 0)
 			goto out;
 		out->ttl_security = (uint32_t)x;
 	}
@@ -1047,7 +851,7 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 		size_t i;
 		json_t *e;
 		if (!json_is_array(v)) {
-			rc = fail(&c, "spec.filters", "must be a list of BGPFilter names");
+			rc = model_fail(&c, "spec.filters", "must be a list of BGPFilter names");
 			goto out;
 		}
 		out->filters = calloc(json_array_size(v) + 1, sizeof(*out->filters));
@@ -1057,10 +861,10 @@ int bgp_peer_decode(const json_t *obj, struct bgp_peer *out, struct herr *err)
 		{
 			char f[64];
 			snprintf(f, sizeof(f), "spec.filters[%zu]", i);
-			if ((rc = get_string(&c, f, e, &s)) < 0)
+			if ((rc = model_get_string(&c, f, e, &s)) < 0)
 				goto out;
 			if (!*s) {
-				rc = fail(&c, f, "empty BGPFilter name");
+				rc = model_fail(&c, f, "empty BGPFilter name");
 				goto out;
 			}
 			if (!(out->filters[out->nfilters] = strdup(s)))
@@ -1078,68 +882,28 @@ out:
 	return rc;
 }
 
-/* {secretKeyRef: {name, key}} (Calico's BGPPassword). */
-static int decode_secret_ref(const struct ctx *c, const char *field, const json_t *v,
-                             struct bgp_secret_ref *out)
-{
-	static const char *const fields[] = {"secretKeyRef", NULL};
-	static const char *const ref_fields[] = {"name", "key", "optional", NULL};
-	const json_t *ref, *name, *key, *optional;
-	char f[96], sub[128];
-	int rc;
-
-	if (!json_is_object(v))
-		return fail(c, field, "must be an object with secretKeyRef");
-	if ((rc = check_fields(c, field, v, fields, NULL)) < 0)
-		return rc;
-	snprintf(f, sizeof(f), "%s.secretKeyRef", field);
-	ref = json_object_get(v, "secretKeyRef");
-	if (!json_is_object(ref))
-		return fail(c, f, "required: {name: <Secret>, key: <key>}");
-	if ((rc = check_fields(c, f, ref, ref_fields, NULL)) < 0)
-		return rc;
-	name = json_object_get(ref, "name");
-	key = json_object_get(ref, "key");
-	optional = json_object_get(ref, "optional");
-	snprintf(sub, sizeof(sub), "%s.name", f);
-	if (!json_is_string(name) || !dns1123_subdomain(json_string_value(name)))
-		return fail(c, sub, "must be a Secret name");
-	snprintf(sub, sizeof(sub), "%s.key", f);
-	if (!json_is_string(key) || !*json_string_value(key))
-		return fail(c, sub, "must be a non-empty string");
-	snprintf(sub, sizeof(sub), "%s.optional", f);
-	if (optional && !json_is_null(optional) && !json_is_boolean(optional))
-		return fail(c, sub, "must be true or false");
-	out->name = strdup(json_string_value(name));
-	out->key = strdup(json_string_value(key));
-	if (!out->name || !out->key) {
-		bgp_secret_ref_free(out);
-		return herr_set(c->err, -ENOMEM, "out of memory");
-	}
-	return 0;
-}
-
-static int bgp_config_decode_mesh(const struct ctx *c, const json_t *spec, struct bgp_config *out)
+static int bgp_config_decode_mesh(const struct model_ctx *c, const json_t *spec,
+                                  struct bgp_config *out)
 {
 	const json_t *v;
 	const char *s = NULL;
 	int rc;
 
 	if ((v = json_object_get(spec, "nodeMeshPassword")) && !json_is_null(v))
-		if ((rc = decode_secret_ref(c, "spec.nodeMeshPassword", v, &out->mesh_password)) <
-		    0)
+		if ((rc = model_decode_secret_ref(c, "spec.nodeMeshPassword", v,
+		                                  &out->mesh_password)) < 0)
 			return rc;
 	if ((v = json_object_get(spec, "nodeMeshMaxRestartTime")) && !json_is_null(v))
-		if ((rc = parse_duration_s(c, "spec.nodeMeshMaxRestartTime", v, 65535,
-		                           &out->mesh_restart_time_s)) < 0)
+		if ((rc = model_parse_duration_s(c, "spec.nodeMeshMaxRestartTime", v, 65535,
+		                                 &out->mesh_restart_time_s)) < 0)
 			goto out;
 	if ((v = json_object_get(spec, "bindMode")) && !json_is_null(v)) {
-		if ((rc = get_string(c, "spec.bindMode", v, &s)) < 0)
+		if ((rc = model_get_string(c, "spec.bindMode", v, &s)) < 0)
 			goto out;
 		if (!strcmp(s, "NodeIP"))
 			out->bind_node_ip = true;
 		else if (*s && strcmp(s, "None")) {
-			rc = fail(c, "spec.bindMode", "\"%s\" is not None or NodeIP", s);
+			rc = model_fail(c, "spec.bindMode", "\"%s\" is not None or NodeIP", s);
 			goto out;
 		}
 	}
@@ -1150,7 +914,8 @@ out:
 }
 
 /* password, reachableBy, reversePeering (the caller frees `out` on error). */
-static int bgp_peer_decode_session(const struct ctx *c, const json_t *spec, struct bgp_peer *out)
+static int bgp_peer_decode_session(const struct model_ctx *c, const json_t *spec,
+                                   struct bgp_peer *out)
 {
 	const json_t *v;
 	const char *s = NULL;
@@ -1158,31 +923,33 @@ static int bgp_peer_decode_session(const struct ctx *c, const json_t *spec, stru
 	int rc;
 
 	if ((v = json_object_get(spec, "password")) && !json_is_null(v))
-		if ((rc = decode_secret_ref(c, "spec.password", v, &out->password)) < 0)
+		if ((rc = model_decode_secret_ref(c, "spec.password", v, &out->password)) < 0)
 			return rc;
 	if ((v = json_object_get(spec, "reachableBy")) && !json_is_null(v)) {
-		if ((rc = get_string(c, "spec.reachableBy", v, &s)) < 0)
+		if ((rc = model_get_string(c, "spec.reachableBy", v, &s)) < 0)
 			return rc;
 		if (*s) {
 			bool v6 = strchr(s, ':') != NULL;
 			if (inet_pton(v6 ? AF_INET6 : AF_INET, s, buf) != 1)
-				return fail(c, "spec.reachableBy", "\"%s\" is not an IP address",
-				            s);
+				return model_fail(c, "spec.reachableBy",
+				                  "\"%s\" is not an IP address", s);
 			/* A gateway only reaches peers of its own family. */
 			if (!out->peer_ip || (strchr(out->peer_ip, ':') != NULL) != v6)
-				return fail(c, "spec.reachableBy",
-				            "\"%s\" needs a peerIP of the same address family", s);
+				return model_fail(
+				    c, "spec.reachableBy",
+				    "\"%s\" needs a peerIP of the same address family", s);
 			if (!(out->reachable_by = strdup(s)))
 				return herr_set(c->err, -ENOMEM, "out of memory");
 		}
 	}
 	if ((v = json_object_get(spec, "reversePeering")) && !json_is_null(v)) {
-		if ((rc = get_string(c, "spec.reversePeering", v, &s)) < 0)
+		if ((rc = model_get_string(c, "spec.reversePeering", v, &s)) < 0)
 			return rc;
 		if (!strcmp(s, "Manual"))
 			out->reverse_manual = true;
 		else if (*s && strcmp(s, "Auto"))
-			return fail(c, "spec.reversePeering", "\"%s\" is not Auto or Manual", s);
+			return model_fail(c, "spec.reversePeering", "\"%s\" is not Auto or Manual",
+			                  s);
 	}
 	return 0;
 }
@@ -1204,25 +971,25 @@ void bgp_node_free(struct bgp_node *n)
 	memset(n, 0, sizeof(*n));
 }
 
-static int node_set_addr(const struct ctx *c, const char *field, const json_t *v, int family,
+static int node_set_addr(const struct model_ctx *c, const char *field, const json_t *v, int family,
                          struct bgp_node *n)
 {
 	int idx = family == 4 ? BGP_V4 : BGP_V6;
 	char addr[46];
 	const char *s = NULL;
-	int rc = get_string(c, field, v, &s);
+	int rc = model_get_string(c, field, v, &s);
 
 	if (rc < 0)
 		return rc;
 	if (!*s)
 		return 0;
 	if (!addr_with_prefix(s, family, addr, &n->prefix[idx]))
-		return fail(c, field, "\"%s\" is not an IPv%d address (with optional /prefix)", s,
-		            family);
+		return model_fail(
+		    c, field, "\"%s\" is not an IPv%d address (with optional /prefix)", s, family);
 	/* Every other node's mesh session goes to this address. */
 	char why[200];
 	if (bird_neighbour_check(addr, why, sizeof(why)) < 0)
-		return fail(c, field, "%s", why);
+		return model_fail(c, field, "%s", why);
 	free(n->addr[idx]);
 	if (!(n->addr[idx] = strdup(addr)))
 		return herr_set(c->err, -ENOMEM, "out of memory");
@@ -1231,27 +998,28 @@ static int node_set_addr(const struct ctx *c, const char *field, const json_t *v
 
 /* A block of pod addresses the node announces (a podCIDR, a block
  * affinity's cidr): canonical, no host bits, and not a default route. */
-static int block_cidr(const struct ctx *c, const char *field, const char *s,
+static int block_cidr(const struct model_ctx *c, const char *field, const char *s,
                       char canon[BIRD_CIDR_LEN])
 {
 	char why[200];
 	int bits, rc = bird_cidr_canon(s, 0, canon, &bits, why, sizeof(why));
 
 	if (rc == -ERANGE)
-		return fail(c, field, "%s", why);
+		return model_fail(c, field, "%s", why);
 	if (rc < 0)
-		return fail(c, field, "\"%s\" is not a CIDR", s);
+		return model_fail(c, field, "\"%s\" is not a CIDR", s);
 	if (bits == 0)
-		return fail(c, field, "\"%s\" is a default route, not a block of pod addresses", s);
+		return model_fail(c, field,
+		                  "\"%s\" is a default route, not a block of pod addresses", s);
 	return 0;
 }
 
-static int node_add_cidr(const struct ctx *c, const char *field, const json_t *v,
+static int node_add_cidr(const struct model_ctx *c, const char *field, const json_t *v,
                          struct bgp_node *n)
 {
 	const char *s = NULL;
 	char **nv;
-	int rc = get_string(c, field, v, &s);
+	int rc = model_get_string(c, field, v, &s);
 
 	if (rc < 0)
 		return rc;
@@ -1273,7 +1041,7 @@ static int node_add_cidr(const struct ctx *c, const char *field, const json_t *v
 }
 
 /* core/v1 Node: Calico's annotations if present, else InternalIP addresses. */
-static int node_decode_v1(const struct ctx *c, const json_t *obj, struct bgp_node *n)
+static int node_decode_v1(const struct model_ctx *c, const json_t *obj, struct bgp_node *n)
 {
 	const json_t *md = json_object_get(obj, "metadata");
 	const json_t *ann = md ? json_object_get(md, "annotations") : NULL;
@@ -1292,15 +1060,16 @@ static int node_decode_v1(const struct ctx *c, const json_t *obj, struct bgp_nod
 		                        6, n)) < 0)
 			return rc;
 		if ((v = json_object_get(ann, "projectcalico.org/ASNumber"))) {
-			if ((rc = parse_asn(c, "metadata.annotations[projectcalico.org/ASNumber]",
-			                    v, &n->as_number)) < 0)
+			if ((rc = model_parse_asn(
+			         c, "metadata.annotations[projectcalico.org/ASNumber]", v,
+			         &n->as_number)) < 0)
 				return rc;
 			n->has_as = true;
 		}
 	}
 	v = status ? json_object_get(status, "addresses") : NULL;
 	if (v && !json_is_array(v))
-		return fail(c, "status.addresses", "must be a list");
+		return model_fail(c, "status.addresses", "must be a list");
 	if (v) {
 		size_t i;
 		json_t *a;
@@ -1320,9 +1089,9 @@ static int node_decode_v1(const struct ctx *c, const json_t *obj, struct bgp_nod
 			s = json_string_value(ad);
 			snprintf(f, sizeof(f), "status.addresses[%zu].address", i);
 			if (bird_addr_canon(s, 0, canon, &fam) < 0)
-				return fail(c, f, "\"%s\" is not an IP address", s);
+				return model_fail(c, f, "\"%s\" is not an IP address", s);
 			if (bird_neighbour_check(canon, why, sizeof(why)) < 0)
-				return fail(c, f, "%s", why);
+				return model_fail(c, f, "%s", why);
 			idx = fam == 4 ? BGP_V4 : BGP_V6;
 			if (n->addr[idx])
 				continue; /* annotation or an earlier InternalIP wins */
@@ -1351,7 +1120,7 @@ static int node_decode_v1(const struct ctx *c, const json_t *obj, struct bgp_nod
 	return 0;
 }
 
-static int node_decode_v3(const struct ctx *c, const json_t *obj, struct bgp_node *n)
+static int node_decode_v3(const struct model_ctx *c, const json_t *obj, struct bgp_node *n)
 {
 	const json_t *spec = json_object_get(obj, "spec");
 	const json_t *bgp = json_is_object(spec) ? json_object_get(spec, "bgp") : NULL;
@@ -1361,7 +1130,7 @@ static int node_decode_v3(const struct ctx *c, const json_t *obj, struct bgp_nod
 	if (!bgp || json_is_null(bgp))
 		return 0;
 	if (!json_is_object(bgp))
-		return fail(c, "spec.bgp", "must be an object");
+		return model_fail(c, "spec.bgp", "must be an object");
 	if ((v = json_object_get(bgp, "ipv4Address")) && !json_is_null(v) &&
 	    (rc = node_set_addr(c, "spec.bgp.ipv4Address", v, 4, n)) < 0)
 		return rc;
@@ -1369,19 +1138,19 @@ static int node_decode_v3(const struct ctx *c, const json_t *obj, struct bgp_nod
 	    (rc = node_set_addr(c, "spec.bgp.ipv6Address", v, 6, n)) < 0)
 		return rc;
 	if ((v = json_object_get(bgp, "asNumber")) && !json_is_null(v)) {
-		if ((rc = parse_asn(c, "spec.bgp.asNumber", v, &n->as_number)) < 0)
+		if ((rc = model_parse_asn(c, "spec.bgp.asNumber", v, &n->as_number)) < 0)
 			return rc;
 		n->has_as = true;
 	}
 	if ((v = json_object_get(bgp, "routeReflectorClusterID")) && !json_is_null(v)) {
 		const char *s = NULL;
 		unsigned char a[4];
-		if ((rc = get_string(c, "spec.bgp.routeReflectorClusterID", v, &s)) < 0)
+		if ((rc = model_get_string(c, "spec.bgp.routeReflectorClusterID", v, &s)) < 0)
 			return rc;
 		/* BIRD's `rr cluster id` takes a router id: a dotted quad. */
 		if (*s && inet_pton(AF_INET, s, a) != 1)
-			return fail(c, "spec.bgp.routeReflectorClusterID",
-			            "\"%s\" is not an IPv4 address (a.b.c.d)", s);
+			return model_fail(c, "spec.bgp.routeReflectorClusterID",
+			                  "\"%s\" is not an IPv4 address (a.b.c.d)", s);
 		if (*s && !(n->rr_cluster_id = strdup(s)))
 			return herr_set(c->err, -ENOMEM, "out of memory");
 	}
@@ -1396,13 +1165,13 @@ int bgp_node_decode(const json_t *obj, struct bgp_node *out, struct herr *err)
 
 	memset(out, 0, sizeof(*out));
 	out->prefix[0] = out->prefix[1] = -1;
-	if ((rc = decode_name(obj, "Node", &name, err)) < 0)
+	if ((rc = model_decode_name(obj, "Node", &name, err)) < 0)
 		return rc;
-	struct ctx c = {"Node", name, err};
-	if (!dns1123_subdomain(name))
-		return fail(&c, "metadata.name",
-		            "not a valid name (lower-case letters, digits, '-' and '.', "
-		            "starting and ending with a letter or digit, at most 253)");
+	struct model_ctx c = {"Node", name, err};
+	if (!model_dns1123_subdomain(name))
+		return model_fail(&c, "metadata.name",
+		                  "not a valid name (lower-case letters, digits, '-' and '.', "
+		                  "starting and ending with a letter or digit, at most 253)");
 	if (!(out->name = strdup(name)))
 		return herr_set(err, -ENOMEM, "out of memory");
 	if ((rc = decode_labels(&c, obj, &out->labels)) < 0)
@@ -1438,16 +1207,16 @@ int bgp_block_affinity_decode(const json_t *obj, struct bgp_block_affinity *out,
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = decode_name(obj, "BlockAffinity", &name, err)) < 0)
+	if ((rc = model_decode_name(obj, "BlockAffinity", &name, err)) < 0)
 		return rc;
-	struct ctx c = {"BlockAffinity", name, err};
+	struct model_ctx c = {"BlockAffinity", name, err};
 	spec = json_object_get(obj, "spec");
 	if (!json_is_object(spec))
-		return fail(&c, "spec", "required");
+		return model_fail(&c, "spec", "required");
 	v = json_object_get(spec, "cidr");
 	if (!v)
-		return fail(&c, "spec.cidr", "required");
-	if ((rc = get_string(&c, "spec.cidr", v, &s)) < 0)
+		return model_fail(&c, "spec.cidr", "required");
+	if ((rc = model_get_string(&c, "spec.cidr", v, &s)) < 0)
 		return rc;
 	char canon[BIRD_CIDR_LEN];
 	if ((rc = block_cidr(&c, "spec.cidr", s, canon)) < 0)
@@ -1455,19 +1224,20 @@ int bgp_block_affinity_decode(const json_t *obj, struct bgp_block_affinity *out,
 	out->cidr = strdup(canon);
 	v = json_object_get(spec, "node");
 	if (!v) {
-		rc = fail(&c, "spec.node", "required");
+		rc = model_fail(&c, "spec.node", "required");
 		goto out;
 	}
-	if ((rc = get_string(&c, "spec.node", v, &s)) < 0)
+	if ((rc = model_get_string(&c, "spec.node", v, &s)) < 0)
 		goto out;
 	out->node = strdup(s);
 	s = "";
 	if ((v = json_object_get(spec, "state")) && !json_is_null(v) &&
-	    (rc = get_string(&c, "spec.state", v, &s)) < 0)
+	    (rc = model_get_string(&c, "spec.state", v, &s)) < 0)
 		goto out;
 	for (const char *q = s; *q; q++)
 		if (!isalnum((unsigned char)*q)) {
-			rc = fail(&c, "spec.state", "\"%s\" is not a block affinity state", s);
+			rc =
+			    model_fail(&c, "spec.state", "\"%s\" is not a block affinity state", s);
 			goto out;
 		}
 	out->state = strdup(s);
