@@ -1,17 +1,17 @@
-/* bird/model.c - decoders and validation for the BGP resources (calico-semantics
- * D.1-D.3) and the resource set the renderer reads. */
-#include "bird/model_int.h"
+/* bird/model_set.c - the set of BGP resources the renderer reads
+ * (struct bgp_resources, model.h): objects added by kind and replaced by
+ * name; a core/v1 and a projectcalico.org/v3 Node of one name merged into one
+ * (v3 addresses and AS, v1 pod CIDRs and labels); and the clashes BIRD cannot
+ * render, since it runs one session per neighbour (calico-semantics D.2):
+ * two BGPPeers with one neighbour in one scope, two Nodes with one address. */
+#include "bird/model.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
-#include <stdio.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bird/validate.h"
 #include "bird/secret.h"
-#include "core/selector.h"
 
 /* ---- the set -------------------------------------------------------------------------------- */
 
