@@ -2,7 +2,7 @@
  * comes from, so that a configuration BIRD refuses (BIRD names only
  * file:line:column) is reported by the objects an operator can fix.
  *
- * Validation (model.c, validate.c) rejects every value BIRD 1.6 is known to
+ * Validation (model_*.c, validate.c) rejects every value BIRD 1.6 is known to
  * refuse; this is the net for whatever still gets through. Pure: no I/O. */
 #ifndef HANDOFF_BIRD_BLAME_H
 #define HANDOFF_BIRD_BLAME_H

@@ -342,7 +342,7 @@ static const struct leaf leaves[] = {
      "[\"30s\", \"0\", \"1m30s\", \"1.5s\", \"500ms\", \"2h\", \".5s\", \"1.s\"]",
      "[\"1us\", \"1µs\", \"10ns\", \"-1s\", \"\", \"30\", \"1d\", \"s\", \"30 s\", \"+1s\"]"},
 
-    /* BGPConfiguration (src/bird/model.c) */
+    /* BGPConfiguration (src/bird/model_config.c) */
     {"BGPConfiguration", "spec.asNumber", "integer", 1, 4294967295LL, NULL, NULL, NULL,
      "spec.asNumber", NULL, NULL},
     {"BGPConfiguration", "spec.nodeToNodeMeshEnabled", "boolean", NOLIM, NOLIM, NULL, NULL, NULL,
@@ -369,7 +369,7 @@ static const struct leaf leaves[] = {
     {"BGPConfiguration", "spec.bindMode", "string", NOLIM, NOLIM, "None|NodeIP", NULL, NULL,
      "spec.bindMode", NULL, NULL},
 
-    /* BGPPeer (src/bird/model.c) */
+    /* BGPPeer (src/bird/model_peer.c) */
     {"BGPPeer", "spec.node", "string", NOLIM, NOLIM, NULL, NULL, NULL, "spec.node",
      "[\"node-a\", \"\"]", NULL},
     {"BGPPeer", "spec.nodeSelector", "string", NOLIM, NOLIM, NULL, NULL, NULL, "spec.nodeSelector",
@@ -412,7 +412,7 @@ static const struct leaf leaves[] = {
     {"BGPPeer", "spec.reversePeering", "string", NOLIM, NOLIM, "Auto|Manual", NULL, NULL,
      "spec.reversePeering", NULL, NULL},
 
-    /* BGPFilter (src/bird/model.c) */
+    /* BGPFilter (src/bird/model_filter.c) */
     RULES("exportV4", 18, 32, "0.0.0.0/0", "10.0.0.0/8", V4_CIDR_GOOD, V4_CIDR_BAD),
     RULES("importV4", 18, 32, "0.0.0.0/0", "10.0.0.0/8", V4_CIDR_GOOD, V4_CIDR_BAD),
     RULES("exportV6", 43, 128, "::/0", "fd00::/8", V6_CIDR_GOOD, V6_CIDR_BAD),
