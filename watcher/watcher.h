@@ -73,6 +73,14 @@ struct watcher {
 	struct http_server *http;
 	struct http_server *metrics_http; /* --metrics */
 	struct status *status;
+	/* Endpoints deleted this iteration, each after `at` decisions: the
+	 * status forgets it after recording those (sync.c). Plain memory: the
+	 * intake runs while jansson allocates from a watch line's arena. */
+	struct gone_ep {
+		char *key;
+		size_t at;
+	} * gone;
+	size_t ngone, gone_cap;
 	int ipam_fd; /* to the VM address service's process (ipam_run.c); -1: none */
 	int ipam_pid;
 
