@@ -24,6 +24,7 @@ struct route_syncer;
 struct capture_set;
 struct json_t;
 struct bird_sync;
+struct bird_sessions;
 struct taps;
 
 struct watcher_opts {
@@ -87,8 +88,9 @@ struct watcher {
 	struct route_syncer *routes;
 	struct capture_set *captures;
 	struct loop_timer *fsm_timer;
-	struct bird_sync *bird_sync; /* bird_sync.c: reloads in flight, retries */
-	struct taps *taps;           /* hypervisor interfaces adopted (taps.c) */
+	struct bird_sync *bird_sync;            /* bird_sync.c: reloads in flight, retries */
+	struct bird_sessions *bird_sessions[2]; /* bird, bird6: for /status (http.c) */
+	struct taps *taps;                      /* hypervisor interfaces adopted (taps.c) */
 
 	bool plan_dirty;                  /* endpoints/states changed: re-apply the plan */
 	bool bird_dirty;                  /* BGP resources changed: re-render BIRD */
