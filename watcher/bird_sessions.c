@@ -125,6 +125,17 @@ void bird_sessions_free(struct bird_sessions *b)
 	free(b);
 }
 
+void bird_sessions_refresh(struct bird_sessions *b)
+{
+	if (!b || !b->tick)
+		return;
+	if (b->op) {
+		bird_async_cancel(b->op);
+		b->op = NULL;
+	}
+	loop_timer_arm(b->tick, 0);
+}
+
 json_t *bird_sessions_json(const struct bird_sessions *b)
 {
 	json_t *d = json_pack("{s:s,s:s?}", "daemon", b->daemon, "socket", b->sock);

@@ -20,6 +20,10 @@ struct bird_sessions *bird_sessions_new(struct loop *l, const char *daemon, cons
 /* Cancels a question in flight. */
 void bird_sessions_free(struct bird_sessions *b);
 
+/* Ask again now (BIRD has just been reconfigured: its sessions change);
+ * a question in flight, asked before, is dropped. b may be NULL. */
+void bird_sessions_refresh(struct bird_sessions *b);
+
 /* The last answer, never waiting: {"daemon", "socket", "as_of_ms" (wall
  * clock, when it came), "sessions": [{name, state, since, info}]} or, when
  * there is no answer to show, the same with "error" (why) instead of
