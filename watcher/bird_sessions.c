@@ -38,7 +38,9 @@ static uint64_t wall_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-json_t *bird_sessions_parse(char *text)
+/* The BGP rows of a `show protocols` reply: "name proto table state since
+ * info"; text is modified. */
+static json_t *parse(char *text)
 {
 	json_t *sessions = json_array();
 	char *save = NULL;
@@ -66,7 +68,7 @@ static void keep(struct bird_sessions *b, const struct bird_reply *reply, const 
 		json_object_set_new(o, "error", json_string(error));
 	} else {
 		char *text = strdup(reply && reply->text ? reply->text : "");
-		json_object_set_new(o, "sessions", text ? bird_sessions_parse(text) : json_array());
+		json_object_set_new(o, "sessions", text ? parse(text) : json_array());
 		free(text);
 	}
 	json_decref(b->last);

@@ -31,8 +31,4 @@ void bird_sessions_refresh(struct bird_sessions *b);
  * first answer). */
 struct json_t *bird_sessions_json(const struct bird_sessions *b);
 
-/* The BGP rows of a `show protocols` reply ("name proto table state since
- * info"), as in bird_sessions_json(); text is modified. */
-struct json_t *bird_sessions_parse(char *text);
-
 #endif
