@@ -24,6 +24,7 @@
 #include "bird/control.h"
 #include "bird/reload.h"
 #include "bird/render.h"
+#include "bird_sessions.h"
 #include "http/prom.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -106,6 +107,7 @@ static void succeeded(struct bird_family *bf, int r)
 	                   NULL);
 	if (r == BIRD_RELOAD_UNCHANGED)
 		return;
+	bird_sessions_refresh(w->bird_sessions[bf->fam]); /* /status shows the new sessions */
 	w->bird_reloads++;
 	hlog(HLOG_INFO, "BIRD configuration updated", "file=%s/%s reconfigured=%s", w->opt.bird_dir,
 	     files[bf->fam], r == BIRD_RELOAD_APPLIED ? "yes" : "no");

@@ -391,6 +391,9 @@ static void teardown(struct watcher *w)
 	free(w->priority_warnings);
 	free(w->last_node_ranges);
 	status_free(w->status);
+	for (size_t i = 0; i < w->ngone; i++)
+		free(w->gone[i].key);
+	free(w->gone);
 }
 
 int cmd_run(int argc, char **argv)

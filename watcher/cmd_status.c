@@ -206,8 +206,13 @@ static void print_bird(json_t *doc, int64_t now)
 	row("\n  %-7s %-24s %-8s %-10s %s", "DAEMON", "SESSION", "STATE", "SINCE", "INFO");
 	json_array_foreach(bird, i, d)
 	{
+		char when[32];
 		if (json_object_get(d, "error")) {
-			row("  %-7s %s", str(d, "daemon", "?"), str(d, "error", ""));
+			if (json_object_get(d, "as_of_ms"))
+				row("  %-7s %s (%s)", str(d, "daemon", "?"), str(d, "error", ""),
+				    ago(json_object_get(d, "as_of_ms"), now, when));
+			else
+				row("  %-7s %s", str(d, "daemon", "?"), str(d, "error", ""));
 			continue;
 		}
 		if (!json_array_size(json_object_get(d, "sessions")))
@@ -219,6 +224,15 @@ static void print_bird(json_t *doc, int64_t now)
 			    str(s, "info", ""));
 		}
 	}
+	/* The daemon asks BIRD in the background (bird_sessions.c): say how old. */
+	printf("  (sessions as of:");
+	json_array_foreach(bird, i, d)
+	{
+		char when[32];
+		printf("%s %s %s", i ? "," : "", str(d, "daemon", "?"),
+		       ago(json_object_get(d, "as_of_ms"), now, when));
+	}
+	printf(")\n");
 }
 
 static void print_watches(json_t *doc, int64_t now)

@@ -1,10 +1,12 @@
 /* http.c - the node's endpoints: /healthz, /readyz, /metrics, /migrations,
  * /status (what `handoff-watcher status` prints). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bird_sessions.h"
 #include "dataplane/routes.h"
 #include "http/prom.h"
 #include "http/server.h"
@@ -155,6 +157,12 @@ int watcher_http_start(struct watcher *w, struct herr *err)
 		if (!w->http)
 			return -1;
 		hlog(HLOG_INFO, "HTTP endpoints", "listen=%s", w->opt.http_listen);
+		/* /status shows BIRD's sessions as the loop last heard them. */
+		const char *socks[2] = {w->opt.bird_socket, w->opt.bird6_socket};
+		for (int f = 0; f < 2 && w->opt.bird_dir; f++)
+			if (!(w->bird_sessions[f] =
+			          bird_sessions_new(w->loop, f ? "bird6" : "bird", socks[f])))
+				return herr_set(err, -ENOMEM, "out of memory");
 	}
 	if (w->opt.metrics_listen && *w->opt.metrics_listen) {
 		w->metrics_http =
@@ -170,6 +178,10 @@ int watcher_http_start(struct watcher *w, struct herr *err)
 
 void watcher_http_stop(struct watcher *w)
 {
+	for (int f = 0; f < 2; f++) {
+		bird_sessions_free(w->bird_sessions[f]);
+		w->bird_sessions[f] = NULL;
+	}
 	http_server_free(w->http);
 	http_server_free(w->metrics_http);
 	w->http = w->metrics_http = NULL;

@@ -30,6 +30,29 @@ static void rejected(struct watcher *w, const json_t *obj, const struct herr *er
 	     hlog_q(err->msg));
 }
 
+/* Endpoint `key` is gone, after the decisions made so far (sync.c). */
+static void note_gone(struct watcher *w, const char *key)
+{
+	char *k = strdup(key);
+
+	if (k && w->ngone == w->gone_cap) {
+		size_t cap = w->gone_cap ? w->gone_cap * 2 : 16;
+		struct gone_ep *v = realloc(w->gone, cap * sizeof(*v));
+		if (!v) {
+			free(k);
+			k = NULL;
+		} else {
+			w->gone = v;
+			w->gone_cap = cap;
+		}
+	}
+	if (!k) { /* the status then keeps what it holds for this endpoint */
+		hlog(HLOG_ERROR, "Out of memory", "pod=%s", key);
+		return;
+	}
+	w->gone[w->ngone++] = (struct gone_ep){k, w->decisions.n};
+}
+
 /* The CNI's record for a pod, when it has written one. */
 static const json_t *record_for(struct watcher *w, const char *ns, const char *name)
 {
@@ -57,6 +80,7 @@ static void refresh_endpoint(struct watcher *w, const char *ns, const char *name
 	pod = pod_store_get(w->pods, key);
 	if (!pod) {
 		engine_endpoint_delete(w->engine, key, now, &w->decisions);
+		note_gone(w, key);
 		w->plan_dirty = true;
 		return;
 	}
@@ -144,10 +168,17 @@ void intake_object(void *arg, enum obj_event ev, const json_t *obj)
 		w->bird_dirty = true;
 		return;
 	}
-	if (ev == OBJ_DELETED)
+	if (ev == OBJ_DELETED) {
 		r = engine_delete(w->engine, kind, meta(obj, "namespace"), meta(obj, "name"), now,
 		                  &w->decisions, &err);
-	else
+		if (r == 0 && !strcmp(kind, "WorkloadEndpoint")) {
+			char key[600]; /* as engine_delete names it */
+			snprintf(key, sizeof(key), "%s/%s",
+			         *meta(obj, "namespace") ? meta(obj, "namespace") : "default",
+			         meta(obj, "name"));
+			note_gone(w, key);
+		}
+	} else
 		r = engine_apply(w->engine, obj, now, &w->decisions, &err);
 	if (r < 0)
 		rejected(w, obj, &err);

@@ -7,7 +7,13 @@
  * transition); older finished ones are dropped first, so that a node that
  * sees migrations for months answers in bounded memory and time. A finished
  * migration that moves again (a re-migration reusing its uid) is in progress
- * again until it finishes anew. */
+ * again until it finishes anew.
+ *
+ * What is held per endpoint (its current uid, its episode's figures) is
+ * bounded by the endpoints alive and in migration: it goes once the endpoint
+ * is idle (Base without a role, as the FSM drops its entry) or deleted. A
+ * record that never made a transition (a source's role) counts as finished
+ * once its endpoint no longer points at that uid. */
 #include "status.h"
 
 #include <jansson.h>
@@ -16,15 +22,19 @@
 #include <time.h>
 
 #include "http/prom.h"
+#include "util/hmap.h"
 
 /* Where an endpoint's migration stands, for durations and outcomes. */
 struct ep_track {
+	struct hnode node; /* in status.tracks, by endpoint key */
 	char *key;
-	uint64_t entered_mono_ms; /* when the current state was entered */
-	bool was_live;            /* this episode reached Live */
-	bool garp_pending;        /* went Live on a GARP; routes not applied yet */
-	int64_t garp_to_route_us; /* of the last GARP; -1 before one */
-	struct ep_track *next;
+	enum lm_state state;           /* after its last transition */
+	enum lm_role role;             /* after its last role decision */
+	uint64_t entered_mono_ms;      /* when the current state was entered */
+	bool was_live;                 /* this episode reached Live */
+	bool garp_pending;             /* went Live on a GARP; routes not applied yet */
+	int64_t garp_to_route_us;      /* of the last GARP; -1 before one */
+	struct ep_track *next_pending; /* in status.pending while garp_pending */
 };
 
 enum outcome { OUT_COMPLETED, OUT_GARP_MISSED, OUT_FAILED, OUT_REMIGRATED, OUT_DELETED, OUT_N };
@@ -45,8 +55,9 @@ struct status {
 	size_t done_head, ndone, done_cap;
 	size_t keep;
 	uint64_t seq;
-	json_t *uid_of; /* endpoint -> uid of its current episode */
-	struct ep_track *tracks;
+	json_t *uid_of;           /* endpoint -> uid of its current episode */
+	struct hmap tracks;       /* endpoint -> struct ep_track */
+	struct ep_track *pending; /* those with garp_pending */
 	uint64_t outcomes[OUT_N];
 	struct prom_histogram target_to_live, live_to_timewait, timewait_to_base, garp_to_route;
 	uint64_t garp_pending_us;
@@ -79,6 +90,10 @@ struct status *status_new(size_t keep)
 
 	if (!s)
 		return NULL;
+	if (hmap_init(&s->tracks) < 0) {
+		free(s);
+		return NULL;
+	}
 	s->keep = keep;
 	s->finished = json_object();
 	s->migrations = json_object();
@@ -97,12 +112,14 @@ void status_free(struct status *s)
 {
 	if (!s)
 		return;
-	while (s->tracks) {
-		struct ep_track *t = s->tracks;
-		s->tracks = t->next;
-		free(t->key);
-		free(t);
-	}
+	for (size_t i = 0; i < s->tracks.nb; i++)
+		while (s->tracks.b[i]) {
+			struct ep_track *t = container_of(s->tracks.b[i], struct ep_track, node);
+			hmap_del(&s->tracks, &t->node);
+			free(t->key);
+			free(t);
+		}
+	hmap_fini(&s->tracks);
 	json_decref(s->migrations);
 	json_decref(s->uid_of);
 	json_decref(s->finished);
@@ -112,19 +129,26 @@ void status_free(struct status *s)
 	free(s);
 }
 
+static struct ep_track *track_get(const struct status *s, const char *key)
+{
+	struct hnode *n = hmap_get(&s->tracks, key, hmap_hash(key));
+	return n ? container_of(n, struct ep_track, node) : NULL;
+}
+
+/* The track of `key`, created (in Base, without a role) on first use. */
 static struct ep_track *track(struct status *s, const char *key)
 {
-	for (struct ep_track *t = s->tracks; t; t = t->next)
-		if (!strcmp(t->key, key))
-			return t;
-	struct ep_track *t = calloc(1, sizeof(*t));
+	struct ep_track *t = track_get(s, key);
+
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
 	if (!t || !(t->key = strdup(key))) {
 		free(t);
 		return NULL;
 	}
 	t->garp_to_route_us = -1;
-	t->next = s->tracks;
-	s->tracks = t;
+	hmap_put(&s->tracks, &t->node, t->key);
 	return t;
 }
 
@@ -160,15 +184,20 @@ static void outcome(struct status *s, const struct decision *d, const struct ep_
 		s->outcomes[OUT_DELETED]++;
 }
 
-static bool uid_finished(const json_t *byuid)
+/* Every endpoint of `uid` is back in Base after a transition, or (a role
+ * without a transition, as a source's) has left the uid: idle, deleted or
+ * in another migration. */
+static bool uid_finished(const struct status *s, const char *uid)
 {
 	const char *ep;
 	json_t *rec;
 
-	json_object_foreach((json_t *)byuid, ep, rec)
+	json_object_foreach(json_object_get(s->migrations, uid), ep, rec)
 	{
-		if (!json_array_size(json_object_get(rec, "transitions")) ||
-		    strcmp(json_string_value(json_object_get(rec, "state")), "Base"))
+		const char *cur = json_string_value(json_object_get(s->uid_of, ep));
+		if (strcmp(json_string_value(json_object_get(rec, "state")), "Base") ||
+		    (!json_array_size(json_object_get(rec, "transitions")) && cur &&
+		     !strcmp(cur, uid)))
 			return false;
 	}
 	return true;
@@ -203,7 +232,7 @@ static void done_push(struct status *s, const char *uid)
  * drop the oldest finished ones beyond `keep`. */
 static void track_finished(struct status *s, const char *uid)
 {
-	bool fin = uid_finished(json_object_get(s->migrations, uid));
+	bool fin = uid_finished(s, uid);
 	bool was = json_object_get(s->finished, uid) != NULL;
 
 	if (fin && !was)
@@ -214,19 +243,63 @@ static void track_finished(struct status *s, const char *uid)
 		struct done *d = &s->done[s->done_head++];
 		json_t *seq = json_object_get(s->finished, d->uid);
 		if (seq && (uint64_t)json_integer_value(seq) == d->seq) {
-			json_object_del(s->finished, d->uid);
-			json_object_del(s->migrations, d->uid);
-			/* Endpoints still pointing at the dropped uid forget it. */
+			/* Its endpoints still pointing at the dropped uid forget it. */
 			const char *ep;
-			json_t *u, *tmp;
-			json_object_foreach_safe(s->uid_of, tmp, ep, u)
+			json_t *rec;
+			json_object_foreach(json_object_get(s->migrations, d->uid), ep, rec)
 			{
-				if (!strcmp(json_string_value(u), d->uid))
+				const char *cur = json_string_value(json_object_get(s->uid_of, ep));
+				if (cur && !strcmp(cur, d->uid))
 					json_object_del(s->uid_of, ep);
 			}
+			json_object_del(s->finished, d->uid);
+			json_object_del(s->migrations, d->uid);
 		}
 		free(d->uid);
 	}
+}
+
+/* Forget what is held for endpoint `key`: its track and its current uid,
+ * whose migration may be finished now that nothing points at it. */
+static void forget(struct status *s, const char *key)
+{
+	struct ep_track *t = track_get(s, key);
+	json_t *u = json_object_get(s->uid_of, key);
+	char *uid = u ? strdup(json_string_value(u)) : NULL;
+
+	json_object_del(s->uid_of, key); /* before `key`, which may be t->key, goes */
+	if (t) {
+		for (struct ep_track **p = &s->pending; *p; p = &(*p)->next_pending)
+			if (*p == t) {
+				*p = t->next_pending;
+				break;
+			}
+		hmap_del(&s->tracks, &t->node);
+		free(t->key);
+		free(t);
+	}
+	if (uid && json_object_get(s->migrations, uid))
+		track_finished(s, uid);
+	free(uid);
+}
+
+/* An endpoint in Base without a role holds nothing that is reported: its
+ * episode's figures are counted, and /status lists it no more. */
+static void forget_if_idle(struct status *s, struct ep_track *t)
+{
+	if (t && t->state == LM_BASE && t->role == LM_ROLE_NONE)
+		forget(s, t->key);
+}
+
+size_t status_tracked_endpoints(const struct status *s)
+{
+	size_t u = json_object_size(s->uid_of);
+	return s->tracks.n > u ? s->tracks.n : u;
+}
+
+void status_endpoint_deleted(struct status *s, const char *endpoint)
+{
+	forget(s, endpoint);
 }
 
 size_t status_migrations_count(const struct status *s)
@@ -239,11 +312,22 @@ void status_record(struct status *s, const struct decision *d, uint64_t wall_ms,
 	char a[24], b[24], c[24];
 
 	if (d->kind == DEC_ROLE) {
+		struct ep_track *t = track(s, d->endpoint);
+		if (t)
+			t->role = d->role;
 		if (d->uid && *d->uid) {
+			json_t *prev = json_object_get(s->uid_of, d->endpoint);
+			char *left = prev && strcmp(json_string_value(prev), d->uid)
+			                 ? strdup(json_string_value(prev))
+			                 : NULL;
 			json_object_set_new(s->uid_of, d->endpoint, json_string(d->uid));
 			json_t *rec = record(s, d->uid, d->endpoint);
 			json_object_set_new(rec, "role", json_string(lm_role_name(d->role)));
 			json_object_set_new(rec, "since_ms", json_integer((json_int_t)wall_ms));
+			/* The uid it left may be finished now (a source's role). */
+			if (left && json_object_get(s->migrations, left))
+				track_finished(s, left);
+			free(left);
 		} else {
 			const char *uid =
 			    json_string_value(json_object_get(s->uid_of, d->endpoint));
@@ -251,6 +335,7 @@ void status_record(struct status *s, const struct decision *d, uint64_t wall_ms,
 				json_object_set_new(record(s, uid, d->endpoint), "role",
 				                    json_string("NONE"));
 		}
+		forget_if_idle(s, t);
 		return;
 	}
 	if (d->kind != DEC_TRANSITION)
@@ -279,10 +364,15 @@ void status_record(struct status *s, const struct decision *d, uint64_t wall_ms,
 		t->was_live = false;
 	if (d->to == LM_LIVE)
 		t->was_live = true;
-	if (d->to == LM_LIVE && d->input == LM_IN_GARP)
+	if (d->to == LM_LIVE && d->input == LM_IN_GARP && !t->garp_pending) {
 		t->garp_pending = true;
+		t->next_pending = s->pending;
+		s->pending = t;
+	}
 	outcome(s, d, t);
 	t->entered_mono_ms = mono_ms;
+	t->state = d->to;
+	forget_if_idle(s, t);
 }
 
 void status_restored(struct status *s, const char *endpoint, const char *uid, enum lm_state state,
@@ -298,6 +388,7 @@ void status_restored(struct status *s, const char *endpoint, const char *uid, en
 	json_object_set_new(rec, "restoredAtMs", json_integer((json_int_t)wall_ms));
 	if (t) {
 		/* The phase durations restart here: its start was before us. */
+		t->state = state;
 		t->entered_mono_ms = mono_ms;
 		t->was_live = state != LM_TARGET;
 	}
@@ -314,11 +405,11 @@ void status_routes_applied(struct status *s, uint64_t mono_us)
 	if (!s->garp_pending_us)
 		return;
 	prom_histogram_observe(&s->garp_to_route, (double)(mono_us - s->garp_pending_us) / 1e6);
-	for (struct ep_track *t = s->tracks; t; t = t->next)
-		if (t->garp_pending) {
-			t->garp_to_route_us = (int64_t)(mono_us - s->garp_pending_us);
-			t->garp_pending = false;
-		}
+	for (struct ep_track *t = s->pending; t; t = t->next_pending) {
+		t->garp_to_route_us = (int64_t)(mono_us - s->garp_pending_us);
+		t->garp_pending = false;
+	}
+	s->pending = NULL;
 	s->garp_pending_us = 0;
 }
 
@@ -403,13 +494,11 @@ json_t *status_report_json(const struct status *s)
 		    json_object_get(json_object_get(s->migrations, json_string_value(uid)), ep);
 		const char *role = json_string_value(json_object_get(rec, "role"));
 		const char *state = json_string_value(json_object_get(rec, "state"));
-		const struct ep_track *t = NULL;
+		const struct ep_track *t = track_get(s, ep);
 
 		/* In migration: a role, or a state other than Base (TimeWait outlives the role). */
 		if (!rec || (!strcmp(role, "NONE") && !strcmp(state, "Base")))
 			continue;
-		for (t = s->tracks; t && strcmp(t->key, ep); t = t->next)
-			;
 		json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:O}", "endpoint", ep, "role", role,
 		                      "state", state, "uid", json_string_value(uid), "since_ms",
 		                      json_object_get(rec, "since_ms"));

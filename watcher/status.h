@@ -16,6 +16,12 @@ struct status *status_new(size_t keep);
 /* Migrations (uids) held: those in progress and up to `keep` finished. */
 size_t status_migrations_count(const struct status *s);
 void status_free(struct status *s);
+/* Endpoints something is held for (their current uid, their episode's
+ * figures): those with a role or out of Base, not deleted. */
+size_t status_tracked_endpoints(const struct status *s);
+/* The endpoint is gone (after its last decisions were recorded): forget it;
+ * its records stay in /migrations as long as their migration is kept. */
+void status_endpoint_deleted(struct status *s, const char *endpoint);
 
 /* Every decision, as it is logged; wall_ms for people, mono_ms for durations.
  */

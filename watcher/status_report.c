@@ -1,24 +1,20 @@
 /* status_report.c - GET /status: what `handoff-watcher status` prints, as
  * JSON. The migration records come from status.c; this file adds what only
  * the running daemon knows: the route metric each endpoint has now (from the
- * plan the routes are synced to), the BGP sessions BIRD and bird6 report,
- * and the health of each watch. */
+ * plan the routes are synced to), the BGP sessions BIRD and bird6 last
+ * reported (bird_sessions.c: asked by the loop, never waited for here), and
+ * the health of each watch. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "bird/control.h"
+#include "bird_sessions.h"
 #include "core/plan.h"
 #include "kube/client.h"
 #include "status.h"
 #include "watcher.h"
-
-/* A status request must not hold the loop (and a GARP's route) for long:
- * BIRD answers `show protocols` in well under a millisecond when it is
- * healthy, and a BIRD that does not answer in this time is reported so. */
-#define STATUS_BIRD_TIMEOUT_MS 250
 
 /* The routes the plan gives each endpoint listed in `eps`. */
 static void add_routes(struct watcher *w, json_t *eps)
@@ -41,42 +37,6 @@ static void add_routes(struct watcher *w, json_t *eps)
 		json_object_set_new(e, "routes", routes);
 	}
 	plan_free(&p);
-}
-
-/* The BGP rows of BIRD's `show protocols`: "name proto table state since info". */
-static json_t *bird_sessions(const char *daemon, const char *sock)
-{
-	json_t *d = json_pack("{s:s,s:s?}", "daemon", daemon, "socket", sock);
-	struct bird_reply reply = {0};
-	struct herr err = {{0}};
-
-	if (!sock) {
-		json_object_set_new(d, "error", json_string("no control socket configured"));
-		return d;
-	}
-	if (bird_control_command(sock, "show protocols", STATUS_BIRD_TIMEOUT_MS, &reply, &err) <
-	    0) {
-		json_object_set_new(d, "error", json_string(err.msg));
-		bird_reply_free(&reply);
-		return d;
-	}
-	json_t *sessions = json_array();
-	char *save = NULL;
-	for (char *line = strtok_r(reply.text, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char name[128], proto[32], table[64], state[32], since[64];
-		int off = 0;
-		if (sscanf(line, "%127s %31s %63s %31s %63s %n", name, proto, table, state, since,
-		           &off) < 5 ||
-		    strcmp(proto, "BGP"))
-			continue;
-		json_array_append_new(sessions,
-		                      json_pack("{s:s,s:s,s:s,s:s}", "name", name, "state", state,
-		                                "since", since, "info", off ? line + off : ""));
-	}
-	json_object_set_new(d, "sessions", sessions);
-	bird_reply_free(&reply);
-	return d;
 }
 
 /* Per resource: the API watch's figures when there is one, the intake's
@@ -140,8 +100,10 @@ char *status_report(struct watcher *w)
 	                    json_integer((json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000));
 	if (w->opt.bird_dir) {
 		json_t *bird = json_array();
-		json_array_append_new(bird, bird_sessions("bird", w->opt.bird_socket));
-		json_array_append_new(bird, bird_sessions("bird6", w->opt.bird6_socket));
+		for (int f = 0; f < 2; f++)
+			if (w->bird_sessions[f])
+				json_array_append_new(bird,
+				                      bird_sessions_json(w->bird_sessions[f]));
 		json_object_set_new(rep, "bird", bird);
 	}
 	json_object_set_new(rep, "watches", watches(w, objects));

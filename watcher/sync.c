@@ -135,7 +135,16 @@ void sync_after_iteration(struct loop *l, void *arg)
 		state_settle(w);
 		w->settled = fsm_changed = w->plan_dirty = true;
 	}
-	for (size_t i = 0; i < w->decisions.n; i++) {
+	size_t gone = 0;
+	for (size_t i = 0; i <= w->decisions.n; i++) {
+		/* An endpoint deleted before decision i is forgotten before it
+		 * (a pod of the same name may come back after). */
+		for (; gone < w->ngone && w->gone[gone].at <= i; gone++) {
+			status_endpoint_deleted(w->status, w->gone[gone].key);
+			free(w->gone[gone].key);
+		}
+		if (i == w->decisions.n)
+			break;
 		fsm_changed |= w->decisions.v[i].kind == DEC_TRANSITION;
 		decision_log(&w->decisions.v[i]);
 		watcher_ipam_transition(w, &w->decisions.v[i]);
@@ -144,6 +153,7 @@ void sync_after_iteration(struct loop *l, void *arg)
 	if (w->decisions.n)
 		w->plan_dirty = true;
 	decisions_clear(&w->decisions);
+	w->ngone = 0;
 
 	/* Before the settle: decided and logged, applied at the settle. */
 	if (w->settled) {

@@ -24,6 +24,7 @@ struct route_syncer;
 struct capture_set;
 struct json_t;
 struct bird_sync;
+struct bird_sessions;
 struct taps;
 
 struct watcher_opts {
@@ -73,14 +74,23 @@ struct watcher {
 	struct http_server *http;
 	struct http_server *metrics_http; /* --metrics */
 	struct status *status;
+	/* Endpoints deleted this iteration, each after `at` decisions: the
+	 * status forgets it after recording those (sync.c). Plain memory: the
+	 * intake runs while jansson allocates from a watch line's arena. */
+	struct gone_ep {
+		char *key;
+		size_t at;
+	} * gone;
+	size_t ngone, gone_cap;
 	int ipam_fd; /* to the VM address service's process (ipam_run.c); -1: none */
 	int ipam_pid;
 
 	struct route_syncer *routes;
 	struct capture_set *captures;
 	struct loop_timer *fsm_timer;
-	struct bird_sync *bird_sync; /* bird_sync.c: reloads in flight, retries */
-	struct taps *taps;           /* hypervisor interfaces adopted (taps.c) */
+	struct bird_sync *bird_sync;            /* bird_sync.c: reloads in flight, retries */
+	struct bird_sessions *bird_sessions[2]; /* bird, bird6: for /status (http.c) */
+	struct taps *taps;                      /* hypervisor interfaces adopted (taps.c) */
 
 	bool plan_dirty;                  /* endpoints/states changed: re-apply the plan */
 	bool bird_dirty;                  /* BGP resources changed: re-render BIRD */

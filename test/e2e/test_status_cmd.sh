@@ -7,7 +7,8 @@
 #   time from GARP to route; the BIRD section shows the last reload and the
 #   mesh session BIRD reports; the watch section shows the kinds seen and
 #   the rejected file;
-# - --json carries the same rows for scripts.
+# - --json carries the same rows for scripts;
+# - a source pod deleted while its migration is still there leaves the table.
 set -euo pipefail
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
@@ -171,6 +172,32 @@ assert w['LiveMigration']['events']==1 and w['LiveMigration']['source']=='folder
 # Migration over: the row goes once the endpoint is back in Base.
 rm "$dir/ds/lm.yaml"
 wait_for "TimeWait row" has_row "^  vms/vm1-target +(TARGET|NONE) +TimeWait "
+
+# A source pod deleted while its migration still names it (KubeVirt removes
+# the source pod once the VM has moved): its row goes with it.
+cat >"$dir/ds/src.yaml" <<YAML
+apiVersion: v1
+kind: Pod
+metadata:
+  namespace: vms
+  name: vm2-source
+  labels: {vmi.kubevirt.io/id: vm2}
+spec: {nodeName: node-1}
+status: {podIPs: [{ip: 10.65.0.20}]}
+---
+apiVersion: projectcalico.org/v3
+kind: LiveMigration
+metadata: {namespace: vms, name: mig-8, uid: uid-8}
+spec:
+  source:
+    workload: {orchestratorID: k8s, workloadID: vms/vm2-source}
+  target:
+    selector: "vmi.kubevirt.io/id == 'vm2' && kubevirt.io/migrationJobUID == 'uid-8'"
+YAML
+wait_for "source row" has_row "^  vms/vm2-source +SOURCE +Base +[0-9]+s ago +uid-8 "
+sed -i '/^apiVersion: v1$/,/^---$/d' "$dir/ds/src.yaml" # the Pod goes, mig-8 stays
+no_source_row() { ! status | grep -q "vm2-source"; }
+wait_for "the deleted source's row to go" no_source_row
 
 kill -TERM "$pid"
 wait "$pid" || fail "watcher exited with status $?"
