@@ -200,7 +200,13 @@ int link_setup_host_iface(const char *ifname, const char *mac, struct herr *err)
 	    {"net/ipv4/conf/%s/rp_filter", "0"},
 	    {"net/ipv4/conf/%s/forwarding", "1"},
 	};
+	/* Written before the link comes up: the gateway's link-local address
+	 * (EUI-64 of the fixed MAC, one per link, so it cannot clash) is then
+	 * usable at once rather than tentative through DAD for a second or more,
+	 * during which the host ignores the pod's neighbour solicitations for it
+	 * and the pod has no IPv6. */
 	static const struct sysctl_setting v6[] = {
+	    {"net/ipv6/conf/%s/accept_dad", "0"},
 	    {"net/ipv6/conf/%s/accept_ra", "0"},
 	    {"net/ipv6/conf/%s/forwarding", "1"},
 	    {"net/ipv6/conf/%s/proxy_ndp", "1"},
@@ -221,6 +227,14 @@ int link_setup_host_iface(const char *ifname, const char *mac, struct herr *err)
 	r = parse_unicast_mac(ifname, mac ? mac : LINK_HOST_MAC_DEFAULT, &hw, err);
 	if (r < 0)
 		return r;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s", ifname);
+	if (stat(path, &st) == 0) { /* IPv6 may be disabled on this kernel */
+		r = write_all(ifname, v6, sizeof(v6) / sizeof(v6[0]), err);
+		if (r < 0) {
+			nl_addr_put(hw);
+			return r;
+		}
+	}
 	sk = route_sock(err, ifname);
 	if (!sk) {
 		nl_addr_put(hw);
@@ -235,12 +249,6 @@ int link_setup_host_iface(const char *ifname, const char *mac, struct herr *err)
 	r = write_all(ifname, v4, sizeof(v4) / sizeof(v4[0]), err);
 	if (r < 0)
 		return r;
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s", ifname);
-	if (stat(path, &st) == 0) { /* IPv6 may be disabled on this kernel */
-		r = write_all(ifname, v6, sizeof(v6) / sizeof(v6[0]), err);
-		if (r < 0)
-			return r;
-	}
 	if (link_sysctl_read("net/ipv4/conf/all/rp_filter", all, sizeof(all), NULL) == 0 &&
 	    !strcmp(all, "1"))
 		hlog(HLOG_WARN,

@@ -84,6 +84,11 @@ ip -n "$host" link show "$hostif" | has "link/ether ee:ee:ee:ee:ee:ee" ||
 	fail "host side $hostif: proxy_arp is not 1"
 [ "$(ip netns exec "$host" cat /proc/sys/net/ipv4/conf/"$hostif"/rp_filter)" = 0 ] ||
 	fail "host side $hostif: rp_filter is not 0"
+# The IPv6 gateway (the host side's link-local) answers as soon as ADD
+# returns: no DAD keeps it tentative for the pod's first second or two.
+ll=$(ip -n "$host" -6 addr show dev "$hostif" scope link)
+echo "$ll" | has "inet6 fe80::ecee:eeff:feee:eeee/64" || fail "host side $hostif: no gateway link-local: $ll"
+echo "$ll" | has "tentative" && fail "host side $hostif: gateway link-local still tentative (DAD): $ll"
 ip -n "$host" route | has 10.66.0.2 && fail "the CNI added a host route (the watcher owns it)"
 ip -n "$pod" -4 addr show dev eth0 | has "inet 10.66.0.2/32" || fail "pod eth0 lacks 10.66.0.2/32"
 ip -n "$pod" -6 addr show dev eth0 | has "inet6 fd66::2/128" || fail "pod eth0 lacks fd66::2/128: $(ip -n "$pod" addr)"
