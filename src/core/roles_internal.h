@@ -5,6 +5,7 @@
  * structure split by what each file holds:
  *   roles.c        endpoints, queries, lifetime and event lists
  *   roles_index.c  identity keys, the hash indexes and the required-label cache
+ *   roles_eval.c   the role rules and the emission of role changes
  * Not for use outside src/core/roles*.c. */
 #ifndef HANDOFF_CORE_ROLES_INTERNAL_H
 #define HANDOFF_CORE_ROLES_INTERNAL_H
@@ -156,5 +157,13 @@ void lab_update(struct roles *r, struct ep_entry *ep, const struct labels *from,
 void lab_track(struct roles *r, const char *key);
 void ep_iter_init(struct ep_iter *it, struct roles *r, const struct sel_entry *s);
 struct ep_entry *ep_iter_next(struct ep_iter *it);
+
+/* ---- roles_eval.c -------------------------------------------------------- */
+
+void mark(struct roles *r, struct ep_entry *ep);
+void mark_named(struct roles *r, const char *key);
+void unmark_all(struct roles *r);
+enum lm_role ep_eval(const struct roles *r, const struct ep_entry *ep, const char **uid);
+int emit_changes(struct roles *r, struct role_events *out);
 
 #endif
