@@ -6,6 +6,7 @@
  *   roles.c        endpoints, queries, lifetime and event lists
  *   roles_index.c  identity keys, the hash indexes and the required-label cache
  *   roles_eval.c   the role rules and the emission of role changes
+ *   roles_lm.c     LiveMigrations and their target selectors
  * Not for use outside src/core/roles*.c. */
 #ifndef HANDOFF_CORE_ROLES_INTERNAL_H
 #define HANDOFF_CORE_ROLES_INTERNAL_H
@@ -165,5 +166,10 @@ void mark_named(struct roles *r, const char *key);
 void unmark_all(struct roles *r);
 enum lm_role ep_eval(const struct roles *r, const struct ep_entry *ep, const char **uid);
 int emit_changes(struct roles *r, struct role_events *out);
+
+/* ---- roles_lm.c ---------------------------------------------------------- */
+
+void sel_free(struct sel_entry *s);
+void lm_entry_free(struct lm_entry *e);
 
 #endif
