@@ -4,6 +4,7 @@
  *   routes.c         sockets, notifications and the life cycle
  *   routes_sets.c    the keys and the two hash sets (no I/O)
  *   routes_kernel.c  netlink messages: decoding, the dump, pipelined operations
+ *   routes_sync.c    the plan -> wanted routes, and one reconciliation pass
  * Not for use outside src/dataplane/routes*.c. */
 #ifndef HANDOFF_DATAPLANE_ROUTES_INTERNAL_H
 #define HANDOFF_DATAPLANE_ROUTES_INTERNAL_H
@@ -144,5 +145,10 @@ int reread_kernel(struct route_syncer *rs, struct herr *err);
 int on_ack(struct nl_msg *msg, void *arg);
 int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg);
 int run_ops(struct route_syncer *rs, struct op *ops, size_t n, struct herr *err);
+
+/* ---- routes_sync.c ------------------------------------------------------- */
+
+int sync_routes(struct route_syncer *rs, struct herr *err);
+int parse_plan_route(const struct plan_route *pr, struct rkey *k, struct herr *err);
 
 #endif
