@@ -127,9 +127,9 @@ int roles_ep_upsert(struct roles *r, const char *key, const struct wep_ident *id
 	id_changed = !ep || strcmp(ep->id_key, id_key);
 	wl_changed = !ep || !streq_null(ep->wl_key, wl_key);
 	labels_changed = !ep || !labels_equal(&ep->labels, &nlab);
-	if (id_changed && idx_prepare(&r->ep_idx, id_key, &fresh_id) < 0)
+	if (id_changed && roles_idx_prepare(&r->ep_idx, id_key, &fresh_id) < 0)
 		goto done;
-	if (wl_changed && wl_key && idx_prepare(&r->ep_idx, wl_key, &fresh_wl) < 0)
+	if (wl_changed && wl_key && roles_idx_prepare(&r->ep_idx, wl_key, &fresh_wl) < 0)
 		goto done;
 	/* Felix re-matches through selector callbacks; here a label change
 	 * re-matches every registered selector. */
@@ -142,18 +142,18 @@ int roles_ep_upsert(struct roles *r, const char *key, const struct wep_ident *id
 		fresh = NULL;
 		hmap_put(&r->eps, &ep->node, ep->key);
 	}
-	/* Removals before additions: idx_prepare() made the additions safe
+	/* Removals before additions: roles_idx_prepare() made the additions safe
 	 * even when a removal empties and frees the entry they would use. */
 	if (id_changed && ep->id_key)
-		idx_remove(&r->ep_idx, ep->id_key, ep);
+		roles_idx_remove(&r->ep_idx, ep->id_key, ep);
 	if (wl_changed && ep->wl_key)
-		idx_remove(&r->ep_idx, ep->wl_key, ep);
+		roles_idx_remove(&r->ep_idx, ep->wl_key, ep);
 	if (id_changed) {
 		free(ep->id_key);
 		ep->id_key = id_key;
 		id_key = NULL;
 		ep->id_hash = hmap_hash(ep->id_key);
-		idx_add(&r->ep_idx, ep->id_key, &fresh_id, ep);
+		roles_idx_add(&r->ep_idx, ep->id_key, &fresh_id, ep);
 	}
 	if (wl_changed) {
 		free(ep->wl_key);
@@ -161,7 +161,7 @@ int roles_ep_upsert(struct roles *r, const char *key, const struct wep_ident *id
 		wl_key = NULL;
 		ep->wl_hash = ep->wl_key ? hmap_hash(ep->wl_key) : 0;
 		if (ep->wl_key)
-			idx_add(&r->ep_idx, ep->wl_key, &fresh_wl, ep);
+			roles_idx_add(&r->ep_idx, ep->wl_key, &fresh_wl, ep);
 	}
 	wep_ident_free(&ep->id);
 	ep->id = nid;
@@ -173,11 +173,11 @@ int roles_ep_upsert(struct roles *r, const char *key, const struct wep_ident *id
 		nlab = lt;
 		ep->sels = nsels;
 		nsels = st;
-		lab_update(r, ep, &nlab, &ep->labels);
+		roles_lab_update(r, ep, &nlab, &ep->labels);
 	}
 	/* First sight starts from NONE, so only another role is emitted. */
-	mark(r, ep);
-	rc = emit_changes(r, out);
+	roles_mark(r, ep);
+	rc = roles_emit_changes(r, out);
 
 done:
 	wep_ident_free(&nid);
@@ -185,8 +185,8 @@ done:
 	free(nsels.v);
 	free(id_key);
 	free(wl_key);
-	idx_entry_free(fresh_id);
-	idx_entry_free(fresh_wl);
+	roles_idx_entry_free(fresh_id);
+	roles_idx_entry_free(fresh_wl);
 	ep_entry_free(fresh);
 	return rc;
 }
@@ -197,10 +197,10 @@ void roles_ep_delete(struct roles *r, const char *key)
 
 	if (!ep)
 		return;
-	idx_remove(&r->ep_idx, ep->id_key, ep);
+	roles_idx_remove(&r->ep_idx, ep->id_key, ep);
 	if (ep->wl_key)
-		idx_remove(&r->ep_idx, ep->wl_key, ep);
-	lab_update(r, ep, &ep->labels, NULL);
+		roles_idx_remove(&r->ep_idx, ep->wl_key, ep);
+	roles_lab_update(r, ep, &ep->labels, NULL);
 	hmap_del(&r->eps, &ep->node);
 	ep_entry_free(ep);
 }
@@ -214,7 +214,7 @@ enum lm_role roles_get(const struct roles *r, const char *key, const char **uid)
 			*uid = "";
 		return LM_ROLE_NONE;
 	}
-	return ep_eval(r, ep, uid);
+	return roles_ep_eval(r, ep, uid);
 }
 
 /* ---- lifetime and event lists ----------------------------------------------------------- */
@@ -251,11 +251,11 @@ void roles_free(struct roles *r)
 	FREE_ALL(&r->lms, struct lm_entry, lm_entry_free);
 	FREE_ALL(&r->eps, struct ep_entry, ep_entry_free);
 	FREE_ALL(&r->sels, struct sel_entry, sel_free);
-	FREE_ALL(&r->src_idx, struct idx_entry, idx_entry_free);
-	FREE_ALL(&r->tgt_idx, struct idx_entry, idx_entry_free);
-	FREE_ALL(&r->ep_idx, struct idx_entry, idx_entry_free);
-	FREE_ALL(&r->sel_idx, struct idx_entry, idx_entry_free);
-	FREE_ALL(&r->lab_idx, struct idx_entry, idx_entry_free);
+	FREE_ALL(&r->src_idx, struct idx_entry, roles_idx_entry_free);
+	FREE_ALL(&r->tgt_idx, struct idx_entry, roles_idx_entry_free);
+	FREE_ALL(&r->ep_idx, struct idx_entry, roles_idx_entry_free);
+	FREE_ALL(&r->sel_idx, struct idx_entry, roles_idx_entry_free);
+	FREE_ALL(&r->lab_idx, struct idx_entry, roles_idx_entry_free);
 #undef FREE_ALL
 	for (size_t i = 0; i < r->nreq_keys; i++)
 		free(r->req_keys[i]);

@@ -1,6 +1,6 @@
 /* roles_eval.c - the role rules of calico-semantics A.5 and the emission of
  * role changes (the overview is in roles.c). Every operation marks the
- * endpoints whose inputs it changed; emit_changes() re-evaluates exactly those,
+ * endpoints whose inputs it changed; roles_emit_changes() re-evaluates exactly those,
  * in key order, and reports an endpoint only when its role differs from the
  * one last reported. Kept apart from the indexes it reads (roles_index.c) and
  * the operations that mark (roles.c, roles_lm.c): this file is the one place
@@ -9,7 +9,7 @@
 
 /* ---- evaluation --------------------------------------------------------------- */
 
-void mark(struct roles *r, struct ep_entry *ep)
+void roles_mark(struct roles *r, struct ep_entry *ep)
 {
 	if (ep->affected)
 		return;
@@ -18,15 +18,15 @@ void mark(struct roles *r, struct ep_entry *ep)
 }
 
 /* Mark the endpoints an identity key names (exactly, or as their workload). */
-void mark_named(struct roles *r, const char *key)
+void roles_mark_named(struct roles *r, const char *key)
 {
 	struct idx_entry *e = idx_get(&r->ep_idx, key, hmap_hash(key));
 
 	for (size_t i = 0; e && i < e->items.n; i++)
-		mark(r, e->items.v[i]);
+		roles_mark(r, e->items.v[i]);
 }
 
-void unmark_all(struct roles *r)
+void roles_unmark_all(struct roles *r)
 {
 	for (size_t i = 0; i < r->affected.n; i++)
 		((struct ep_entry *)r->affected.v[i])->affected = false;
@@ -49,7 +49,7 @@ static bool idx_max_uid(const struct hmap *idx, const char *key, uint64_t hash, 
 }
 
 /* The role rules of A.5, first hit wins. */
-enum lm_role ep_eval(const struct roles *r, const struct ep_entry *ep, const char **uid)
+enum lm_role roles_ep_eval(const struct roles *r, const struct ep_entry *ep, const char **uid)
 {
 	const char *best = "";
 	enum lm_role role = LM_ROLE_NONE;
@@ -110,7 +110,7 @@ static int ep_cmp_key(const void *a, const void *b)
 }
 
 /* Re-evaluate the affected endpoints in key order; report role changes. */
-int emit_changes(struct roles *r, struct role_events *out)
+int roles_emit_changes(struct roles *r, struct role_events *out)
 {
 	int rc = 0;
 
@@ -119,7 +119,7 @@ int emit_changes(struct roles *r, struct role_events *out)
 	for (size_t i = 0; i < r->affected.n; i++) {
 		struct ep_entry *ep = r->affected.v[i];
 		const char *uid;
-		enum lm_role role = ep_eval(r, ep, &uid);
+		enum lm_role role = roles_ep_eval(r, ep, &uid);
 
 		ep->affected = false;
 		if (role == ep->role)

@@ -5,7 +5,7 @@
  * a required label (lab_idx), and the walk over the endpoints a selector can
  * match. Kept apart because they answer "who is named by what" and know
  * nothing of the role rules (roles_eval.c) or of the operations that keep
- * them (roles.c, roles_lm.c). idx_prepare()/idx_add() split every insertion
+ * them (roles.c, roles_lm.c). roles_idx_prepare()/roles_idx_add() split every insertion
  * into a fallible and an infallible half, for the operations' "allocate
  * everything, then mutate" rule. */
 #include "core/roles_internal.h"
@@ -59,7 +59,7 @@ char *label_pair_key(const char *key, const char *value, char *buf, size_t size,
 
 /* ---- index maintenance ------------------------------------------------------ */
 
-void idx_entry_free(struct idx_entry *e)
+void roles_idx_entry_free(struct idx_entry *e)
 {
 	if (!e)
 		return;
@@ -68,9 +68,9 @@ void idx_entry_free(struct idx_entry *e)
 	free(e);
 }
 
-/* Make idx_add() of `key` infallible: room in the existing entry, and a fresh
+/* Make roles_idx_add() of `key` infallible: room in the existing entry, and a fresh
  * entry in case the existing one is gone (emptied by a removal) by then. */
-int idx_prepare(struct hmap *m, const char *key, struct idx_entry **fresh)
+int roles_idx_prepare(struct hmap *m, const char *key, struct idx_entry **fresh)
 {
 	struct idx_entry *e = idx_get(m, key, hmap_hash(key));
 
@@ -81,14 +81,14 @@ int idx_prepare(struct hmap *m, const char *key, struct idx_entry **fresh)
 		return -ENOMEM;
 	(*fresh)->key = strdup(key);
 	if (!(*fresh)->key || ptrvec_reserve(&(*fresh)->items, 1) < 0) {
-		idx_entry_free(*fresh);
+		roles_idx_entry_free(*fresh);
 		*fresh = NULL;
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-void idx_add(struct hmap *m, const char *key, struct idx_entry **fresh, void *item)
+void roles_idx_add(struct hmap *m, const char *key, struct idx_entry **fresh, void *item)
 {
 	struct idx_entry *e = idx_get(m, key, hmap_hash(key));
 
@@ -100,7 +100,7 @@ void idx_add(struct hmap *m, const char *key, struct idx_entry **fresh, void *it
 	ptrvec_push(&e->items, item);
 }
 
-void idx_remove(struct hmap *m, const char *key, void *item)
+void roles_idx_remove(struct hmap *m, const char *key, void *item)
 {
 	struct idx_entry *e = idx_get(m, key, hmap_hash(key));
 
@@ -109,7 +109,7 @@ void idx_remove(struct hmap *m, const char *key, void *item)
 	ptrvec_remove(&e->items, item);
 	if (!e->items.n) {
 		hmap_del(m, &e->node);
-		idx_entry_free(e);
+		roles_idx_entry_free(e);
 	}
 }
 
@@ -136,11 +136,11 @@ static void lab_put(struct roles *r, const char *key, const char *value, struct 
 	const char *k = label_pair_key(key, value, buf, sizeof(buf), &heap);
 	struct idx_entry *fresh = NULL;
 
-	if (!k || idx_prepare(&r->lab_idx, k, &fresh) < 0)
+	if (!k || roles_idx_prepare(&r->lab_idx, k, &fresh) < 0)
 		r->lab_broken = true;
 	else
-		idx_add(&r->lab_idx, k, &fresh, ep);
-	idx_entry_free(fresh);
+		roles_idx_add(&r->lab_idx, k, &fresh, ep);
+	roles_idx_entry_free(fresh);
 	free(heap);
 }
 
@@ -152,13 +152,13 @@ static void lab_drop(struct roles *r, const char *key, const char *value, struct
 	if (!k)
 		r->lab_broken = true; /* ep may stay listed: never read lab_idx again */
 	else
-		idx_remove(&r->lab_idx, k, ep);
+		roles_idx_remove(&r->lab_idx, k, ep);
 	free(heap);
 }
 
 /* The endpoint's covered labels went from `from` to `to` (either may be NULL). */
-void lab_update(struct roles *r, struct ep_entry *ep, const struct labels *from,
-                const struct labels *to)
+void roles_lab_update(struct roles *r, struct ep_entry *ep, const struct labels *from,
+                      const struct labels *to)
 {
 	for (size_t i = 0; i < r->nreq_keys && !r->lab_broken; i++) {
 		const char *k = r->req_keys[i];
@@ -174,7 +174,7 @@ void lab_update(struct roles *r, struct ep_entry *ep, const struct labels *from,
 }
 
 /* Cover `key` from now on: list every endpoint carrying it, once. */
-void lab_track(struct roles *r, const char *key)
+void roles_lab_track(struct roles *r, const char *key)
 {
 	char **v;
 	char *dup;
@@ -200,7 +200,7 @@ void lab_track(struct roles *r, const char *key)
 	}
 }
 
-void ep_iter_init(struct ep_iter *it, struct roles *r, const struct sel_entry *s)
+void roles_ep_iter_init(struct ep_iter *it, struct roles *r, const struct sel_entry *s)
 {
 	memset(it, 0, sizeof(*it));
 	it->eps = &r->eps;
@@ -209,7 +209,7 @@ void ep_iter_init(struct ep_iter *it, struct roles *r, const struct sel_entry *s
 		it->listed = idx_get(&r->lab_idx, s->idx_key, hmap_hash(s->idx_key));
 }
 
-struct ep_entry *ep_iter_next(struct ep_iter *it)
+struct ep_entry *roles_ep_iter_next(struct ep_iter *it)
 {
 	if (!it->scan)
 		return it->listed && it->i < it->listed->items.n ? it->listed->items.v[it->i++]

@@ -149,23 +149,23 @@ struct ep_iter {
 bool ident_tracked(const struct wep_ident *id);
 char *ident_key(const struct wep_ident *id, bool workload_level);
 char *label_pair_key(const char *key, const char *value, char *buf, size_t size, char **heap);
-void idx_entry_free(struct idx_entry *e);
-int idx_prepare(struct hmap *m, const char *key, struct idx_entry **fresh);
-void idx_add(struct hmap *m, const char *key, struct idx_entry **fresh, void *item);
-void idx_remove(struct hmap *m, const char *key, void *item);
-void lab_update(struct roles *r, struct ep_entry *ep, const struct labels *from,
-                const struct labels *to);
-void lab_track(struct roles *r, const char *key);
-void ep_iter_init(struct ep_iter *it, struct roles *r, const struct sel_entry *s);
-struct ep_entry *ep_iter_next(struct ep_iter *it);
+void roles_idx_entry_free(struct idx_entry *e);
+int roles_idx_prepare(struct hmap *m, const char *key, struct idx_entry **fresh);
+void roles_idx_add(struct hmap *m, const char *key, struct idx_entry **fresh, void *item);
+void roles_idx_remove(struct hmap *m, const char *key, void *item);
+void roles_lab_update(struct roles *r, struct ep_entry *ep, const struct labels *from,
+                      const struct labels *to);
+void roles_lab_track(struct roles *r, const char *key);
+void roles_ep_iter_init(struct ep_iter *it, struct roles *r, const struct sel_entry *s);
+struct ep_entry *roles_ep_iter_next(struct ep_iter *it);
 
 /* ---- roles_eval.c -------------------------------------------------------- */
 
-void mark(struct roles *r, struct ep_entry *ep);
-void mark_named(struct roles *r, const char *key);
-void unmark_all(struct roles *r);
-enum lm_role ep_eval(const struct roles *r, const struct ep_entry *ep, const char **uid);
-int emit_changes(struct roles *r, struct role_events *out);
+void roles_mark(struct roles *r, struct ep_entry *ep);
+void roles_mark_named(struct roles *r, const char *key);
+void roles_unmark_all(struct roles *r);
+enum lm_role roles_ep_eval(const struct roles *r, const struct ep_entry *ep, const char **uid);
+int roles_emit_changes(struct roles *r, struct role_events *out);
 
 /* ---- roles_lm.c ---------------------------------------------------------- */
 

@@ -32,13 +32,13 @@ static void sel_unref(struct roles *r, struct sel_entry *s, struct lm_entry *lm)
 		return;
 	struct ep_iter it;
 	struct ep_entry *ep;
-	ep_iter_init(&it, r, s);
-	while ((ep = ep_iter_next(&it)))
+	roles_ep_iter_init(&it, r, s);
+	while ((ep = roles_ep_iter_next(&it)))
 		/* Only an endpoint passing the required test can hold s. */
 		if (sel_may_match(s, &ep->labels) && ptrvec_remove(&ep->sels, s))
-			mark(r, ep);
+			roles_mark(r, ep);
 	if (s->idx_key)
-		idx_remove(&r->sel_idx, s->idx_key, s);
+		roles_idx_remove(&r->sel_idx, s->idx_key, s);
 	else
 		ptrvec_remove(&r->sel_any, s);
 	hmap_del(&r->sels, &s->node);
@@ -83,15 +83,15 @@ static void lm_move_ref(struct roles *r, struct hmap *idx, struct lm_entry *e, c
                         char **new_key, struct idx_entry **fresh)
 {
 	if (*slot) {
-		idx_remove(idx, *slot, e);
-		mark_named(r, *slot);
+		roles_idx_remove(idx, *slot, e);
+		roles_mark_named(r, *slot);
 		free(*slot);
 	}
 	*slot = *new_key;
 	*new_key = NULL;
 	if (*slot) {
-		idx_add(idx, *slot, fresh, e);
-		mark_named(r, *slot);
+		roles_idx_add(idx, *slot, fresh, e);
+		roles_mark_named(r, *slot);
 	}
 }
 
@@ -147,7 +147,7 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 			if (!label_pair_key(fresh_sel->req_key, fresh_sel->req_val, NULL, 0, &heap))
 				goto fail;
 			fresh_sel->idx_key = heap;
-			if (idx_prepare(&r->sel_idx, heap, &fresh_si) < 0)
+			if (roles_idx_prepare(&r->sel_idx, heap, &fresh_si) < 0)
 				goto fail;
 		} else if (ptrvec_reserve(&r->sel_any, 1) < 0) {
 			goto fail;
@@ -155,17 +155,17 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 		/* A new selector is matched against every endpoint that can match
 		 * it, once; the matches are the first entries of the affected list. */
 		if (fresh_sel->idx_key)
-			lab_track(r, fresh_sel->req_key);
+			roles_lab_track(r, fresh_sel->req_key);
 		struct ep_iter it;
 		struct ep_entry *ep;
-		ep_iter_init(&it, r, fresh_sel);
-		while ((ep = ep_iter_next(&it))) {
+		roles_ep_iter_init(&it, r, fresh_sel);
+		while ((ep = roles_ep_iter_next(&it))) {
 			if (!sel_may_match(fresh_sel, &ep->labels) ||
 			    !selector_match(parsed, &ep->labels))
 				continue;
 			if (ptrvec_reserve(&ep->sels, 1) < 0)
 				goto fail;
-			mark(r, ep);
+			roles_mark(r, ep);
 		}
 		matched = r->affected.n;
 		sel = fresh_sel;
@@ -174,9 +174,9 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 		goto fail;
 	src_changed = !streq_null(e ? e->src_key : NULL, src_key);
 	tgt_changed = !streq_null(e ? e->tgt_key : NULL, tgt_key);
-	if (src_changed && src_key && idx_prepare(&r->src_idx, src_key, &fresh_src) < 0)
+	if (src_changed && src_key && roles_idx_prepare(&r->src_idx, src_key, &fresh_src) < 0)
 		goto fail;
-	if (tgt_changed && tgt_key && idx_prepare(&r->tgt_idx, tgt_key, &fresh_tgt) < 0)
+	if (tgt_changed && tgt_key && roles_idx_prepare(&r->tgt_idx, tgt_key, &fresh_tgt) < 0)
 		goto fail;
 
 	/* Commit: nothing below fails. */
@@ -200,7 +200,7 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 		if (sel == fresh_sel && sel) {
 			hmap_put(&r->sels, &sel->node, sel->text);
 			if (sel->idx_key)
-				idx_add(&r->sel_idx, sel->idx_key, &fresh_si, sel);
+				roles_idx_add(&r->sel_idx, sel->idx_key, &fresh_si, sel);
 			else
 				ptrvec_push(&r->sel_any, sel);
 			for (size_t i = 0; i < matched; i++)
@@ -214,11 +214,11 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 	free(e->uid);
 	e->uid = uid;
 	uid = NULL;
-	rc = emit_changes(r, out);
+	rc = roles_emit_changes(r, out);
 	goto done;
 
 fail:
-	unmark_all(r);
+	roles_unmark_all(r);
 	if (rc == -ENOMEM)
 		herr_set(err, rc, "LiveMigration %s/%s: out of memory", ns, name);
 done:
@@ -228,9 +228,9 @@ done:
 	free(tgt_key);
 	lm_entry_free(fresh_lm);
 	sel_free(fresh_sel);
-	idx_entry_free(fresh_src);
-	idx_entry_free(fresh_tgt);
-	idx_entry_free(fresh_si);
+	roles_idx_entry_free(fresh_src);
+	roles_idx_entry_free(fresh_tgt);
+	roles_idx_entry_free(fresh_si);
 	return rc;
 }
 
@@ -253,5 +253,5 @@ void roles_lm_delete(struct roles *r, const char *ns, const char *name, struct r
 		sel_unref(r, e->sel, e);
 	hmap_del(&r->lms, &e->node);
 	lm_entry_free(e);
-	emit_changes(r, out); /* on -ENOMEM the change is reported later */
+	roles_emit_changes(r, out); /* on -ENOMEM the change is reported later */
 }

@@ -141,13 +141,13 @@ static int on_event(struct nl_msg *msg, void *arg)
 
 		if (decode_route(nlh, &ri) < 0 || ri.table != rs->table || ri.type != RTN_UNICAST)
 			break;
-		rt_info_key(&ri, &k);
+		rs_rt_info_key(&ri, &k);
 		if (ri.protocol == rs->protocol) {
 			/* Ours, and we believe it exists: someone else deleted it. */
-			if (kset_get(&rs->kern, &k))
+			if (rs_kset_get(&rs->kern, &k))
 				rs->need_dump = true;
 		} else if (ri.plen == addr_len(ri.family) * 8) {
-			w = wset_get(&rs->wants, ri.family, ri.addr);
+			w = rs_wset_get(&rs->wants, ri.family, ri.addr);
 			if (w && w->st == W_CONFLICT)
 				rs->need_sync = true;
 		}
@@ -178,7 +178,7 @@ int route_syncer_handle_events(struct route_syncer *rs, struct herr *err)
 	if (!rs->have_plan) /* the first apply re-reads the kernel if need be */
 		return 0;
 	if (rs->need_dump) {
-		r = reread_kernel(rs, err);
+		r = rs_reread_kernel(rs, err);
 		if (r < 0)
 			return r;
 		rs->need_dump = false;
@@ -186,7 +186,7 @@ int route_syncer_handle_events(struct route_syncer *rs, struct herr *err)
 		return 0;
 	}
 	rs->need_sync = false;
-	return sync_routes(rs, err);
+	return rs_sync_routes(rs, err);
 }
 
 /* ---- life cycle ------------------------------------------------------------------ */
@@ -204,9 +204,9 @@ enum route_state route_syncer_route_state(const struct route_syncer *rs, int fam
 	const struct want *w;
 
 	snprintf(pr.dst, sizeof(pr.dst), "%s", dst);
-	if (parse_plan_route(&pr, &k, NULL) < 0)
+	if (rs_parse_plan_route(&pr, &k, NULL) < 0)
 		return ROUTE_NOT_WANTED;
-	w = wset_get(&rs->wants, k.family, k.addr);
+	w = rs_wset_get(&rs->wants, k.family, k.addr);
 	if (!w)
 		return ROUTE_NOT_WANTED;
 	switch (w->st) {
@@ -240,7 +240,7 @@ void route_syncer_foreach_kernel(const struct route_syncer *rs,
 
 	for (size_t i = 0; i < rs->kern.nb; i++)
 		for (const struct kroute *e = rs->kern.b[i]; e; e = e->next) {
-			rkey_format(&e->k, dst, sizeof(dst));
+			rs_rkey_format(&e->k, dst, sizeof(dst));
 			fn(arg, e->k.family == AF_INET ? 4 : 6, dst, e->k.metric);
 		}
 }
@@ -266,8 +266,8 @@ void route_syncer_free(struct route_syncer *rs)
 		nl_socket_free(rs->req);
 	if (rs->ev)
 		nl_socket_free(rs->ev);
-	kset_clear(&rs->kern);
-	wset_free(&rs->wants);
+	rs_kset_clear(&rs->kern);
+	rs_wset_free(&rs->wants);
 	free(rs->sendbuf);
 	free(rs);
 }
@@ -334,9 +334,9 @@ struct route_syncer *route_syncer_new(const struct route_syncer_opts *o, struct 
 		herr_set(err, -ENOMEM, "route syncer: out of memory");
 		goto fail;
 	}
-	nl_cb_set(rs->ack_cb, NL_CB_ACK, NL_CB_CUSTOM, on_ack, rs);
-	nl_cb_err(rs->ack_cb, NL_CB_CUSTOM, on_error, rs);
-	nl_cb_set(rs->dump_cb, NL_CB_VALID, NL_CB_CUSTOM, on_dump_msg, rs);
+	nl_cb_set(rs->ack_cb, NL_CB_ACK, NL_CB_CUSTOM, rs_on_ack, rs);
+	nl_cb_err(rs->ack_cb, NL_CB_CUSTOM, rs_on_error, rs);
+	nl_cb_set(rs->dump_cb, NL_CB_VALID, NL_CB_CUSTOM, rs_on_dump_msg, rs);
 	nl_cb_set(rs->ev_cb, NL_CB_VALID, NL_CB_CUSTOM, on_event, rs);
 
 	r = rtnl_link_alloc_cache(rs->req, AF_UNSPEC, &rs->links);
@@ -344,7 +344,7 @@ struct route_syncer *route_syncer_new(const struct route_syncer_opts *o, struct 
 		herr_set(err, -EIO, "route syncer: reading links: %s", nl_geterror(r));
 		goto fail;
 	}
-	if (reread_kernel(rs, err) < 0)
+	if (rs_reread_kernel(rs, err) < 0)
 		goto fail;
 	return rs;
 fail:

@@ -100,7 +100,7 @@ struct route_syncer {
 	struct route_syncer_stats st;
 	uint8_t *sendbuf;
 
-	/* The pipeline in progress (run_ops). */
+	/* The pipeline in progress (rs_run_ops). */
 	struct op *ops;
 	size_t nops, nacked;
 	uint32_t seq0, next_seq;
@@ -127,28 +127,28 @@ struct rt_info {
 
 /* ---- routes_sets.c ------------------------------------------------------- */
 
-uint64_t dst_hash(uint8_t family, const uint8_t *addr);
-void rkey_format(const struct rkey *k, char *out, size_t len);
-struct kroute *kset_get(const struct kset *s, const struct rkey *k);
-int kset_put(struct kset *s, const struct rkey *k, int oif);
-void kset_del(struct kset *s, const struct rkey *k);
-void kset_clear(struct kset *s);
-struct want *wset_get(const struct wset *s, uint8_t family, const uint8_t *addr);
-void wset_free(struct wset *s);
+uint64_t rs_dst_hash(uint8_t family, const uint8_t *addr);
+void rs_rkey_format(const struct rkey *k, char *out, size_t len);
+struct kroute *rs_kset_get(const struct kset *s, const struct rkey *k);
+int rs_kset_put(struct kset *s, const struct rkey *k, int oif);
+void rs_kset_del(struct kset *s, const struct rkey *k);
+void rs_kset_clear(struct kset *s);
+struct want *rs_wset_get(const struct wset *s, uint8_t family, const uint8_t *addr);
+void rs_wset_free(struct wset *s);
 
 /* ---- routes_kernel.c ----------------------------------------------------- */
 
 int decode_route(struct nlmsghdr *nlh, struct rt_info *ri);
-void rt_info_key(const struct rt_info *ri, struct rkey *k);
-int on_dump_msg(struct nl_msg *msg, void *arg);
-int reread_kernel(struct route_syncer *rs, struct herr *err);
-int on_ack(struct nl_msg *msg, void *arg);
-int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg);
-int run_ops(struct route_syncer *rs, struct op *ops, size_t n, struct herr *err);
+void rs_rt_info_key(const struct rt_info *ri, struct rkey *k);
+int rs_on_dump_msg(struct nl_msg *msg, void *arg);
+int rs_reread_kernel(struct route_syncer *rs, struct herr *err);
+int rs_on_ack(struct nl_msg *msg, void *arg);
+int rs_on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg);
+int rs_run_ops(struct route_syncer *rs, struct op *ops, size_t n, struct herr *err);
 
 /* ---- routes_sync.c ------------------------------------------------------- */
 
-int sync_routes(struct route_syncer *rs, struct herr *err);
-int parse_plan_route(const struct plan_route *pr, struct rkey *k, struct herr *err);
+int rs_sync_routes(struct route_syncer *rs, struct herr *err);
+int rs_parse_plan_route(const struct plan_route *pr, struct rkey *k, struct herr *err);
 
 #endif

@@ -48,7 +48,7 @@ int decode_route(struct nlmsghdr *nlh, struct rt_info *ri)
 	return 0;
 }
 
-void rt_info_key(const struct rt_info *ri, struct rkey *k)
+void rs_rt_info_key(const struct rt_info *ri, struct rkey *k)
 {
 	memset(k, 0, sizeof(*k));
 	k->family = ri->family;
@@ -59,7 +59,7 @@ void rt_info_key(const struct rt_info *ri, struct rkey *k)
 
 /* ---- reading the kernel's routes of our protocol ---------------------------- */
 
-int on_dump_msg(struct nl_msg *msg, void *arg)
+int rs_on_dump_msg(struct nl_msg *msg, void *arg)
 {
 	struct route_syncer *rs = arg;
 	struct nlmsghdr *nlh = nlmsg_hdr(msg);
@@ -70,8 +70,8 @@ int on_dump_msg(struct nl_msg *msg, void *arg)
 		return NL_OK;
 	if (ri.protocol != rs->protocol || ri.table != rs->table || ri.type != RTN_UNICAST)
 		return NL_OK;
-	rt_info_key(&ri, &k);
-	if (kset_put(rs->dump_into, &k, ri.oif) < 0)
+	rs_rt_info_key(&ri, &k);
+	if (rs_kset_put(rs->dump_into, &k, ri.oif) < 0)
 		return NL_STOP;
 	return NL_OK;
 }
@@ -110,7 +110,7 @@ static int dump_once(struct route_syncer *rs, struct kset *into, struct herr *er
 
 /* Replace `kern` with the kernel's current routes of our protocol, and the link
  * cache with the current links. */
-int reread_kernel(struct route_syncer *rs, struct herr *err)
+int rs_reread_kernel(struct route_syncer *rs, struct herr *err)
 {
 	struct kset fresh = {0};
 	int r, tries = 0;
@@ -120,17 +120,17 @@ int reread_kernel(struct route_syncer *rs, struct herr *err)
 		return herr_set(err, -EIO, "route syncer: reading links: %s", nl_geterror(r));
 	rs->links_stale = false;
 	do {
-		kset_clear(&fresh);
+		rs_kset_clear(&fresh);
 		r = dump_once(rs, &fresh, err);
 	} while (r == -EAGAIN && ++tries < 5); /* the table changed during the dump */
 	if (r < 0) {
-		kset_clear(&fresh);
+		rs_kset_clear(&fresh);
 		if (r == -EAGAIN)
 			return herr_set(err, -EAGAIN,
 			                "route syncer: route dump kept being interrupted");
 		return r;
 	}
-	kset_clear(&rs->kern);
+	rs_kset_clear(&rs->kern);
 	rs->kern = fresh;
 	rs->st.resyncs++;
 	return 0;
@@ -147,7 +147,7 @@ static struct op *op_for_seq(struct route_syncer *rs, uint32_t seq)
 	return &rs->ops[i];
 }
 
-int on_ack(struct nl_msg *msg, void *arg)
+int rs_on_ack(struct nl_msg *msg, void *arg)
 {
 	struct route_syncer *rs = arg;
 	struct op *o = op_for_seq(rs, nlmsg_hdr(msg)->nlmsg_seq);
@@ -159,7 +159,7 @@ int on_ack(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-int on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
+int rs_on_error(struct sockaddr_nl *nla, struct nlmsgerr *e, void *arg)
 {
 	struct route_syncer *rs = arg;
 	struct op *o = op_for_seq(rs, e->msg.nlmsg_seq);
@@ -231,7 +231,7 @@ out:
 /* Send every op, many per sendmsg, at most ACK_WINDOW unacknowledged, and
  * collect each result into ops[i].result. Returns 0, or a negative errno when
  * the socket failed (results not received are set to that error). */
-int run_ops(struct route_syncer *rs, struct op *ops, size_t n, struct herr *err)
+int rs_run_ops(struct route_syncer *rs, struct op *ops, size_t n, struct herr *err)
 {
 	size_t sent = 0;
 	int ret = 0;

@@ -24,7 +24,7 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 	return h;
 }
 
-uint64_t dst_hash(uint8_t family, const uint8_t *addr)
+uint64_t rs_dst_hash(uint8_t family, const uint8_t *addr)
 {
 	uint64_t h = fnv(14695981039346656037ull, &family, 1);
 	return fnv(h, addr, addr_len(family));
@@ -32,7 +32,7 @@ uint64_t dst_hash(uint8_t family, const uint8_t *addr)
 
 static uint64_t rkey_hash(const struct rkey *k)
 {
-	uint64_t h = dst_hash(k->family, k->addr);
+	uint64_t h = rs_dst_hash(k->family, k->addr);
 	h = fnv(h, &k->plen, 1);
 	return fnv(h, &k->metric, sizeof(k->metric));
 }
@@ -43,7 +43,7 @@ static bool rkey_equal(const struct rkey *a, const struct rkey *b)
 	       !memcmp(a->addr, b->addr, addr_len(a->family));
 }
 
-void rkey_format(const struct rkey *k, char *out, size_t len)
+void rs_rkey_format(const struct rkey *k, char *out, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -51,7 +51,7 @@ void rkey_format(const struct rkey *k, char *out, size_t len)
 	snprintf(out, len, "%s/%u", a, k->plen);
 }
 
-struct kroute *kset_get(const struct kset *s, const struct rkey *k)
+struct kroute *rs_kset_get(const struct kset *s, const struct rkey *k)
 {
 	if (!s->nb)
 		return NULL;
@@ -84,9 +84,9 @@ static int kset_grow(struct kset *s)
 }
 
 /* Insert or update (oif). */
-int kset_put(struct kset *s, const struct rkey *k, int oif)
+int rs_kset_put(struct kset *s, const struct rkey *k, int oif)
 {
-	struct kroute *e = kset_get(s, k);
+	struct kroute *e = rs_kset_get(s, k);
 
 	if (e) {
 		e->oif = oif;
@@ -106,7 +106,7 @@ int kset_put(struct kset *s, const struct rkey *k, int oif)
 	return 0;
 }
 
-void kset_del(struct kset *s, const struct rkey *k)
+void rs_kset_del(struct kset *s, const struct rkey *k)
 {
 	if (!s->nb)
 		return;
@@ -121,7 +121,7 @@ void kset_del(struct kset *s, const struct rkey *k)
 	}
 }
 
-void kset_clear(struct kset *s)
+void rs_kset_clear(struct kset *s)
 {
 	for (size_t i = 0; i < s->nb; i++) {
 		struct kroute *e = s->b[i], *next;
@@ -134,11 +134,11 @@ void kset_clear(struct kset *s)
 	memset(s, 0, sizeof(*s));
 }
 
-struct want *wset_get(const struct wset *s, uint8_t family, const uint8_t *addr)
+struct want *rs_wset_get(const struct wset *s, uint8_t family, const uint8_t *addr)
 {
 	if (!s->nslot)
 		return NULL;
-	for (size_t i = dst_hash(family, addr) & (s->nslot - 1);; i = (i + 1) & (s->nslot - 1)) {
+	for (size_t i = rs_dst_hash(family, addr) & (s->nslot - 1);; i = (i + 1) & (s->nslot - 1)) {
 		uint32_t j = s->slot[i];
 		if (!j)
 			return NULL;
@@ -148,7 +148,7 @@ struct want *wset_get(const struct wset *s, uint8_t family, const uint8_t *addr)
 	}
 }
 
-void wset_free(struct wset *s)
+void rs_wset_free(struct wset *s)
 {
 	free(s->v);
 	free(s->slot);

@@ -31,7 +31,7 @@ static void set_state(struct want *w, enum want_state st)
 
 	if (w->st == st)
 		return;
-	rkey_format(&w->k, dst, sizeof(dst));
+	rs_rkey_format(&w->k, dst, sizeof(dst));
 	if (st == W_CONFLICT)
 		hlog(HLOG_WARN,
 		     "Route waits: the kernel holds another protocol's route to the same "
@@ -78,7 +78,7 @@ static int op_failed(struct route_syncer *rs, const struct op *o, int ret, struc
 {
 	char dst[64];
 
-	rkey_format(&o->k, dst, sizeof(dst));
+	rs_rkey_format(&o->k, dst, sizeof(dst));
 	rs->st.errors++;
 	hlog(HLOG_WARN, "Route operation failed",
 	     "op=%s dst=%s metric=%u oif=%d error=%s kernel=%s", op_name(o->kind), dst, o->k.metric,
@@ -96,12 +96,12 @@ static void debug_op(const struct op *o)
 
 	if (!hlog_enabled(HLOG_DEBUG))
 		return;
-	rkey_format(&o->k, dst, sizeof(dst));
+	rs_rkey_format(&o->k, dst, sizeof(dst));
 	hlog(HLOG_DEBUG, "Route programmed", "op=%s dst=%s metric=%u oif=%d", op_name(o->kind), dst,
 	     o->k.metric, o->oif);
 }
 
-int sync_routes(struct route_syncer *rs, struct herr *err)
+int rs_sync_routes(struct route_syncer *rs, struct herr *err)
 {
 	size_t cap = rs->wants.n > rs->kern.n ? rs->wants.n : rs->kern.n;
 	struct op *ops = malloc((cap ? cap : 1) * sizeof(*ops));
@@ -124,7 +124,7 @@ int sync_routes(struct route_syncer *rs, struct herr *err)
 			set_state(w, W_LINK);
 			continue;
 		}
-		e = kset_get(&rs->kern, &w->k);
+		e = rs_kset_get(&rs->kern, &w->k);
 		if (e && e->oif == memo.ifindex) {
 			set_state(w, W_OK);
 			continue;
@@ -132,14 +132,14 @@ int sync_routes(struct route_syncer *rs, struct herr *err)
 		ops[nops++] = (struct op){
 		    .kind = e ? OP_REPLACE : OP_ADD, .k = w->k, .oif = memo.ifindex, .w = w};
 	}
-	r = run_ops(rs, ops, nops, err);
+	r = rs_run_ops(rs, ops, nops, err);
 	if (r < 0)
 		ret = r;
 	for (size_t i = 0; i < nops; i++) {
 		struct op *o = &ops[i];
 
 		if (o->result == 0) {
-			if (kset_put(&rs->kern, &o->k, o->oif) < 0)
+			if (rs_kset_put(&rs->kern, &o->k, o->oif) < 0)
 				rs->need_dump = true;
 			rs->st.added++;
 			set_state(o->w, W_OK);
@@ -163,20 +163,20 @@ int sync_routes(struct route_syncer *rs, struct herr *err)
 			struct want *w = NULL;
 
 			if (e->k.plen == addr_len(e->k.family) * 8)
-				w = wset_get(&rs->wants, e->k.family, e->k.addr);
+				w = rs_wset_get(&rs->wants, e->k.family, e->k.addr);
 			if (w && (e->k.metric == w->k.metric || w->st != W_OK))
 				continue;
 			ops[nops++] = (struct op){.kind = OP_DEL, .k = e->k, .oif = e->oif};
 		}
 	}
-	r = run_ops(rs, ops, nops, err);
+	r = rs_run_ops(rs, ops, nops, err);
 	if (r < 0 && ret == 0)
 		ret = r;
 	for (size_t i = 0; i < nops; i++) {
 		struct op *o = &ops[i];
 
 		if (o->result == 0 || o->result == -ESRCH) { /* ESRCH: already gone */
-			kset_del(&rs->kern, &o->k);
+			rs_kset_del(&rs->kern, &o->k);
 			if (o->result == 0) {
 				rs->st.deleted++;
 				debug_op(o);
@@ -197,7 +197,7 @@ int sync_routes(struct route_syncer *rs, struct herr *err)
 
 /* ---- the plan -> wants -------------------------------------------------------- */
 
-int parse_plan_route(const struct plan_route *pr, struct rkey *k, struct herr *err)
+int rs_parse_plan_route(const struct plan_route *pr, struct rkey *k, struct herr *err)
 {
 	char addr[HANDOFF_ADDRSIZ + 4];
 	const char *slash = strchr(pr->dst, '/');
@@ -240,7 +240,7 @@ static int wants_from_plan(struct route_syncer *rs, const struct plan *p, struct
 	out->v = calloc(p->nroutes ? p->nroutes : 1, sizeof(*out->v));
 	out->slot = calloc(out->nslot, sizeof(*out->slot));
 	if (!out->v || !out->slot) {
-		wset_free(out);
+		rs_wset_free(out);
 		return herr_set(err, -ENOMEM, "route syncer: out of memory");
 	}
 	for (size_t i = 0; i < p->nroutes; i++) {
@@ -251,13 +251,13 @@ static int wants_from_plan(struct route_syncer *rs, const struct plan *p, struct
 
 		if (pr->metric == 0) /* suppressed: none of our routes may exist */
 			continue;
-		if (parse_plan_route(pr, &w->k, &e) < 0) {
+		if (rs_parse_plan_route(pr, &w->k, &e) < 0) {
 			hlog(HLOG_WARN, "Plan route rejected", "error=%s", hlog_q(e.msg));
 			if (ret == 0)
 				ret = herr_set(err, -EINVAL, "%s", e.msg);
 			continue;
 		}
-		if (wset_get(out, w->k.family, w->k.addr)) {
+		if (rs_wset_get(out, w->k.family, w->k.addr)) {
 			hlog(HLOG_WARN, "Plan names a destination twice; keeping the first",
 			     "dst=%s ifname=%s", pr->dst, pr->ifname);
 			continue;
@@ -265,11 +265,11 @@ static int wants_from_plan(struct route_syncer *rs, const struct plan *p, struct
 		snprintf(w->ifname, sizeof(w->ifname), "%s", pr->ifname);
 		/* Keep the state of the same route in the previous plan: waits are logged
 		 * once, when they start, and once when they end. */
-		old = wset_get(&rs->wants, w->k.family, w->k.addr);
+		old = rs_wset_get(&rs->wants, w->k.family, w->k.addr);
 		w->st = old && old->k.metric == w->k.metric && !strcmp(old->ifname, w->ifname)
 		            ? old->st
 		            : W_NEW;
-		for (s = dst_hash(w->k.family, w->k.addr) & (out->nslot - 1); out->slot[s];
+		for (s = rs_dst_hash(w->k.family, w->k.addr) & (out->nslot - 1); out->slot[s];
 		     s = (s + 1) & (out->nslot - 1))
 			;
 		out->slot[s] = (uint32_t)++out->n;
@@ -285,11 +285,11 @@ int route_syncer_apply(struct route_syncer *rs, const struct plan *p, struct her
 	ret = wants_from_plan(rs, p, &fresh, err);
 	if (ret == -ENOMEM)
 		return ret;
-	wset_free(&rs->wants);
+	rs_wset_free(&rs->wants);
 	rs->wants = fresh;
 	rs->have_plan = true;
 	if (rs->need_dump) {
-		r = reread_kernel(rs, ret ? NULL : err);
+		r = rs_reread_kernel(rs, ret ? NULL : err);
 		if (r < 0)
 			return ret ? ret : r;
 		rs->need_dump = false;
@@ -301,6 +301,6 @@ int route_syncer_apply(struct route_syncer *rs, const struct plan *p, struct her
 			                      nl_geterror(r));
 		rs->links_stale = false;
 	}
-	r = sync_routes(rs, ret ? NULL : err);
+	r = rs_sync_routes(rs, ret ? NULL : err);
 	return ret ? ret : r;
 }
