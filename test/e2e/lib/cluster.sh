@@ -324,6 +324,16 @@ cl_state() {
 	until_ok 10 "node-$1: $2 in state $3" \
 		grep -q "id=vms/$2 .*to=$3\$" "$TOPO_DIR/watcher-$1.log"
 }
+# cl_target NODE POD: POD on NODE is in Target and listening for the VM's
+# announcement. The state is logged when decided, the capture opens when the
+# plan is applied right after: a harness that announces in between (a loaded
+# machine, an ASan build) would test a race KubeVirt never runs, since a real
+# target VM is still being migrated at that point.
+cl_target() {
+	cl_state "$1" "$2" Target
+	until_ok 10 "node-$1: capture on $2" \
+		grep -q "msg=\"GARP/RARP capture started\" .*endpoint=vms/$2\$" "$TOPO_DIR/watcher-$1.log"
+}
 # cl_transitions NODE POD: the transitions NODE logged for POD, "from>input>to,...".
 cl_transitions() {
 	sed -n "s/.*msg=\"Live migration state transition\" from=\([A-Za-z]*\) id=vms\/$2 input=\([A-Za-z]*\) .*to=\([A-Za-z]*\)\$/\1>\2>\3/p" \

@@ -32,7 +32,7 @@ migration_prepare() {
 	cl_lm "mig-$vm-$uid" "$uid" "$spod" "$vm"
 	cl_vm "$vm" "$to" "$tpod" "$v4" "$v6"
 	cl_pod "$to" "$tpod" "$vm" "$v4" "$v6" "$uid"
-	cl_state "$to" "$tpod" Target
+	cl_target "$to" "$tpod"
 	[ "$v4" = - ] || wait_route "$to" "$v4" "$(bgp "$to" "$from" 1024)"
 	[ "$v6" = - ] || wait_route "$to" "$v6" "$(bgp6 "$to" "$from" 1024)"
 }
@@ -176,7 +176,7 @@ scenario_target_first() {
 	cl_pod b "$vm-b" "$vm" "$v4" - "u-$vm"
 	sleep 0.5
 	cl_lm "mig-$vm-u-$vm" "u-$vm" "$vm-a" "$vm"
-	cl_state b "$vm-b" Target
+	cl_target b "$vm-b"
 	wait_route b "$v4" "$(bgp b a 1024)"
 	wait_route c "$v4" "$(bgp c a 1024)"
 	cl_probe_start "$vm" c "$v4"
@@ -279,7 +279,7 @@ migration_prepare_aggregated() {
 	cl_lm "mig-$vm-u-$vm" "u-$vm" "$vm-a" "$vm"
 	cl_vm "$vm" b "$vm-b" "$v4" -
 	cl_pod b "$vm-b" "$vm" "$v4" - "u-$vm"
-	cl_state b "$vm-b" Target
+	cl_target b "$vm-b"
 	wait_route c "$v4" ""
 }
 
