@@ -155,8 +155,8 @@ int cni_wire_del(const char *host_if, struct herr *err);
 /* DEL of a pod that had a tap: remove it from its namespace (gone is fine). */
 int cni_wire_del_tap(const char *netns_path, const char *tap, struct herr *err);
 /* CHECK: host_if exists with host_mac, owned by container_id, proxy ARP on;
- * ifname in netns_path carries each address and the default routes; the tap
- * (when tap is not "") exists. */
+ * ifname in netns_path carries each address, the default routes and the
+ * IPAM routes of `ips` (via our gateway); the tap (when tap is not "") exists. */
 int cni_wire_check(const struct cni_conf *c, const char *host_if, const char *container_id,
                    const char *netns_path, const char *ifname, const struct cni_ipam_result *ips,
                    const char *tap, struct herr *err);

@@ -351,6 +351,36 @@ static bool has_default(struct nl_cache *routes, int family, int ifindex, const 
 	return false;
 }
 
+/* A route to `dst` (a CIDR, not a default) out of ifindex via gw. */
+static bool has_route(struct nl_cache *routes, int family, int ifindex, const char *dst,
+                      const char *gw)
+{
+	struct nl_addr *want = NULL;
+	bool found = false;
+
+	if (nl_addr_parse(dst, family == 4 ? AF_INET : AF_INET6, &want) < 0)
+		return false;
+	for (struct nl_object *o = nl_cache_get_first(routes); o && !found;
+	     o = nl_cache_get_next(o)) {
+		struct rtnl_route *rt = (struct rtnl_route *)o;
+		struct nl_addr *d = rtnl_route_get_dst(rt);
+		struct rtnl_nexthop *nh;
+		char buf[80];
+		if (rtnl_route_get_family(rt) != nl_addr_get_family(want) ||
+		    rtnl_route_get_table(rt) != RT_TABLE_MAIN || !d ||
+		    nl_addr_get_prefixlen(d) != nl_addr_get_prefixlen(want) ||
+		    nl_addr_cmp_prefix(d, want) || rtnl_route_get_nnexthops(rt) != 1)
+			continue;
+		nh = rtnl_route_nexthop_n(rt, 0);
+		if (rtnl_route_nh_get_ifindex(nh) != ifindex || !rtnl_route_nh_get_gateway(nh))
+			continue;
+		nl_addr2str(rtnl_route_nh_get_gateway(nh), buf, sizeof(buf));
+		found = !strcmp(buf, gw);
+	}
+	nl_addr_put(want);
+	return found;
+}
+
 static int check_pod(const struct cni_conf *c, const char *ifname,
                      const struct cni_ipam_result *ips, const char *tap, struct herr *err)
 {
@@ -390,6 +420,16 @@ static int check_pod(const struct cni_conf *c, const char *ifname,
 	if (r == 0 && v6 && !has_default(routes, AF_INET6, ifindex, gw6))
 		r = herr_set(err, -ENOENT, "pod: the IPv6 default route via %s dev %s is missing",
 		             gw6, ifname);
+	/* IPAM's routes, as ADD installed them: via our gateway. */
+	for (int i = 0; r == 0 && i < ips->nroutes; i++) {
+		const struct cni_route *rt = &ips->routes[i];
+		const char *gw = rt->family == 4 ? GATEWAY4 : gw6;
+		if (cni_route_is_default(rt) || (rt->family == 4 ? !v4 : !v6))
+			continue;
+		if (!has_route(routes, rt->family, ifindex, rt->dst, gw))
+			r = herr_set(err, -ENOENT, "pod: the route to %s via %s dev %s is missing",
+			             rt->dst, gw, ifname);
+	}
 	if (r == 0 && tap && *tap)
 		r = cni_tap_check(tap, ifname, err);
 	nl_cache_free(addrs);

@@ -7,7 +7,7 @@
 #  - chained: prevResult's interfaces, IPs and DNS kept, ours appended;
 #  - IPAM's error code passed through (11 stays 11) and IPAM DEL after any
 #    failed ADD; IPAM's routes installed and reported;
-#  - CHECK notices a missing default route, proxy_arp off, a missing record;
+#  - CHECK notices a missing default or IPAM route, proxy_arp off, a missing record;
 #  - VERSION in the requested version; details carry the field's value; a
 #    configuration without name is code 7.
 set -euo pipefail
@@ -150,6 +150,12 @@ if check >"$dir/out"; then fail "CHECK passed without the pod's default route"; 
 jq -e '.msg | contains("default route")' "$dir/out" >/dev/null || fail "CHECK route answer: $(cat "$dir/out")"
 ip -n "hcs-r-$tag" route add default via 169.254.1.1 dev eth0
 check >"$dir/out" || fail "CHECK after repair: $(cat "$dir/out")"
+ip -n "hcs-r-$tag" route del 10.200.0.0/16
+if check >"$dir/out"; then fail "CHECK passed without IPAM's route 10.200.0.0/16"; fi
+jq -e '.msg | contains("route to 10.200.0.0/16 via 169.254.1.1")' "$dir/out" >/dev/null ||
+	fail "CHECK IPAM route answer: $(cat "$dir/out")"
+ip -n "hcs-r-$tag" route add 10.200.0.0/16 via 169.254.1.1 dev eth0
+check >"$dir/out" || fail "CHECK after the IPAM route's repair: $(cat "$dir/out")"
 mv "$dir/endpoints/rctr.json" "$dir/rctr.json"
 if check >"$dir/out"; then fail "CHECK passed without the endpoint record"; fi
 jq -e '.msg | contains("endpoint record")' "$dir/out" >/dev/null || fail "CHECK record answer: $(cat "$dir/out")"
