@@ -209,6 +209,7 @@ void live_migration_free(struct live_migration *lm)
 	free(lm->uid);
 	wep_ident_free(&lm->source);
 	free(lm->target_selector);
+	selector_free(lm->target_parsed);
 	wep_ident_free(&lm->target);
 	memset(lm, 0, sizeof(*lm));
 }
@@ -308,7 +309,7 @@ static int decode_lm_target(const struct dctx *c, const json_t *tgt, struct live
 		struct herr serr = {{0}};
 		if ((r = selector_parse(sel, &s, &serr)) < 0)
 			return bad(c, "spec.target.selector", "%s", serr.msg);
-		selector_free(s);
+		lm->target_parsed = s; /* kept for the roles (model.h) */
 		if (!(lm->target_selector = strdup(sel)))
 			return nomem(c);
 	}

@@ -442,7 +442,7 @@ static int wep_upsert(struct engine *e, const json_t *obj, uint64_t now, struct 
 
 /* ---- LiveMigrations ------------------------------------------------------- */
 
-static int lm_upsert(struct engine *e, const struct live_migration *lm, uint64_t now,
+static int lm_upsert(struct engine *e, struct live_migration *lm, uint64_t now,
                      struct decisions *out, struct herr *err)
 {
 	int r = roles_lm_upsert(e->roles, lm, &e->rev, err);

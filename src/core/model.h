@@ -55,13 +55,18 @@ void wep_ident_free(struct wep_ident *id);
 
 /* ---- LiveMigration (projectcalico.org/v3) -------------------------------- */
 
+struct selector;
+
 struct live_migration {
 	char *ns, *name; /* metadata.namespace, metadata.name */
 	char *uid;       /* metadata.uid ("" if absent) */
 	bool has_source; /* source.workload preferred over source.workloadEndpoint */
 	struct wep_ident source;
 	char *target_selector; /* spec.target.selector, NULL when absent */
-	bool has_target;       /* spec.target.workloadEndpoint */
+	/* target_selector as the decoder parsed it to check it (owned, may be
+	 * NULL): roles take it instead of parsing the text a second time. */
+	struct selector *target_parsed;
+	bool has_target; /* spec.target.workloadEndpoint */
 	struct wep_ident target;
 };
 

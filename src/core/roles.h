@@ -38,8 +38,11 @@ void roles_free(struct roles *r);
 
 /* Add or update a LiveMigration (keyed by ns/name). An invalid target selector
  * is rejected with -EINVAL (err names the LiveMigration and the column) and
- * the LiveMigration's previous version, if any, stays in force. */
-int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct role_events *out,
+ * the LiveMigration's previous version, if any, stays in force. A selector
+ * new to the roles is taken from lm->target_parsed when the decoder left it
+ * there (lm->target_parsed is then NULL, whatever the outcome), else parsed
+ * from the text; lm is otherwise left as it was. */
+int roles_lm_upsert(struct roles *r, struct live_migration *lm, struct role_events *out,
                     struct herr *err);
 void roles_lm_delete(struct roles *r, const char *ns, const char *name, struct role_events *out);
 

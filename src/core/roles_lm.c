@@ -95,7 +95,7 @@ static void lm_move_ref(struct roles *r, struct hmap *idx, struct lm_entry *e, c
 	}
 }
 
-int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct role_events *out,
+int roles_lm_upsert(struct roles *r, struct live_migration *lm, struct role_events *out,
                     struct herr *err)
 {
 	const char *ns = lm->ns ? lm->ns : "", *name = lm->name ? lm->name : "";
@@ -127,8 +127,10 @@ int roles_lm_upsert(struct roles *r, const struct live_migration *lm, struct rol
 		sel = n ? container_of(n, struct sel_entry, node) : NULL;
 	}
 	if (text && !sel) {
-		struct selector *parsed = NULL;
-		rc = selector_parse(text, &parsed, err);
+		/* The decoder's parse of this very text, when it left one. */
+		struct selector *parsed = lm->target_parsed;
+		lm->target_parsed = NULL;
+		rc = parsed ? 0 : selector_parse(text, &parsed, err);
 		if (rc < 0) {
 			herr_prefix(err, "LiveMigration %s/%s: spec.target.selector: ", ns, name);
 			goto fail;

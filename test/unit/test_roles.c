@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "core/model.h"
 #include "core/roles.h"
 
@@ -882,6 +884,45 @@ static void EndpointIdentityChange(void **state)
 	EXPECT_EVENTS(f, "key-1", "SOURCE", "uid-1");
 }
 
+/* A decoded LiveMigration carries its selector parsed (the decoder parsed it
+ * to check it): the roles take that parse rather than parsing the text again,
+ * and leave it with a LiveMigration whose selector they already know (its
+ * owner frees it; the ASan build checks nothing leaks or is freed twice). */
+static void DecodedSelectorIsTaken(void **state)
+{
+	struct fx *f = *state;
+	struct live_migration a, b;
+	struct herr err = {{0}};
+	const char *sel = "vmi.kubevirt.io/id == 'vm1' && kubevirt.io/migrationJobUID == 'u1'";
+	json_t *obj =
+	    json_pack("{s:s, s:s, s:{s:s, s:s, s:s}, s:{s:{s:s}}}", "apiVersion",
+	              "projectcalico.org/v3", "kind", "LiveMigration", "metadata", "namespace",
+	              "default", "name", "m1", "uid", "u1", "spec", "target", "selector", sel);
+
+	ep_pod(f, "launcher-vm1-b", "vmi.kubevirt.io/id=vm1,kubevirt.io/migrationJobUID=u1");
+	EXPECT_NO_EVENTS(f);
+	assert_non_null(obj);
+	assert_int_equal(live_migration_decode(obj, &a, &err), 0);
+	assert_non_null(a.target_parsed);
+	assert_int_equal(roles_lm_upsert(f->r, &a, &f->ev, &err), 0);
+	assert_null(a.target_parsed); /* taken */
+	EXPECT_EVENTS(f, "ns/launcher-vm1-b", "TARGET", "u1");
+	/* The same text again under another name: the roles know it already. */
+	json_object_set_new(json_object_get(obj, "metadata"), "name", json_string("m2"));
+	assert_int_equal(live_migration_decode(obj, &b, &err), 0);
+	assert_int_equal(roles_lm_upsert(f->r, &b, &f->ev, &err), 0);
+	assert_non_null(b.target_parsed); /* left with its owner */
+	EXPECT_NO_EVENTS(f);
+	live_migration_free(&b);
+	/* The selector still serves m1 once m2 is gone, and goes with m1. */
+	roles_lm_delete(f->r, "default", "m2", &f->ev);
+	EXPECT_NO_EVENTS(f);
+	roles_lm_delete(f->r, "default", "m1", &f->ev);
+	EXPECT_EVENTS(f, "ns/launcher-vm1-b", "NONE", "");
+	live_migration_free(&a);
+	json_decref(obj);
+}
+
 int main(void)
 {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
@@ -921,6 +962,7 @@ int main(void)
 	    T(InvalidSelectorKeepsPreviousVersion),
 	    T(ReMigrationBackToSource),
 	    T(EndpointIdentityChange),
+	    T(DecodedSelectorIsTaken),
 	};
 #undef T
 	return cmocka_run_group_tests(tests, NULL, NULL);
