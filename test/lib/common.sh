@@ -38,6 +38,16 @@ _common_kill_var() {
 	return 0
 }
 cleanup_pid() { at_exit _common_kill_var "$@"; } # VAR [SIGNAL]
+# cleanup_pidfile FILE: for a daemon that forks away (BIRD), so `wait`
+# cannot reap it; BIRD removes its pid file on exit, which is the sign
+# (bounded: 2 s) that its socket and namespace are no longer in use.
+_common_kill_pidfile() {
+	[ -f "$1" ] || return 0
+	kill "$(cat "$1")" 2>/dev/null
+	for _ in $(seq 1 100); do [ -f "$1" ] || break; sleep 0.02; done
+	return 0
+}
+cleanup_pidfile() { at_exit _common_kill_pidfile "$1"; }
 cleanup_netns() { # NAME...: registered before `ip netns add`, so a failed add leaks nothing
 	local n
 	for n in "$@"; do at_exit ip netns del "$n"; done
@@ -66,11 +76,12 @@ test_port() { echo $((20000 + ($$ + $1) % 20000)); }
 # $WAIT_FOR_SECS seconds by the clock, default 5) until it succeeds; fail
 # naming WHAT otherwise. Bounded by time, not by tries, so a slow COMMAND
 # cannot stretch the bound.
+now_ms() { date +%s%3N; }
 wait_for() {
-	local what=$1 end=$(($(date +%s%3N) + ${WAIT_FOR_SECS:-5} * 1000))
+	local what=$1 end=$(($(now_ms) + ${WAIT_FOR_SECS:-5} * 1000))
 	shift
 	until "$@" >/dev/null 2>&1; do
-		[ "$(date +%s%3N)" -lt "$end" ] || fail "timed out waiting for: $what"
+		[ "$(now_ms)" -lt "$end" ] || fail "timed out waiting for: $what"
 		sleep 0.05
 	done
 }
