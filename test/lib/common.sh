@@ -67,6 +67,10 @@ fail() {
 	exit 1
 }
 
+# has GREP-ARGS...: `grep -q` would stop reading early and, under pipefail,
+# fail the pipeline through the writer's SIGPIPE: read everything instead.
+has() { grep "$@" >/dev/null; }
+
 # test_port SALT: a TCP port for this run. The PID keeps parallel runs of
 # different tests apart; SALT (a per-test constant, a prime in most tests)
 # keeps tests that happen to get close PIDs from landing on the same port.
