@@ -28,16 +28,20 @@ _common_run_cleanups() {
 }
 trap _common_run_cleanups EXIT
 
-# _common_kill_var VAR [SIGNAL]: the pid is read at exit, not at
-# registration, because tests restart daemons and clear the variable when
-# they have reaped one themselves.
+# _common_kill_var VAR|PID [SIGNAL]: given a variable's name, the pid is read
+# at exit, not at registration, because tests restart daemons and clear the
+# variable when they have reaped one themselves.
 _common_kill_var() {
-	local p=${!1:-}
+	local p
+	case $1 in
+	*[!0-9]*) p=${!1:-} ;;
+	*) p=$1 ;;
+	esac
 	[ -n "$p" ] || return 0
 	kill -s "${2:-TERM}" "$p" 2>/dev/null && wait "$p" 2>/dev/null
 	return 0
 }
-cleanup_pid() { at_exit _common_kill_var "$@"; } # VAR [SIGNAL]
+cleanup_pid() { at_exit _common_kill_var "$@"; } # VAR|PID [SIGNAL]
 # cleanup_pidfile FILE: for a daemon that forks away (BIRD), so `wait`
 # cannot reap it; BIRD removes its pid file on exit, which is the sign
 # (bounded: 2 s) that its socket and namespace are no longer in use.
