@@ -9,6 +9,7 @@
 # passes `bird -p`/`bird6 -p`. Duplicate definitions and two BGPPeers on one
 # neighbour are reported too.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 w=${HANDOFF_BUILD_DIR:?}/watcher/handoff-watcher

@@ -10,6 +10,7 @@
 # served). When the attempt times out the reload is tried again; once the fake
 # answers "0003 Reconfigured" bird.cfg is in place and the attempts stop.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 w=${HANDOFF_BUILD_DIR:?}/watcher/handoff-watcher
 dir=$(mktemp -d /tmp/handoff-ctl-silent.XXXXXX)

@@ -7,6 +7,7 @@
 #
 # HANDOFF_UPDATE_GOLDEN=1 rewrites the goldens instead of comparing.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 src=${HANDOFF_SOURCE_DIR:?}

@@ -12,6 +12,7 @@
 # the metric A programmed (LOCAL_PREF -> krt_metric), and nothing else; A's
 # elevated kernel routes get BIRD preference 200.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 
 src=${HANDOFF_SOURCE_DIR:?}

@@ -8,6 +8,7 @@
 #  - endpoint records cannot collide (a_b/c against a/b_c), hold 253-character
 #    pod names, and are never written through a planted symlink.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni

@@ -8,6 +8,7 @@
 # exists, CHECK, DEL (idempotent, address released), rollback of a failed ADD,
 # and a bad configuration answered with CNI error JSON naming the field.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni
@@ -174,6 +175,7 @@ printf 'apiVersion: v1\nkind: Pod\nmetadata: {namespace: kubevirt, name: virt-la
 	>"$dir/ds/pod.yaml"
 ip netns exec "$host" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
 	--endpoint-dir "$dir/endpoints" --http 127.0.0.1:9099 --state-file "$dir/state.json" >"$dir/watcher.log" 2>&1 &
+# shellcheck disable=SC2034 # cleanup_pid reads it by name
 wpid=$!
 cleanup_pid wpid
 run ADD "$netns" >"$dir/result.json" || fail "ADD (with the watcher): $(cat "$dir/result.json")"

@@ -8,6 +8,7 @@
 # 11 (try again later) and leaves nothing behind; a podCIDRs change is
 # republished; DEL without the file still releases the lease.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni

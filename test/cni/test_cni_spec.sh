@@ -11,6 +11,7 @@
 #  - VERSION in the requested version; details carry the field's value; a
 #    configuration without name is code 7.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni

@@ -7,6 +7,7 @@
 # the configured uid/gid (that uid attaches without privileges, another uid
 # cannot); DEL removes the tap when only ADD's configuration asked for it.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni

@@ -4,6 +4,7 @@
 # copied onto nodes that have none of the build's libraries.
 # $1: ON in a sanitizer build, whose binaries also need the ASan/UBSan runtimes.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 src=${HANDOFF_SOURCE_DIR:?}

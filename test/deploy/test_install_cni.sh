@@ -5,6 +5,7 @@
 # (scripts answering as CNI plugins do) set up each case; the real ones
 # (Debian's loopback and host-local, the built handoff-cni) go last.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 src=${HANDOFF_SOURCE_DIR:?}

@@ -4,6 +4,7 @@
 # /readyz stay on --http (loopback) for the kubelet's probes. A listen address
 # that cannot be bound stops the daemon with an error naming the flag.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher

@@ -10,6 +10,7 @@
 # - each reply says BIRD did not answer, with when that was found;
 # - /healthz (served by the loop) answers, and the loop keeps turning.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher

@@ -10,6 +10,7 @@
 # - --json carries the same rows for scripts;
 # - a source pod deleted while its migration is still there leaves the table.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
@@ -19,9 +20,8 @@ dir=$(mktemp -d /tmp/handoff-status-XXXXXX)
 cleanup_dir "$dir"
 cleanup_netns "$node" "$wl"
 port=$(test_port 7919)
+cleanup_pidfile "$dir/bird.pid"
 pid=
-birdpid=
-cleanup_pid birdpid
 cleanup_pid pid
 fail_log "watcher log" "$dir/log"
 command -v bird >/dev/null || fail "bird (BIRD 1.6) is not installed"
@@ -54,7 +54,6 @@ mkdir -p "$dir/ds" "$dir/ep" "$dir/bird"
 printf 'router id 10.99.0.1;\nprotocol device {}\n' >"$dir/bird/bird.cfg"
 ip netns exec "$node" bird -c "$dir/bird/bird.cfg" -s "$dir/bird.ctl" -P "$dir/bird.pid"
 for _ in $(seq 100); do [ -S "$dir/bird.ctl" ] && break; sleep 0.02; done
-birdpid=$(cat "$dir/bird.pid")
 
 cat >"$dir/ds/cluster.yaml" <<YAML
 apiVersion: projectcalico.org/v3

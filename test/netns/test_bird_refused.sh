@@ -10,6 +10,7 @@
 # namespace of its own) then parses bird6.cfg and stops at the first IPv6
 # literal: the blackhole route of BlockAffinity b6.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 w=${HANDOFF_BUILD_DIR:?}/watcher/handoff-watcher
 tag=$$
@@ -58,6 +59,7 @@ has_protocol Global_10_0_0_9 || fail "BIRD does not run the initial configuratio
 "$w" run --node n1 --datastore "dir:$dir/ds" --no-dataplane \
 	--bird-dir "$dir/bird" --bird-socket "$dir/bird.ctl" --bird6-socket "$dir/bird.ctl" \
 	--http "127.0.0.1:$port" >"$dir/log" 2>&1 &
+# shellcheck disable=SC2034 # cleanup_pid reads it by name
 pid=$!
 
 # The refusal, by file and object.

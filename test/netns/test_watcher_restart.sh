@@ -14,6 +14,7 @@
 # ignored by index and field), a deadline an hour away (cut to the entry's
 # convergence time), another node's file (refused).
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher

@@ -5,6 +5,7 @@
 # convergence time. A pod wired before its IPs are known gets its route from
 # the CNI's endpoint record. HTTP endpoints report it all.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher

@@ -16,6 +16,7 @@
 #   - another host's endpoint's tap is left alone;
 #   - an invalid --gateway-mac stops the watcher with a message naming it.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
 . "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
@@ -89,6 +90,7 @@ mv "$dir/ds/.weps.tmp" "$dir/ds/weps.yaml"
 
 ip netns exec "$node" "$watcher" run --node host-a --datastore "dir:$dir/ds" \
 	--gateway-mac "$GW" --http 127.0.0.1:9099 --log-level debug --state-file "$dir/state.json" >"$dir/log" 2>&1 &
+# shellcheck disable=SC2034 # cleanup_pid reads it by name
 pid=$!
 until_ok 10 "the watcher ready" ip netns exec "$node" curl -sf http://127.0.0.1:9099/readyz
 grep -q "Hypervisor interface not there yet.* interface=$TAP" "$dir/log" ||
