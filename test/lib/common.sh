@@ -56,7 +56,7 @@ cleanup_netns() { # NAME...: registered before `ip netns add`, so a failed add l
 	local n
 	for n in "$@"; do at_exit ip netns del "$n"; done
 }
-cleanup_dir() { at_exit rm -rf "$1"; }
+cleanup_dir() { at_exit rm -rf "$1"; } # a directory or a file
 
 # fail_log LABEL FILE: FILE is printed under LABEL when the test fails; a
 # failure's cause is usually in the daemon's log, not in the assertion.
