@@ -42,6 +42,7 @@ _common_kill_var() {
 	return 0
 }
 cleanup_pid() { at_exit _common_kill_var "$@"; } # VAR|PID [SIGNAL]
+
 # cleanup_pidfile FILE: for a daemon that forks away (BIRD), so `wait`
 # cannot reap it; BIRD removes its pid file on exit, which is the sign
 # (bounded: 2 s) that its socket and namespace are no longer in use.
@@ -52,7 +53,10 @@ _common_kill_pidfile() {
 	return 0
 }
 cleanup_pidfile() { at_exit _common_kill_pidfile "$1"; }
-cleanup_netns() { # NAME...: registered before `ip netns add`, so a failed add leaks nothing
+
+# cleanup_netns NAME...: register before `ip netns add`, so that no failure
+# between making a namespace and registering it can leak it.
+cleanup_netns() {
 	local n
 	for n in "$@"; do at_exit ip netns del "$n"; done
 }
