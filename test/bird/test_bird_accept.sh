@@ -9,15 +9,12 @@
 # passes `bird -p`/`bird6 -p`. Duplicate definitions and two BGPPeers on one
 # neighbour are reported too.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 w=${HANDOFF_BUILD_DIR:?}/watcher/handoff-watcher
 tmp=$(mktemp -d /tmp/handoff-bird-accept.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+cleanup_dir "$tmp"
 
 cat >"$tmp/base.yaml" <<'YAML'
 apiVersion: projectcalico.org/v3

@@ -10,34 +10,18 @@
 # served). When the attempt times out the reload is tried again; once the fake
 # answers "0003 Reconfigured" bird.cfg is in place and the attempts stop.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 w=${HANDOFF_BUILD_DIR:?}/watcher/handoff-watcher
 dir=$(mktemp -d /tmp/handoff-ctl-silent.XXXXXX)
-port=$((20000 + ($$ + 7919) % 20000))
+cleanup_dir "$dir"
+port=$(test_port 7919)
 pid= fpid=
-
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	[ -n "$fpid" ] && kill "$fpid" 2>/dev/null && wait "$fpid" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- watcher log" >&2
-	cat "$dir/log" >&2 || true
-	echo "--- fake BIRD log" >&2
-	cat "$dir/fake.log" >&2 || true
-	exit 1
-}
-now_ms() { date +%s%3N; }
-wait_for() { # $1 = what, rest = command; at most 10 s
-	local what=$1 end=$(($(now_ms) + 10000))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt "$end" ] || fail "timed out waiting for $what"
-		sleep 0.05
-	done
-}
+cleanup_pid fpid
+cleanup_pid pid
+fail_log "watcher log" "$dir/log"
+fail_log "fake BIRD log" "$dir/fake.log"
+WAIT_FOR_SECS=10
 attempts() { grep -c '^command configure' "$dir/fake.log" 2>/dev/null || true; }
 attempts_ge() { [ "$(attempts)" -ge "$1" ]; }
 

@@ -7,16 +7,13 @@
 #
 # HANDOFF_UPDATE_GOLDEN=1 rewrites the goldens instead of comparing.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 src=${HANDOFF_SOURCE_DIR:?}
 w=${HANDOFF_BUILD_DIR:?}/watcher/handoff-watcher
 tmp=$(mktemp -d /tmp/handoff-bird-golden.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+cleanup_dir "$tmp"
 
 examples=()
 for f in "$src"/manifests/examples/bgp-*.yaml "$src"/examples/datastore/bgp-nodes.yaml; do

@@ -12,6 +12,8 @@
 # the metric A programmed (LOCAL_PREF -> krt_metric), and nothing else; A's
 # elevated kernel routes get BIRD preference 200.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 
 src=${HANDOFF_SOURCE_DIR:?}
 w=${HANDOFF_BUILD_DIR:?}/watcher/handoff-watcher
@@ -27,18 +29,12 @@ va=hba$id
 vb=hbb$id
 tmp=$(mktemp -d /tmp/handoff-bird-netns.XXXXXX)
 
-cleanup() {
-	for f in a.pid b.pid a.pid6 b.pid6; do
-		[ -f "$tmp/$f" ] && kill "$(cat "$tmp/$f")" 2>/dev/null || true
-	done
-	sleep 0.2
-	ip netns del "$nsa" 2>/dev/null || true
-	ip netns del "$nsb" 2>/dev/null || true
-	ip link del "$va" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
+cleanup_dir "$tmp"
+cleanup_netns "$nsa" "$nsb"
+at_exit ip link del "$va" # still in the root namespace if set-up stopped before moving it
+for f in a.pid b.pid a.pid6 b.pid6; do cleanup_pidfile "$tmp/$f"; done
 
+# The diagnostics here are commands, not files: this test keeps its own fail.
 fail() {
 	echo "FAIL: $*" >&2
 	echo "--- B's kernel:" >&2

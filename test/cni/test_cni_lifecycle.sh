@@ -8,27 +8,18 @@
 #  - endpoint records cannot collide (a_b/c against a/b_c), hold 253-character
 #    pod names, and are never written through a planted symlink.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni
 tag=$$
 host=hcl-host-$tag
 dir=$(mktemp -d /tmp/handoff-cnil-XXXXXX)
-pods=()
-
-cleanup() {
-	ip netns del "$host" 2>/dev/null || true
-	for p in "${pods[@]}"; do ip netns del "$p" 2>/dev/null || true; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-has() { grep "$@" >/dev/null; }
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+cleanup_dir "$dir"
+cleanup_netns "$host"
 newpod() { # $1: suffix -> a fresh pod namespace /run/netns/hcl-$1-$tag
+	cleanup_netns "hcl-$1-$tag"
 	ip netns add "hcl-$1-$tag"
-	pods+=("hcl-$1-$tag")
 }
 
 [ -x /usr/lib/cni/host-local ] || fail "/usr/lib/cni/host-local missing (containernetworking-plugins)"
@@ -46,14 +37,6 @@ cni() {
 		CNI_NETNS="$ns" CNI_IFNAME=eth0 CNI_PATH=/usr/lib/cni CNI_ARGS="$4" "$cni"
 }
 k8s() { echo "IgnoreUnknown=1;K8S_POD_NAMESPACE=$1;K8S_POD_NAME=$2;K8S_POD_INFRA_CONTAINER_ID=x"; }
-ifname_of() { # the watcher's naming rule, computed independently (FNV-1a)
-	python3 -c '
-import sys
-h = 0xcbf29ce484222325
-for c in sys.argv[1].encode():
-    h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
-print("ho%012x" % (h & 0xffffffffffff))' "$1.$2"
-}
 lease_of() { grep -rlE -- "^$1"$'\r'"?\$" "$dir/ipam/handoff" 2>/dev/null | head -n1 || true; } # host-local: "ID\r\nIFNAME"
 records_for() { # records naming pod $1/$2 (regular files only: planted symlinks are not records)
 	find "$dir/endpoints" -maxdepth 1 -type f -name '*.json' -exec jq -r --arg ns "$1" --arg n "$2" \

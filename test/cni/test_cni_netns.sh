@@ -8,26 +8,15 @@
 # exists, CHECK, DEL (idempotent, address released), rollback of a failed ADD,
 # and a bad configuration answered with CNI error JSON naming the field.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni
 tag=$$
 host=hcni-host-$tag pod=hcni-pod-$tag vmpod=hcni-vm-$tag
 dir=$(mktemp -d /tmp/handoff-cni-XXXXXX)
-
-cleanup() {
-	ip netns del "$host" 2>/dev/null || true
-	ip netns del "$pod" 2>/dev/null || true
-	ip netns del "$vmpod" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-# `grep -q` would stop reading early and, under pipefail, fail the pipeline
-# through the writer's SIGPIPE: read everything instead.
-has() { grep "$@" >/dev/null; }
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+cleanup_dir "$dir"
+cleanup_netns "$host" "$pod" "$vmpod"
 
 [ -x /usr/lib/cni/host-local ] || fail "/usr/lib/cni/host-local missing (containernetworking-plugins)"
 ip netns add "$host"
@@ -186,8 +175,9 @@ printf 'apiVersion: v1\nkind: Pod\nmetadata: {namespace: kubevirt, name: virt-la
 	>"$dir/ds/pod.yaml"
 ip netns exec "$host" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
 	--endpoint-dir "$dir/endpoints" --http 127.0.0.1:9099 --state-file "$dir/state.json" >"$dir/watcher.log" 2>&1 &
+# shellcheck disable=SC2034 # cleanup_pid reads it by name
 wpid=$!
-trap 'kill $wpid 2>/dev/null; wait $wpid 2>/dev/null; cleanup' EXIT
+cleanup_pid wpid
 run ADD "$netns" >"$dir/result.json" || fail "ADD (with the watcher): $(cat "$dir/result.json")"
 addr=$(jq -r '.ips[0].address | split("/")[0]' "$dir/result.json") # host-local hands out round-robin
 ok=

@@ -8,31 +8,19 @@
 # 11 (try again later) and leaves nothing behind; a podCIDRs change is
 # republished; DEL without the file still releases the lease.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni
 watcher=$build/watcher/handoff-watcher
 tag=$$
 dir=$(mktemp -d /tmp/handoff-noderange-XXXXXX)
+cleanup_dir "$dir"
 pids=()
-
-cleanup() {
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
-	for n in a b; do
-		ip netns del "hnr-node-$n-$tag" 2>/dev/null || true
-		ip netns del "hnr-pod-$n-$tag" 2>/dev/null || true
-	done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-has() { grep "$@" >/dev/null; }
-fail() {
-	echo "FAIL: $*" >&2
-	for n in a b; do
-		echo "--- watcher $n log" >&2
-		cat "$dir/$n/watcher.log" >&2 2>/dev/null || true
-	done
-	exit 1
-}
+for n in a b; do
+	cleanup_netns "hnr-node-$n-$tag" "hnr-pod-$n-$tag"
+	fail_log "watcher $n log" "$dir/$n/watcher.log"
+done
 [ -x /usr/lib/cni/host-local ] || fail "/usr/lib/cni/host-local missing (containernetworking-plugins)"
 
 nodes() { # $1: node-a's IPv4 podCIDR
@@ -95,6 +83,7 @@ for n in a b; do
 		--endpoint-dir "$dir/$n/endpoints" --node-ranges "$dir/$n/ranges.json" --state-file "$dir/$n/state.json" \
 		--http 127.0.0.1:9099 >"$dir/$n/watcher.log" 2>&1 &
 	pids+=($!)
+	cleanup_pid $!
 done
 wait_for() { # $1: description; rest: a command that must succeed within 5 s
 	local what=$1

@@ -11,37 +11,20 @@
 #  - VERSION in the requested version; details carry the field's value; a
 #    configuration without name is code 7.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni
 tag=$$
 host=hcs-host-$tag
 dir=$(mktemp -d /tmp/handoff-cnis-XXXXXX)
-pods=()
+cleanup_dir "$dir"
+cleanup_netns "$host"
 wpid=
-
-cleanup() {
-	[ -n "$wpid" ] && { kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null || true; }
-	ip netns del "$host" 2>/dev/null || true
-	for p in "${pods[@]}"; do ip netns del "$p" 2>/dev/null || true; done
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-has() { grep "$@" >/dev/null; }
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+cleanup_pid wpid
 newpod() {
+	cleanup_netns "hcs-$1-$tag"
 	ip netns add "hcs-$1-$tag"
-	pods+=("hcs-$1-$tag")
-}
-ifname_of() { # the watcher's naming rule, computed independently (FNV-1a)
-	python3 -c '
-import sys
-h = 0xcbf29ce484222325
-for c in sys.argv[1].encode():
-    h = ((h ^ c) * 0x100000001b3) & 0xffffffffffffffff
-print("ho%012x" % (h & 0xffffffffffff))' "$1.$2"
 }
 
 [ -x /usr/lib/cni/host-local ] || fail "/usr/lib/cni/host-local missing (containernetworking-plugins)"

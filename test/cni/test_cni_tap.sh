@@ -7,25 +7,16 @@
 # the configured uid/gid (that uid attaches without privileges, another uid
 # cannot); DEL removes the tap when only ADD's configuration asked for it.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 cni=$build/cni/handoff-cni
 probe=$build/test/cni/tool_tap_probe
 tag=$$
 host=hct-host-$tag pod=hct-pod-$tag remote=hct-remote-$tag
 dir=$(mktemp -d /tmp/handoff-cnit-XXXXXX)
-
-cleanup() {
-	ip netns del "$host" 2>/dev/null || true
-	ip netns del "$pod" 2>/dev/null || true
-	ip netns del "$remote" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-has() { grep "$@" >/dev/null; }
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+cleanup_dir "$dir"
+cleanup_netns "$host" "$pod" "$remote"
 
 [ -x /usr/lib/cni/host-local ] || fail "/usr/lib/cni/host-local missing (containernetworking-plugins)"
 ip netns add "$host"

@@ -4,15 +4,13 @@
 # copied onto nodes that have none of the build's libraries.
 # $1: ON in a sanitizer build, whose binaries also need the ASan/UBSan runtimes.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 src=${HANDOFF_SOURCE_DIR:?}
 sanitize=${1:-OFF}
 dir=$(mktemp -d /tmp/handoff-install-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+cleanup_dir "$dir"
 
 cmake --install "$build" --prefix "$dir/usr" >/dev/null
 got=$(cd "$dir/usr" && find . -type f -o -type l | sort)

@@ -5,15 +5,13 @@
 # (scripts answering as CNI plugins do) set up each case; the real ones
 # (Debian's loopback and host-local, the built handoff-cni) go last.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 src=${HANDOFF_SOURCE_DIR:?}
 ic=$src/cni/install-cni.sh
 dir=$(mktemp -d /tmp/handoff-install-cni-XXXXXX)
-trap 'rm -rf "$dir"' EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
+cleanup_dir "$dir"
 
 # mkplugin PATH RELEASE(or "") MAXSPEC: a plugin with that about line and VERSION answer.
 mkplugin() {

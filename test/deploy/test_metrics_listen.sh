@@ -4,21 +4,16 @@
 # /readyz stay on --http (loopback) for the kubelet's probes. A listen address
 # that cannot be bound stops the daemon with an error naming the flag.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
 dir=$(mktemp -d /tmp/handoff-metrics-XXXXXX)
-hport=$((20000 + $$ % 20000)) mport=$((20000 + ($$ + 7) % 20000))
+cleanup_dir "$dir"
+hport=$(test_port 0) mport=$(test_port 7)
 pid=
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	cat "$dir/log" >&2 || true
-	exit 1
-}
+cleanup_pid pid
+fail_log "watcher log" "$dir/log"
 mkdir -p "$dir/ds"
 # 127.0.0.2 stands for the node's own address (any loopback address binds).
 "$watcher" run --node n1 --datastore "dir:$dir/ds" --no-dataplane \

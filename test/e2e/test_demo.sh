@@ -9,17 +9,14 @@
 # node-b went through seed 000's transitions in order. The real figures are
 # printed by the demo (ctest --output-on-failure -V shows them).
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 src=${HANDOFF_SOURCE_DIR:?} build=${HANDOFF_BUILD_DIR:?}
 res=$(mktemp /tmp/handoff-demo-results-XXXXXX)
 png=$res.png
-trap 'rm -f "$res" "$png"' EXIT
-
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- results" >&2
-	cat "$res" >&2
-	exit 1
-}
+cleanup_dir "$res"
+cleanup_dir "$png"
+fail_log results "$res"
 
 HANDOFF_BUILD_DIR=$build "$src/hack/demo.sh" --results "$res" --png "$png"
 

@@ -10,30 +10,22 @@
 # - each reply says BIRD did not answer, with when that was found;
 # - /healthz (served by the loop) answers, and the loop keeps turning.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
 tag=$$
 node=hsw-node-$tag
 dir=$(mktemp -d /tmp/handoff-wedged-XXXXXX)
-port=$((20000 + (tag + 4099) % 20000))
+cleanup_dir "$dir"
+cleanup_netns "$node"
+port=$(test_port 4099)
 pid=
 fakepid=
-
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	[ -n "$fakepid" ] && kill "$fakepid" 2>/dev/null || true
-	ip netns del "$node" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- watcher log" >&2
-	cat "$dir/log" >&2 || true
-	echo "--- fake BIRD" >&2
-	cat "$dir/fake.log" >&2 || true
-	exit 1
-}
+cleanup_pid fakepid
+cleanup_pid pid
+fail_log "watcher log" "$dir/log"
+fail_log "fake BIRD" "$dir/fake.log"
 
 ip netns add "$node"
 ip -n "$node" link set lo up

@@ -10,38 +10,22 @@
 # - --json carries the same rows for scripts;
 # - a source pod deleted while its migration is still there leaves the table.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
 tag=$$
 node=hst-node-$tag wl=hst-wl-$tag
 dir=$(mktemp -d /tmp/handoff-status-XXXXXX)
-port=$((20000 + (tag + 7919) % 20000))
+cleanup_dir "$dir"
+cleanup_netns "$node" "$wl"
+port=$(test_port 7919)
+cleanup_pidfile "$dir/bird.pid"
 pid=
-birdpid=
-
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	[ -n "$birdpid" ] && kill "$birdpid" 2>/dev/null || true
-	ip netns del "$node" 2>/dev/null || true
-	ip netns del "$wl" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- watcher log" >&2
-	cat "$dir/log" >&2 || true
-	exit 1
-}
+cleanup_pid pid
+fail_log "watcher log" "$dir/log"
 command -v bird >/dev/null || fail "bird (BIRD 1.6) is not installed"
 
-ifname_of() {
-	python3 -c "
-h=0xcbf29ce484222325
-for c in b'$1.$2':
-    h^=c; h=(h*0x100000001b3)&0xffffffffffffffff
-print('ho%012x'%(h&0xffffffffffff))"
-}
 if1=$(ifname_of vms vm1-target)
 
 ip netns add "$node"
@@ -70,7 +54,6 @@ mkdir -p "$dir/ds" "$dir/ep" "$dir/bird"
 printf 'router id 10.99.0.1;\nprotocol device {}\n' >"$dir/bird/bird.cfg"
 ip netns exec "$node" bird -c "$dir/bird/bird.cfg" -s "$dir/bird.ctl" -P "$dir/bird.pid"
 for _ in $(seq 100); do [ -S "$dir/bird.ctl" ] && break; sleep 0.02; done
-birdpid=$(cat "$dir/bird.pid")
 
 cat >"$dir/ds/cluster.yaml" <<YAML
 apiVersion: projectcalico.org/v3
@@ -108,15 +91,6 @@ ip netns exec "$node" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
 	--bird-socket "$dir/bird.ctl" --state-file "$dir/state.json" >"$dir/log" 2>&1 &
 pid=$!
 
-wait_for() {
-	local what=$1
-	shift
-	for _ in $(seq 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for: $what"
-}
 status() { ip netns exec "$node" "$watcher" status --http "127.0.0.1:$port" "$@"; }
 # row SECTION-LINE-REGEX: the status table has a line matching it.
 has_row() { status | grep -Eq "$1"; }

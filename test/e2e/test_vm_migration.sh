@@ -8,14 +8,12 @@
 # client's traffic came back after each within 3 s (QEMU/TCG's downtime is
 # 40-170 ms here; the bound leaves room for a loaded machine).
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 src=${HANDOFF_SOURCE_DIR:?} build=${HANDOFF_BUILD_DIR:?}
 res=$(mktemp /tmp/handoff-vm-results-XXXXXX)
-trap 'rm -f "$res"' EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	cat "$res" >&2
-	exit 1
-}
+cleanup_dir "$res"
+fail_log results "$res"
 HANDOFF_BUILD_DIR=$build "$src/hack/demo-vm.sh" --round-trips 1 --results "$res"
 get() { sed -n "s/^$1=//p" "$res"; }
 [ "$(get migrations)" = 2 ] || fail "$(get migrations) migrations, not 2"

@@ -10,37 +10,21 @@
 # namespace of its own) then parses bird6.cfg and stops at the first IPv6
 # literal: the blackhole route of BlockAffinity b6.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 w=${HANDOFF_BUILD_DIR:?}/watcher/handoff-watcher
 tag=$$
 ns=hobr-$tag
 dir=$(mktemp -d /tmp/handoff-refused.XXXXXX)
-port=$((20000 + (tag + 104729) % 20000))
+cleanup_dir "$dir"
+cleanup_netns "$ns"
+cleanup_pidfile "$dir/bird.pid"
+port=$(test_port 104729)
 pid=
-
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	[ -f "$dir/bird.pid" ] && kill "$(cat "$dir/bird.pid")" 2>/dev/null || true
-	for _ in $(seq 1 100); do [ -f "$dir/bird.pid" ] || break; sleep 0.02; done
-	ip netns del "$ns" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- watcher log" >&2
-	cat "$dir/log" >&2 || true
-	exit 1
-}
+cleanup_pid pid
+fail_log "watcher log" "$dir/log"
 [ "$(id -u)" = 0 ] || { echo "needs root (network namespaces)"; exit 77; }
-now_ms() { date +%s%3N; }
-wait_for() { # $1 = what, rest = command; at most 15 s
-	local what=$1 end=$(($(now_ms) + 15000))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt "$end" ] || fail "timed out waiting for $what"
-		sleep 0.05
-	done
-}
+WAIT_FOR_SECS=15
 bctl() { "${HANDOFF_BUILD_DIR}/test/e2e/bird_ctl" "$dir/bird.ctl" "$@"; }
 http() { curl -s --max-time 2 "http://127.0.0.1:$port$1"; }
 has_protocol() { bctl show protocols | grep -q "^$1 "; }
@@ -75,6 +59,7 @@ has_protocol Global_10_0_0_9 || fail "BIRD does not run the initial configuratio
 "$w" run --node n1 --datastore "dir:$dir/ds" --no-dataplane \
 	--bird-dir "$dir/bird" --bird-socket "$dir/bird.ctl" --bird6-socket "$dir/bird.ctl" \
 	--http "127.0.0.1:$port" >"$dir/log" 2>&1 &
+# shellcheck disable=SC2034 # cleanup_pid reads it by name
 pid=$!
 
 # The refusal, by file and object.

@@ -14,41 +14,27 @@
 # ignored by index and field), a deadline an hour away (cut to the entry's
 # convergence time), another node's file (refused).
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
 tag=$$
 node=hwrs-node-$tag wl=hwrs-wl-$tag
 dir=$(mktemp -d /tmp/handoff-restart-XXXXXX)
-port=$((20000 + (tag + 7) % 20000))
+cleanup_dir "$dir"
+cleanup_netns "$node" "$wl"
+port=$(test_port 7)
 pid= mon=
+cleanup_pid mon
+cleanup_pid pid KILL
+fail_log "route events" "$dir/routes"
+WAIT_FOR_SECS=10
 dst=10.65.0.10
 
-cleanup() {
-	[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	[ -n "$mon" ] && kill "$mon" 2>/dev/null && wait "$mon" 2>/dev/null || true
-	ip netns del "$node" 2>/dev/null || true
-	ip netns del "$wl" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	for f in "$dir"/log.*; do
-		echo "--- $f" >&2
-		cat "$f" >&2
-	done
-	echo "--- route events" >&2
-	cat "$dir/routes" >&2 || true
-	exit 1
-}
 now() { date +%s.%N; }
 lt() { python3 -c "import sys; sys.exit(0 if $1 < $2 else 1)"; }
 
-ifname=$(python3 -c "
-h=0xcbf29ce484222325
-for c in b'vms.vm1-target':
-    h^=c; h=(h*0x100000001b3)&0xffffffffffffffff
-print('ho%012x'%(h&0xffffffffffff))")
+ifname=$(ifname_of vms vm1-target)
 
 mkdir -p "$dir/ds"
 ip netns add "$node"
@@ -89,6 +75,7 @@ run=0
 start() { # a new watcher, its log in log.<n>
 	run=$((run + 1))
 	log=$dir/log.$run
+	fail_log "$log" "$log"
 	ip netns exec "$node" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
 		--http "127.0.0.1:$port" --state-file "$dir/run/state.json" >"$log" 2>&1 &
 	pid=$!
@@ -101,15 +88,6 @@ stop() { # SIGNAL; after SIGTERM a clean exit, and nothing a sanitizer build rep
 	pid=
 	[ "$1" != TERM ] || [ "$st" = 0 ] || fail "exit status $st after SIGTERM"
 	if grep -q "Sanitizer\|runtime error" "$log"; then fail "sanitizer report in $log"; fi
-}
-wait_for() { # DESCRIPTION COMMAND...: bounded (10 s) poll
-	local what=$1
-	shift
-	for _ in $(seq 200); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for: $what"
 }
 metric() { # our route's metrics for dst, space separated ("" = none)
 	ip -n "$node" route show "$dst" proto 88 | sed -n 's/.* metric \([0-9]*\).*/\1/p' | sort | xargs

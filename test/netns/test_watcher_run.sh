@@ -5,37 +5,20 @@
 # convergence time. A pod wired before its IPs are known gets its route from
 # the CNI's endpoint record. HTTP endpoints report it all.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
 tag=$$
 node=hwr-node-$tag wl=hwr-wl-$tag wl2=hwr-wl2-$tag
 dir=$(mktemp -d /tmp/handoff-run-XXXXXX)
-port=$((20000 + tag % 20000))
+cleanup_dir "$dir"
+cleanup_netns "$node" "$wl" "$wl2"
+port=$(test_port 0)
 pid=
+cleanup_pid pid
+fail_log "watcher log" "$dir/log"
 
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	ip netns del "$node" 2>/dev/null || true
-	ip netns del "$wl" 2>/dev/null || true
-	ip netns del "$wl2" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- watcher log" >&2
-	cat "$dir/log" >&2 || true
-	exit 1
-}
-
-# The interface name the CNI and the watcher both derive from namespace/name.
-ifname_of() {
-	python3 -c "
-h=0xcbf29ce484222325
-for c in b'$1.$2':
-    h^=c; h=(h*0x100000001b3)&0xffffffffffffffff
-print('ho%012x'%(h&0xffffffffffff))"
-}
 if1=$(ifname_of vms vm1-target)
 if2=$(ifname_of vms late-ips)
 
@@ -84,16 +67,6 @@ ip netns exec "$node" "$watcher" run --node node-1 --datastore "dir:$dir/ds" \
 	--endpoint-dir "$dir/ep" --http "127.0.0.1:$port" --flags-file "$dir/flags" --state-file "$dir/state.json" >"$dir/log" 2>&1 &
 pid=$!
 
-# wait_for DESCRIPTION COMMAND...: poll (bounded: 5 s) until COMMAND succeeds.
-wait_for() {
-	local what=$1
-	shift
-	for _ in $(seq 100); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	fail "timed out waiting for: $what"
-}
 route_is() { # DST METRIC ("" = no handoff route)
 	local m
 	m=$( (ip -n "$node" -j route show "$1" proto 88; ip -n "$node" -6 -j route show "$1" proto 88) 2>/dev/null |

@@ -16,28 +16,22 @@
 #   - another host's endpoint's tap is left alone;
 #   - an invalid --gateway-mac stops the watcher with a message naming it.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 watcher=$build/watcher/handoff-watcher
 tag=$$
 node=hwt-node-$tag
 dir=$(mktemp -d /tmp/handoff-taps-XXXXXX)
+cleanup_dir "$dir"
+cleanup_netns "$node"
 pid=
+cleanup_pid pid
+fail_log "watcher log" "$dir/log"
 GW=02:aa:bb:cc:dd:ee
 GWLL=fe80::aa:bbff:fecc:ddee # EUI-64 link-local of $GW
 TAP=tap0a1b2c3d-4e OTHER=tap99999999-99 UPTAP=tap77777777-77
 
-cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-	ip netns del "$node" 2>/dev/null || true
-	rm -rf "$dir"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- watcher log" >&2
-	cat "$dir/log" >&2 || true
-	exit 1
-}
 # until_ok SECONDS WHAT COMMAND...: by the clock, polling every 20 ms.
 until_ok() {
 	local secs=$1 end=$((SECONDS + $1)) what=$2
@@ -96,6 +90,7 @@ mv "$dir/ds/.weps.tmp" "$dir/ds/weps.yaml"
 
 ip netns exec "$node" "$watcher" run --node host-a --datastore "dir:$dir/ds" \
 	--gateway-mac "$GW" --http 127.0.0.1:9099 --log-level debug --state-file "$dir/state.json" >"$dir/log" 2>&1 &
+# shellcheck disable=SC2034 # cleanup_pid reads it by name
 pid=$!
 until_ok 10 "the watcher ready" ip netns exec "$node" curl -sf http://127.0.0.1:9099/readyz
 grep -q "Hypervisor interface not there yet.* interface=$TAP" "$dir/log" ||

@@ -30,15 +30,20 @@
 # host port). Capabilities, volumes, commands and images are the manifest's
 # own.
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 src=${HANDOFF_SOURCE_DIR:?}
 build=${HANDOFF_BUILD_DIR:?}
 podman_dir=${HANDOFF_PODMAN_DIR:-$build/podman}
 tag=$$
 ns=hpod-node-$tag nsb=hpod-nodeb-$tag podns=hpod-pod-$tag
 dir=$(mktemp -d /tmp/handoff-podman-XXXXXX)
+cleanup_dir "$dir"
+cleanup_netns "$ns" "$nsb" "$podns"
 host=$dir/host
 api_pid= played=
 
+# Diagnostics come from podman and the API server: this test keeps its own fail.
 fail() {
 	echo "FAIL: $*" >&2
 	if [ -n "$played" ]; then
@@ -52,22 +57,22 @@ fail() {
 	tail -n 20 "$dir/api.log" >&2 || true
 	exit 1
 }
-cleanup() {
-	if [ -n "$played" ]; then
-		pm pod rm -f -t 2 handoff-node-a >/dev/null 2>&1 || true
-		# The volume --configmap made: the next run gets the ConfigMap afresh.
-		pm volume rm -f handoff-cni >/dev/null 2>&1 || true
-	fi
-	[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null && wait "$api_pid" 2>/dev/null || true
+stop_nodeb_birds() {
+	local f
 	for f in "$dir"/nodeb/*.pid; do
-		[ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true
+		[ -f "$f" ] && kill "$(cat "$f")"
 	done
-	ip netns del "$ns" 2>/dev/null || true
-	ip netns del "$nsb" 2>/dev/null || true
-	ip netns del "$podns" 2>/dev/null || true
-	rm -rf "$dir"
 }
-trap cleanup EXIT
+at_exit stop_nodeb_birds
+cleanup_pid api_pid
+remove_pod() {
+	if [ -n "$played" ]; then
+		pm pod rm -f -t 2 handoff-node-a
+		# The volume --configmap made: the next run gets the ConfigMap afresh.
+		pm volume rm -f handoff-cni
+	fi
+}
+at_exit remove_pod
 wait_for() { # DESCRIPTION SECONDS COMMAND...: poll every 0.2 s
 	local what=$1 n=$(($2 * 5))
 	shift 2
@@ -77,7 +82,6 @@ wait_for() { # DESCRIPTION SECONDS COMMAND...: poll every 0.2 s
 	done
 	fail "$what"
 }
-has() { grep "$@" >/dev/null; }
 
 # --- The image (built once by hack/test.sh; a no-op here when up to date).
 t0=$(date +%s)
@@ -130,6 +134,7 @@ YAML
 ip netns exec "$ns" /usr/bin/python3 "$src/hack/test-apiserver.py" --tls-dir "$dir/tls" \
 	--token-file "$dir/sa/token" --ready-file "$dir/ready.json" --objects "$dir/objects.yaml" \
 	>"$dir/api.log" 2>&1 &
+# shellcheck disable=SC2034 # cleanup_pid reads it by name
 api_pid=$!
 wait_for "the test API server did not start" 20 test -s "$dir/ready.json"
 api_port=$(jq -r .api_port "$dir/ready.json")

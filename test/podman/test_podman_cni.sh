@@ -15,6 +15,8 @@
 #
 # The image is made offline from busybox-static (`podman import`).
 set -euo pipefail
+# shellcheck source=../lib/common.sh
+. "$(dirname "$0")/../lib/common.sh"
 build=${HANDOFF_BUILD_DIR:?}
 src=${HANDOFF_SOURCE_DIR:?}
 cycles=${HANDOFF_PODMAN_CYCLES:-100}
@@ -22,14 +24,15 @@ par_cycles=${HANDOFF_PODMAN_PAR_CYCLES:-10} # per worker, 4 workers
 tag=$$
 net=hpm-$tag
 dir=$(mktemp -d /tmp/handoff-podman-XXXXXX)
-wpid=
+cleanup_dir "$dir"
+cleanup_netns "$net"
 
+# A tail of the log, not all of it (it is long): this test keeps its own fail.
 fail() {
 	echo "FAIL: $*" >&2
 	[ -f "$dir/watcher.log" ] && tail -n 20 "$dir/watcher.log" >&2
 	exit 1
 }
-has() { grep "$@" >/dev/null; }
 for t in podman runc conmon; do command -v "$t" >/dev/null || fail "$t missing (hack/install-deps.sh)"; done
 [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || fail "/bin/busybox (busybox-static) missing"
 
@@ -38,17 +41,16 @@ pm() {
 		CONTAINERS_STORAGE_CONF="$dir/storage.conf" \
 		podman --root "$dir/root" --runroot "$dir/runroot" "$@"
 }
-cleanup() {
-	[ -n "$wpid" ] && { kill "$wpid" 2>/dev/null; wait "$wpid" 2>/dev/null || true; }
+remove_containers() {
 	if [ -f "$dir/containers.conf" ]; then
-		pm rm -a -f -t 0 >/dev/null 2>&1 || true
+		pm rm -a -f -t 0
 		# Podman's per-container mounts live under the runroot: none may outlive us.
-		findmnt -rn -o TARGET | grep "^$dir/" | sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+		findmnt -rn -o TARGET | grep "^$dir/" | sort -r | xargs -r -n1 umount -l
 	fi
-	ip netns del "$net" 2>/dev/null || true
-	rm -rf "$dir"
 }
-trap cleanup EXIT
+at_exit remove_containers
+wpid=
+cleanup_pid wpid
 
 # --- the node: a namespace with an address to reach and a default route
 # (proxy ARP answers only for targets routed out of another interface).
@@ -117,6 +119,7 @@ nsenter --net="/run/netns/$net" "$build/watcher/handoff-watcher" run --node node
 	--datastore "dir:$dir/ds" --endpoint-dir "$dir/endpoints" --http 127.0.0.1:9099 \
 	--node-ranges "$dir/node-ranges.json" --state-file "$dir/state.json" \
 	>"$dir/watcher.log" 2>&1 &
+# shellcheck disable=SC2034 # cleanup_pid reads it by name
 wpid=$!
 
 # wait_for DESCRIPTION COMMAND...: bounded (10 s).
