@@ -52,6 +52,8 @@ e2e=$top/test/e2e
 . "$e2e/lib/cluster.sh"
 # shellcheck source=../test/e2e/lib/scenarios.sh
 . "$e2e/lib/scenarios.sh"
+# shellcheck source=../test/e2e/lib/guest.sh
+. "$e2e/lib/guest.sh"
 
 VM=vm1 V4=10.65.0.60 MAC=52:54:00:12:34:60
 CL_VM_MAC[$VM]=$MAC
@@ -81,54 +83,18 @@ tap_pod() {
 		die "the host side of $pod does not carry the gateway MAC"
 }
 
-# qemu_start POD [INCOMING]: the guest's QEMU in POD's namespace on tap0.
+# qemu_start POD [INCOMING]: the guest's QEMU in POD's namespace, on tap0.
 qemu_start() {
-	local pod=$1 incoming=${2:-} d=$TOPO_DIR/$1
-	ip netns exec "$(ns_of "$pod")" qemu-system-x86_64 -accel tcg -m 128 -smp 1 \
-		-nodefaults -display none -serial "file:$d/serial.log" \
-		-kernel "$guest/vmlinuz" -initrd "$guest/initrd.gz" \
-		-append "console=ttyS0 panic=-1 handoff.ip=$V4" \
-		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-		-device "virtio-net-pci,netdev=n0,mac=$MAC,romfile=" \
-		-qmp "unix:$d/qmp.sock,server=on,wait=off" \
-		${incoming:+-incoming "$incoming"} >"$d/qemu.log" 2>&1 &
-	QEMU_PID[$pod]=$!
-	CL_PIDS+=($!)
-	until_ok 10 "QEMU's monitor in $pod" test -S "$d/qmp.sock"
+	guest_qemu "$(ns_of "$1")" "$TOPO_DIR/$1" tap0 "${2:-}"
+	QEMU_PID[$1]=$GUEST_PID
 }
-qmp() { python3 "$QMP" "$TOPO_DIR/$1/qmp.sock" "${@:2}"; }
+qmp() { guest_qmp "$TOPO_DIR/$1" "${@:2}"; }
 
-# The guest answers a UDP probe from node c.
-guest_answers() {
-	local out=$TOPO_DIR/ping.txt
-	ip netns exec "$(ns_of c)" python3 "$top/hack/demo/udp_probe.py" send "$V4" 7 0.01 0.3 "$out" >/dev/null 2>&1
-	[ "$(sed -n '2,$p' "$out" | wc -l)" -gt 0 ]
-}
-# guest_wait SECONDS WHAT: until the guest answers, at most SECONDS.
-guest_wait() {
-	local end=$((SECONDS + $1))
-	while [ "$SECONDS" -lt "$end" ]; do
-		guest_answers && return 0
-	done
-	die "timed out after $1 s waiting for $2"
-}
-
-# guest_healthy POD: QEMU runs the guest, its console shows no kernel error
-# and its heartbeat advanced in the last 3 s, and it answers.
+# guest_healthy POD: the guest runs in POD's QEMU, its heartbeat goes on, no
+# kernel error, and it answers.
 guest_healthy() {
-	local pod=$1 log=$TOPO_DIR/$1/serial.log n1 n2 st
-	st=$(qmp "$pod" status) || die "QEMU in $pod does not answer on its monitor"
-	[ "$st" = running ] || die "QEMU in $pod: guest is $st, not running"
-	n1=$(grep -c '^guest: alive' "$log" || true)
-	sleep 2.5
-	n2=$(grep -c '^guest: alive' "$log" || true)
-	[ "$n2" -gt "$n1" ] || die "the guest's heartbeat stopped in $pod ($n1 -> $n2)"
-	if grep -qE 'BUG|Oops|Kernel panic|not a head|general protection' "$log"; then
-		grep -nE 'BUG|Oops|Kernel panic|not a head|general protection' "$log" >&2
-		die "the guest's console reports a kernel error"
-	fi
-	guest_wait 5 "the guest to answer after the migration"
-	log "guest healthy in $pod: running, heartbeat $n1 -> $n2, answering"
+	guest_alive "$TOPO_DIR/$1"
+	log "guest healthy in $1: running, heartbeat $GUEST_BEATS, answering"
 }
 
 # migrate FROM TO SPOD TPOD K: migration K, KubeVirt's way.

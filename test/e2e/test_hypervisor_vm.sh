@@ -31,6 +31,8 @@ e2e=$top/test/e2e
 . "$e2e/lib/cluster.sh"
 # shellcheck source=lib/scenarios.sh
 . "$e2e/lib/scenarios.sh"
+# shellcheck source=lib/guest.sh
+. "$e2e/lib/guest.sh"
 
 guest=${HANDOFF_GUEST_DIR:-/var/tmp/handoff-vm-guest}
 "$top/hack/vm/build-guest.sh" "$guest"
@@ -153,24 +155,13 @@ hv_up() {
 	log "hypervisors up: BIRD sessions Established, watchers ready"
 }
 
-# qemu_start HOST K [INCOMING]: the guest's QEMU in HOST's namespace; QEMU
+# qemu_start HOST K [INCOMING]: the guest's QEMU K in HOST's namespace; QEMU
 # creates the tap itself and leaves it as it is (script=no).
 qemu_start() {
-	local host=$1 d=$TOPO_DIR/qemu-$2 incoming=${3:-}
-	mkdir -p "$d"
-	ip netns exec "$(ns_of "$host")" qemu-system-x86_64 -accel tcg -m 128 -smp 1 \
-		-nodefaults -display none -serial "file:$d/serial.log" \
-		-kernel "$guest/vmlinuz" -initrd "$guest/initrd.gz" \
-		-append "console=ttyS0 panic=-1 handoff.ip=$V4" \
-		-netdev "tap,id=n0,ifname=$TAP,script=no,downscript=no" \
-		-device "virtio-net-pci,netdev=n0,mac=$MAC,romfile=" \
-		-qmp "unix:$d/qmp.sock,server=on,wait=off" \
-		${incoming:+-incoming "$incoming"} >"$d/qemu.log" 2>&1 &
-	QEMU_PID[$2]=$!
-	CL_PIDS+=($!)
-	until_ok 10 "QEMU's monitor on host-$host" test -S "$d/qmp.sock"
+	guest_qemu "$(ns_of "$1")" "$TOPO_DIR/qemu-$2" "$TAP" "${3:-}"
+	QEMU_PID[$2]=$GUEST_PID
 }
-qmp() { python3 "$QMP" "$TOPO_DIR/qemu-$1/qmp.sock" "${@:2}"; }
+qmp() { guest_qmp "$TOPO_DIR/qemu-$1" "${@:2}"; }
 
 # The tap on HOST is prepared as the gateway of a routed guest.
 tap_adopted() {
@@ -192,22 +183,7 @@ hv_state() {
 		sh -c "tail -n +${MARK[$1]:-1} '$log' | grep -q 'id=$(wep_key "$1") .*to=$2\$'"
 }
 
-guest_answers() {
-	local out=$TOPO_DIR/ping.txt
-	ip netns exec "$(ns_of c)" python3 "$top/hack/demo/udp_probe.py" send "$V4" 7 0.01 0.3 "$out" >/dev/null 2>&1
-	[ "$(sed -n '2,$p' "$out" | wc -l)" -gt 0 ]
-}
-# guest_wait SECONDS WHAT: until the guest answers host-c, at most SECONDS
-# (by the clock: one try takes a few hundred ms).
-guest_wait() {
-	local end=$((SECONDS + $1))
-	while [ "$SECONDS" -lt "$end" ]; do
-		guest_answers && return 0
-	done
-	die "timed out after $1 s waiting for $2"
-}
-
-# gw_entries K: the guest's gateway neighbour entries its heartbeat printed in
+# gw_check K: the guest's gateway neighbour entries its heartbeat printed in
 # QEMU K's console; the entry must exist, carry the gateway MAC and never be
 # FAILED or INCOMPLETE (an ARP-resolution stall).
 gw_check() {
@@ -224,18 +200,10 @@ gw_check() {
 # guest_healthy K: QEMU K runs the guest, its heartbeat advances, no kernel
 # error on its console, it answers, its gateway entry held.
 guest_healthy() {
-	local k=$1 log=$TOPO_DIR/qemu-$1/serial.log n1 n2
-	[ "$(qmp "$k" status)" = running ] || die "QEMU $k: the guest is not running"
-	n1=$(grep -c '^guest: alive' "$log" || true)
-	until_ok 5 "the guest's heartbeat in QEMU $k" \
-		sh -c "[ \$(grep -c '^guest: alive' '$log') -gt $n1 ]"
-	n2=$(grep -c '^guest: alive' "$log" || true)
-	if grep -qE 'BUG|Oops|Kernel panic|general protection' "$log"; then
-		die "QEMU $k: the guest's console reports a kernel error"
-	fi
-	guest_wait 5 "the guest to answer after the move"
-	gw_check "$k"
-	log "guest healthy in QEMU $k: heartbeat $n1 -> $n2, answering, gateway entry $(grep '^guest: alive' "$log" | tail -n 1 | sed 's/.*gw=//')"
+	local log=$TOPO_DIR/qemu-$1/serial.log
+	guest_alive "$TOPO_DIR/qemu-$1"
+	gw_check "$1"
+	log "guest healthy in QEMU $1: heartbeat $GUEST_BEATS, answering, gateway entry $(grep '^guest: alive' "$log" | tail -n 1 | sed 's/.*gw=//')"
 }
 
 # migrate FROM TO K: Nova's live migration of the guest, the network's view.
