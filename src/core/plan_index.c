@@ -111,31 +111,6 @@ static int refs_insert(struct refs *r, const struct ref *key)
 	return 0;
 }
 
-void plan_index_remove(struct plan_index *ix, const struct plan *part)
-{
-	for (size_t j = 0; j < part->nroutes; j++)
-		refs_remove(&ix->routes, &(struct ref){part, j});
-	for (size_t j = 0; j < part->narps; j++)
-		refs_remove(&ix->arps, &(struct ref){part, j});
-	for (size_t j = 0; j < part->ncaptures; j++)
-		refs_remove(&ix->captures, &(struct ref){part, j});
-}
-
-int plan_index_add(struct plan_index *ix, const struct plan *part)
-{
-	int r = 0;
-
-	for (size_t j = 0; j < part->nroutes && !r; j++)
-		r = refs_insert(&ix->routes, &(struct ref){part, j});
-	for (size_t j = 0; j < part->narps && !r; j++)
-		r = refs_insert(&ix->arps, &(struct ref){part, j});
-	for (size_t j = 0; j < part->ncaptures && !r; j++)
-		r = refs_insert(&ix->captures, &(struct ref){part, j});
-	if (r)
-		ix->broken = true;
-	return r;
-}
-
 /* Would the entries of one list of `fresh` sort exactly where those of `old`
  * do, entry by entry? Then every reference (part, j) into that list stays in
  * order once the part holds fresh. */
