@@ -329,29 +329,8 @@ static bool has_address(struct nl_cache *addrs, int ifindex, const struct cni_ip
 	return false;
 }
 
-/* A default route of `family` out of ifindex via gw. */
-static bool has_default(struct nl_cache *routes, int family, int ifindex, const char *gw)
-{
-	for (struct nl_object *o = nl_cache_get_first(routes); o; o = nl_cache_get_next(o)) {
-		struct rtnl_route *rt = (struct rtnl_route *)o;
-		struct rtnl_nexthop *nh;
-		char buf[80];
-		if (rtnl_route_get_family(rt) != family ||
-		    rtnl_route_get_table(rt) != RT_TABLE_MAIN ||
-		    nl_addr_get_prefixlen(rtnl_route_get_dst(rt)) != 0 ||
-		    rtnl_route_get_nnexthops(rt) != 1)
-			continue;
-		nh = rtnl_route_nexthop_n(rt, 0);
-		if (rtnl_route_nh_get_ifindex(nh) != ifindex || !rtnl_route_nh_get_gateway(nh))
-			continue;
-		nl_addr2str(rtnl_route_nh_get_gateway(nh), buf, sizeof(buf));
-		if (!strcmp(buf, gw))
-			return true;
-	}
-	return false;
-}
-
-/* A route to `dst` (a CIDR, not a default) out of ifindex via gw. */
+/* A route to `dst` (a CIDR; "0.0.0.0/0", "::/0": the default) out of
+ * ifindex via gw. */
 static bool has_route(struct nl_cache *routes, int family, int ifindex, const char *dst,
                       const char *gw)
 {
@@ -414,10 +393,10 @@ static int check_pod(const struct cni_conf *c, const char *ifname,
 			r = herr_set(err, -ENOENT, "interface %s in the pod: address %s is missing",
 			             ifname, ips->ips[i].addr);
 	}
-	if (r == 0 && v4 && !has_default(routes, AF_INET, ifindex, GATEWAY4))
+	if (r == 0 && v4 && !has_route(routes, 4, ifindex, "0.0.0.0/0", GATEWAY4))
 		r = herr_set(err, -ENOENT, "pod: the default route via %s dev %s is missing",
 		             GATEWAY4, ifname);
-	if (r == 0 && v6 && !has_default(routes, AF_INET6, ifindex, gw6))
+	if (r == 0 && v6 && !has_route(routes, 6, ifindex, "::/0", gw6))
 		r = herr_set(err, -ENOENT, "pod: the IPv6 default route via %s dev %s is missing",
 		             gw6, ifname);
 	/* IPAM's routes, as ADD installed them: via our gateway. */
